@@ -1,0 +1,105 @@
+import { Command, Option } from 'commander';
+
+/**
+ * The `demand-insights` CLI. Each command's module is imported only when it runs, so
+ * `--help` stays instant and one command's dependencies never slow another's start.
+ */
+const formatOption = () =>
+  new Option('--format <format>', 'dataset format').choices(['cdnow', 'online-retail', 'jsonl']);
+
+type Runner = (options: Record<string, unknown>, ...args: string[]) => Promise<void>;
+const lazy = (load: () => Promise<{ run: Runner }>) =>
+  async (...args: unknown[]) => {
+    const command = args[args.length - 1] as Command;
+    const positional = command.args as string[];
+    await (await load()).run(command.opts(), ...positional);
+  };
+
+export function buildProgram(): Command {
+  const program = new Command('demand-insights')
+    .description('Streaming churn/CLV scoring, at-risk alerts and demand analytics for e-commerce')
+    .showHelpAfterError();
+
+  program
+    .command('local')
+    .description('run the whole stack on this machine: embedded Kinesis and DynamoDB, train, replay, score, alert, serve')
+    .option('--data <file>', 'dataset to replay (default: synthetic events)')
+    .addOption(formatOption())
+    .option('--customers <n>', 'synthetic customers', '2000')
+    .option('--days <n>', 'synthetic days of history', '540')
+    .option('--seed <n>', 'synthetic seed', '42')
+    .option('--train-fraction <f>', 'share of the history (by time) used to train the model', '0.5')
+    .option('--threshold <p>', 'churn probability at which a customer is at risk', '0.6')
+    .option('--shards <n>', 'Kinesis shards', '2')
+    .option('--batch-size <n>', 'records per handler invocation (event source mapping BatchSize)', '100')
+    .option('--batching-window-ms <ms>', 'event source mapping MaximumBatchingWindowInSeconds, in ms', '200')
+    .option('--out <dir>', 'where alerts, dead letters and the model are written', '.local')
+    .option('--port <port>', 'API port after the replay (0 = do not serve)', '8080')
+    .option('--no-serve', 'exit after the replay instead of serving the API')
+    .option('--quiet', 'print the summary only')
+    .action(lazy(() => import('./commands/local.ts')));
+
+  program
+    .command('train')
+    .description('fit the churn/CLV model on a dataset and write the versioned artifact')
+    .requiredOption('--data <file>', 'dataset')
+    .addOption(formatOption().makeOptionMandatory())
+    .requiredOption('--out <file>', 'model artifact to write (JSON)')
+    .option('--calibration-end <date>', 'last day of training history (YYYY-MM-DD; default: last day of the data)')
+    .option('--horizon-days <n>', 'horizon of churn and CLV', '90')
+    .action(lazy(() => import('./commands/train.ts')));
+
+  program
+    .command('generate')
+    .description('write deterministic synthetic order events as JSONL')
+    .option('--customers <n>', 'customers', '2000')
+    .option('--days <n>', 'days of history', '540')
+    .option('--seed <n>', 'seed', '42')
+    .option('--start <date>', 'first day (YYYY-MM-DD)', '2024-01-01')
+    .requiredOption('--out <file>', 'JSONL file to write')
+    .action(lazy(() => import('./commands/generate.ts')));
+
+  program
+    .command('replay')
+    .description('send a dataset to a stream, in event-time order')
+    .requiredOption('--data <file>', 'dataset')
+    .addOption(formatOption().makeOptionMandatory())
+    .addOption(new Option('--to <sink>', 'where to send').choices(['kinesis']).default('kinesis'))
+    .requiredOption('--stream <name>', 'Kinesis stream name')
+    .option('--endpoint <url>', 'Kinesis endpoint (for a local stand-in)')
+    .option('--region <region>', 'AWS region (default: AWS_REGION)')
+    .action(lazy(() => import('./commands/replay.ts')));
+
+  program
+    .command('bench')
+    .description('benchmarks; each prints JSON with --json')
+    .argument('<which>', 'consumer | score | train | api')
+    .option('--json', 'print JSON only')
+    .option('--events <n>', 'events (consumer)', '200000')
+    .option('--customers <n>', 'customers')
+    .option('--data <file>', 'dataset (api)')
+    .addOption(formatOption())
+    .action(lazy(() => import('./commands/bench.ts')));
+
+  program
+    .command('eval')
+    .description('quality protocols: cdnow | forecast | elasticity, or any dataset with --calibration-end/--holdout-end')
+    .argument('[protocol]', 'cdnow | forecast | elasticity')
+    .option('--data <file>', 'dataset')
+    .addOption(formatOption())
+    .option('--calibration-end <date>', 'YYYY-MM-DD')
+    .option('--holdout-end <date>', 'YYYY-MM-DD')
+    .option('--json', 'print JSON only')
+    .action(lazy(() => import('./commands/eval.ts')));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    process.stderr.write(`demand-insights: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,30 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+/**
+ * AWS clients for a real region or a local stand-in. With an endpoint they use dummy
+ * credentials; every client uses HTTP/1.1, which kinesalite needs (the SDK's HTTP/2 default
+ * fails against it) and which reuses connections better for producers anyway.
+ */
+export interface ClientOptions {
+  region?: string;
+  endpoint?: string;
+}
+
+function common(options: ClientOptions) {
+  return {
+    region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 30_000 }),
+    ...(options.endpoint
+      ? { endpoint: options.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : {}),
+  };
+}
+
+export const kinesisClient = (options: ClientOptions = {}) => new KinesisClient(common(options));
+export const dynamoClient = (options: ClientOptions = {}) => new DynamoDBClient(common(options));
+export const eventBridgeClient = (options: ClientOptions = {}) => new EventBridgeClient(common(options));
+export const sqsClient = (options: ClientOptions = {}) => new SQSClient(common(options));

@@ -1,0 +1,34 @@
+import type { AddressInfo } from 'node:net';
+import dynalite from 'dynalite';
+import kinesalite from 'kinesalite';
+
+/** An in-process stand-in for an AWS service, listening on a free loopback port. */
+export interface LocalPeer {
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+interface ListeningServer {
+  listen(port: number, host: string, callback: (error?: Error) => void): void;
+  address(): AddressInfo | string | null;
+  close(callback?: (error?: Error) => void): void;
+}
+
+async function listen(server: ListeningServer): Promise<LocalPeer> {
+  await new Promise<void>((resolve, reject) => server.listen(0, '127.0.0.1', (error) => (error ? reject(error) : resolve())));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** kinesalite with in-memory storage and no artificial stream-creation delay. */
+export function startKinesalite(): Promise<LocalPeer> {
+  return listen(kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 64 }) as ListeningServer);
+}
+
+/** dynalite with in-memory storage and no artificial table-creation delay. */
+export function startDynalite(): Promise<LocalPeer> {
+  return listen(dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as ListeningServer);
+}

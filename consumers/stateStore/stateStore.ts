@@ -1,0 +1,32 @@
+import type { CustomerState } from '../../models/customerState.ts';
+
+/** A conditional write lost to a concurrent writer: reload, reapply, retry. */
+export class VersionConflictError extends Error {
+  constructor(readonly customerId: string, readonly expectedVersion: number) {
+    super(`state of customer ${customerId} changed since version ${expectedVersion} was read`);
+    this.name = 'VersionConflictError';
+  }
+}
+
+/**
+ * Where customer states live. Writes are optimistic: `save` succeeds only if the stored version
+ * still equals `state.version` (0 = not stored yet), so the consumer and the sweep never
+ * overwrite each other. Adapters: in-memory, DynamoDB.
+ */
+export interface StateStore {
+  /** States of the given customers; customers never stored are absent from the map. */
+  getMany(customerIds: readonly string[]): Promise<Map<string, CustomerState>>;
+  /**
+   * Stores `state` if the stored version is still `state.version`, as version + 1, and returns
+   * the new version. Throws VersionConflictError otherwise. Does not modify `state`.
+   */
+  save(state: CustomerState): Promise<number>;
+  /** Ids of customers whose dueAtMs is at or before `asOfMs`, at most `limit` of them. */
+  dueBefore(asOfMs: number, limit: number): Promise<string[]>;
+  /** Every stored state, in pages: for the API's listings and for exports. */
+  scan(): AsyncIterable<CustomerState[]>;
+  /** The event-time watermark: the latest event time the consumers have seen (0 if none). */
+  getWatermark(): Promise<number>;
+  /** Raises the watermark to `ms` if it is higher; never lowers it. */
+  advanceWatermark(ms: number): Promise<void>;
+}

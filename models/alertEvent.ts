@@ -1,0 +1,17 @@
+import { z } from 'zod';
+
+/** The detail of "Customer At Risk" and "Customer Recovered" events on the bus. */
+export const ALERT_SOURCE = 'demand-insights';
+export const ALERT_DETAIL_TYPES = ['Customer At Risk', 'Customer Recovered'] as const;
+
+export const AlertDetailSchema = z.object({
+  eventId: z.string().describe('Deterministic: the same transition always has the same id, so subscribers can deduplicate.'),
+  customerId: z.string(),
+  churnProbability: z.number().min(0).max(1).describe('Probability of no purchase over the model horizon, now.'),
+  previousChurnProbability: z.number().min(0).max(1).nullable().describe('The churn probability before this transition, if scored before.'),
+  clv: z.number().describe('Expected spend over the model horizon.'),
+  threshold: z.number().min(0).max(1),
+  modelVersion: z.string(),
+  asOf: z.iso.datetime().describe('Event time the score is as of (the event-time watermark).'),
+  drivers: z.record(z.string(), z.number()).describe('The features that drove the score.'),
+});

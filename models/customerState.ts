@@ -1,0 +1,311 @@
+import { dayIndex, weekIndex } from './calendar.ts';
+import { eventCents, eventUnits, type OrderEvent } from './orderEvent.ts';
+
+/**
+ * A customer's sufficient statistics: everything churn and CLV scoring needs, updated in O(1)
+ * per event and independent of the order events arrive in.
+ *
+ * Order independence comes from commutative statistics only: integer counts and cent sums,
+ * min/max times, a bitmap of purchase days (so a late order on a day already counted does not
+ * count twice), and a ring of weekly buckets keyed by absolute week (instead of a decayed sum
+ * "as of now", whose floating-point value would depend on arrival order).
+ *
+ * Two kinds of duplicates are rejected:
+ * - a redelivered record: same stream position. `positions` holds, per shard or partition, the
+ *   highest sequence number or offset applied; anything at or below it is rejected, for any age.
+ * - a producer retry: same order id in a new record. `recentOrders` remembers the ids of orders
+ *   whose event time is within DUPLICATE_WINDOW_DAYS of the customer's latest event (at most
+ *   DUPLICATE_MEMORY_MAX of them). A retry older than that window is applied again.
+ */
+export const STATE_FORMAT = 1;
+export const DUPLICATE_WINDOW_DAYS = 35;
+export const DUPLICATE_MEMORY_MAX = 128;
+export const ACTIVITY_WEEKS = 26;
+/** JSON-safe sentinels for "no event yet" (Infinity would not survive a JSON round trip). */
+export const NO_EVENT_FIRST_MS = Number.MAX_SAFE_INTEGER;
+export const NO_EVENT_LAST_MS = Number.MIN_SAFE_INTEGER;
+
+export interface RecentOrder {
+  key: string;
+  ms: number;
+}
+
+export interface CustomerScore {
+  asOfMs: number;
+  modelVersion: string;
+  churnProbability: number;
+  clv: number;
+  pAlive: number;
+  expectedPurchases: number;
+  expectedSpend: number;
+}
+
+export interface AlertDetail {
+  eventId: string;
+  customerId: string;
+  churnProbability: number;
+  previousChurnProbability: number | null;
+  clv: number;
+  threshold: number;
+  modelVersion: string;
+  asOf: string;
+  drivers: Record<string, number>;
+}
+
+export type AlertType = 'Customer At Risk' | 'Customer Recovered';
+
+export interface PendingAlert {
+  detailType: AlertType;
+  detail: AlertDetail;
+}
+
+export interface CustomerState {
+  format: number;
+  customerId: string;
+  /** Optimistic-concurrency version: 0 means never stored. */
+  version: number;
+  /** Purchase days (UTC day index); -1 while the customer has no purchase. */
+  firstDay: number;
+  lastDay: number;
+  /** Distinct purchase days: the BTYD transaction unit. */
+  occasions: number;
+  /** Bit i of word (i >> 5) set = a purchase on day firstDay + i. */
+  dayBits: number[];
+  orders: number;
+  units: number;
+  spendCents: number;
+  firstDaySpendCents: number;
+  maxOrderCents: number;
+  returns: number;
+  returnCents: number;
+  firstEventMs: number;
+  lastEventMs: number;
+  /** Newest week in the activity ring, or -1; slot = week mod ACTIVITY_WEEKS. */
+  ringWeek: number;
+  weekOrders: number[];
+  weekCents: number[];
+  recentOrders: RecentOrder[];
+  positions: Record<string, string>;
+  score: CustomerScore | null;
+  atRisk: boolean;
+  /** Event time at which, with no further purchase, churn probability reaches the threshold. */
+  dueAtMs: number | null;
+  transitions: number;
+  /** Alerts decided and stored but not yet confirmed published (an outbox). */
+  outbox: PendingAlert[];
+}
+
+export type ApplyOutcome = 'applied' | 'duplicate-position' | 'duplicate-order';
+
+/** Where a record came from: a shard or partition, and its sequence number or offset. */
+export interface StreamPosition {
+  source: string;
+  position: string;
+}
+
+export function emptyState(customerId: string): CustomerState {
+  return {
+    format: STATE_FORMAT,
+    customerId,
+    version: 0,
+    firstDay: -1,
+    lastDay: -1,
+    occasions: 0,
+    dayBits: [],
+    orders: 0,
+    units: 0,
+    spendCents: 0,
+    firstDaySpendCents: 0,
+    maxOrderCents: 0,
+    returns: 0,
+    returnCents: 0,
+    firstEventMs: NO_EVENT_FIRST_MS,
+    lastEventMs: NO_EVENT_LAST_MS,
+    ringWeek: -1,
+    weekOrders: new Array(ACTIVITY_WEEKS).fill(0),
+    weekCents: new Array(ACTIVITY_WEEKS).fill(0),
+    recentOrders: [],
+    positions: {},
+    score: null,
+    atRisk: false,
+    dueAtMs: null,
+    transitions: 0,
+    outbox: [],
+  };
+}
+
+/** A deep copy, so callers can update without touching what a store handed them. */
+export function cloneState(state: CustomerState): CustomerState {
+  return {
+    ...state,
+    dayBits: state.dayBits.slice(),
+    weekOrders: state.weekOrders.slice(),
+    weekCents: state.weekCents.slice(),
+    recentOrders: state.recentOrders.slice(),
+    positions: { ...state.positions },
+    score: state.score ? { ...state.score } : null,
+    outbox: state.outbox.slice(),
+  };
+}
+
+/** Decimal sequence numbers and offsets exceed 2^53: compare them as digit strings. */
+export function comparePositions(a: string, b: string): number {
+  const x = a.replace(/^0+(?=\d)/, '');
+  const y = b.replace(/^0+(?=\d)/, '');
+  if (x.length !== y.length) return x.length < y.length ? -1 : 1;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * Applies one event in place. The result is the same whatever order a customer's events
+ * are applied in, and applying one twice (same position, or same order id within the
+ * duplicate window) changes nothing but the position high-water mark.
+ */
+export function applyEvent(state: CustomerState, event: OrderEvent, from?: StreamPosition): ApplyOutcome {
+  if (from) {
+    const seen = state.positions[from.source];
+    if (seen !== undefined && comparePositions(from.position, seen) <= 0) return 'duplicate-position';
+    state.positions[from.source] = from.position;
+  }
+  const ms = Date.parse(event.occurredAt);
+  const key = `${event.type}:${event.orderId}`;
+  if (state.recentOrders.some((order) => order.key === key)) return 'duplicate-order';
+
+  state.firstEventMs = Math.min(state.firstEventMs, ms);
+  state.lastEventMs = Math.max(state.lastEventMs, ms);
+  rememberOrder(state, key, ms);
+
+  const cents = eventCents(event);
+  if (event.type === 'return') {
+    state.returns += 1;
+    state.returnCents += cents;
+    return 'applied';
+  }
+  const day = dayIndex(ms);
+  state.orders += 1;
+  state.units += eventUnits(event);
+  state.spendCents += cents;
+  state.maxOrderCents = Math.max(state.maxOrderCents, cents);
+  addPurchaseDay(state, day, cents);
+  addToActivityRing(state, weekIndex(day), cents);
+  return 'applied';
+}
+
+function rememberOrder(state: CustomerState, key: string, ms: number): void {
+  const horizon = state.lastEventMs - DUPLICATE_WINDOW_DAYS * 86_400_000;
+  const kept = state.recentOrders.filter((order) => order.ms >= horizon);
+  if (ms >= horizon) kept.push({ key, ms });
+  if (kept.length > DUPLICATE_MEMORY_MAX) {
+    // Keep the newest by event time (ties by key) so the memory is the same in any arrival order.
+    kept.sort((p, q) => q.ms - p.ms || (p.key < q.key ? -1 : p.key > q.key ? 1 : 0));
+    kept.length = DUPLICATE_MEMORY_MAX;
+  }
+  state.recentOrders = kept;
+}
+
+function addPurchaseDay(state: CustomerState, day: number, cents: number): void {
+  if (state.firstDay < 0) {
+    state.firstDay = day;
+    state.lastDay = day;
+    state.firstDaySpendCents = cents;
+    state.dayBits = [1];
+    state.occasions = 1;
+    return;
+  }
+  if (day < state.firstDay) {
+    rebaseDayBits(state, day);
+    state.firstDaySpendCents = cents;
+  } else if (day === state.firstDay) {
+    state.firstDaySpendCents += cents;
+  }
+  state.lastDay = Math.max(state.lastDay, day);
+  const offset = day - state.firstDay;
+  const word = offset >>> 5;
+  const mask = 1 << (offset & 31);
+  while (state.dayBits.length <= word) state.dayBits.push(0);
+  if ((state.dayBits[word] & mask) === 0) {
+    state.dayBits[word] = (state.dayBits[word] | mask) >>> 0;
+    state.occasions += 1;
+  }
+}
+
+/** Moves the bitmap's anchor back to an earlier first day; rare (a late first order). */
+function rebaseDayBits(state: CustomerState, newFirstDay: number): void {
+  const days = purchaseDays(state);
+  state.firstDay = newFirstDay;
+  state.dayBits = [];
+  for (const day of days) {
+    const offset = day - newFirstDay;
+    while (state.dayBits.length <= offset >>> 5) state.dayBits.push(0);
+    state.dayBits[offset >>> 5] = (state.dayBits[offset >>> 5] | (1 << (offset & 31))) >>> 0;
+  }
+}
+
+/** The customer's purchase days, ascending. */
+export function purchaseDays(state: CustomerState): number[] {
+  const days: number[] = [];
+  for (let word = 0; word < state.dayBits.length; word++) {
+    let bits = state.dayBits[word];
+    while (bits !== 0) {
+      const bit = 31 - Math.clz32(bits & -bits);
+      days.push(state.firstDay + word * 32 + bit);
+      bits = (bits & (bits - 1)) >>> 0;
+    }
+  }
+  return days;
+}
+
+/** Purchase days in [fromDay, toDay], counted straight from the bitmap. */
+export function purchaseDaysBetween(state: CustomerState, fromDay: number, toDay: number): number {
+  if (state.firstDay < 0) return 0;
+  let count = 0;
+  const start = Math.max(0, fromDay - state.firstDay);
+  const end = Math.min(state.dayBits.length * 32 - 1, toDay - state.firstDay);
+  for (let offset = start; offset <= end; offset++) {
+    if ((state.dayBits[offset >>> 5] & (1 << (offset & 31))) !== 0) count++;
+  }
+  return count;
+}
+
+function ringSlot(week: number): number {
+  return ((week % ACTIVITY_WEEKS) + ACTIVITY_WEEKS) % ACTIVITY_WEEKS;
+}
+
+function addToActivityRing(state: CustomerState, week: number, cents: number): void {
+  if (state.ringWeek >= 0 && week <= state.ringWeek - ACTIVITY_WEEKS) return;
+  if (week > state.ringWeek) {
+    const cleared = state.ringWeek < 0 ? ACTIVITY_WEEKS : Math.min(ACTIVITY_WEEKS, week - state.ringWeek);
+    for (let step = 0; step < cleared; step++) {
+      const slot = ringSlot(week - step);
+      state.weekOrders[slot] = 0;
+      state.weekCents[slot] = 0;
+    }
+    state.ringWeek = week;
+  }
+  const slot = ringSlot(week);
+  state.weekOrders[slot] += 1;
+  state.weekCents[slot] += cents;
+}
+
+/** Orders and cents in the weeks [fromWeek, toWeek] that the ring still holds. */
+export function ringActivity(state: CustomerState, fromWeek: number, toWeek: number): { orders: number; cents: number } {
+  let orders = 0;
+  let cents = 0;
+  if (state.ringWeek < 0) return { orders, cents };
+  const lo = Math.max(fromWeek, state.ringWeek - ACTIVITY_WEEKS + 1);
+  const hi = Math.min(toWeek, state.ringWeek);
+  for (let week = lo; week <= hi; week++) {
+    orders += state.weekOrders[ringSlot(week)];
+    cents += state.weekCents[ringSlot(week)];
+  }
+  return { orders, cents };
+}
+
+/**
+ * The statistics alone, without scores, versions, positions or the alert outbox: what must be
+ * identical however the customer's events were ordered, batched or redelivered.
+ */
+export function statisticsOf(state: CustomerState): Omit<CustomerState, 'version' | 'score' | 'atRisk' | 'dueAtMs' | 'transitions' | 'outbox' | 'positions'> {
+  const { version: _v, score: _s, atRisk: _a, dueAtMs: _d, transitions: _t, outbox: _o, positions: _p, ...stats } = state;
+  return { ...stats, recentOrders: [...stats.recentOrders].sort((p, q) => (p.key < q.key ? -1 : p.key > q.key ? 1 : 0)) };
+}
