@@ -22,7 +22,7 @@ export function buildProgram(): Command {
 
   program
     .command('local')
-    .description('run the whole stack on this machine: embedded Kinesis and DynamoDB, train, replay, score, alert, serve')
+    .description('run the streaming stack on this machine: embedded Kinesis and DynamoDB, train, replay, score, alert')
     .option('--data <file>', 'dataset to replay (default: synthetic events)')
     .addOption(formatOption())
     .option('--customers <n>', 'synthetic customers', '2000')
@@ -34,8 +34,7 @@ export function buildProgram(): Command {
     .option('--batch-size <n>', 'records per handler invocation (event source mapping BatchSize)', '100')
     .option('--batching-window-ms <ms>', 'event source mapping MaximumBatchingWindowInSeconds, in ms', '200')
     .option('--out <dir>', 'where alerts, dead letters and the model are written', '.local')
-    .option('--port <port>', 'API port after the replay (0 = do not serve)', '8080')
-    .option('--no-serve', 'exit after the replay instead of serving the API')
+    .option('--poison <n>', 'malformed records mixed into the replay to show the dead-letter path', '5')
     .option('--quiet', 'print the summary only')
     .action(lazy(() => import('./commands/local.ts')));
 

@@ -12,12 +12,15 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 export interface ClientOptions {
   region?: string;
   endpoint?: string;
+  /** SDK attempts per call; 1 where the caller retries only the failed entries itself. */
+  maxAttempts?: number;
 }
 
 function common(options: ClientOptions) {
   return {
     region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
     requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 30_000 }),
+    ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
     ...(options.endpoint
       ? { endpoint: options.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
       : {}),

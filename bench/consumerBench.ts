@@ -1,0 +1,105 @@
+import { cpus } from 'node:os';
+import { z } from 'zod';
+import { MemoryAlertSink } from '../consumers/alerts/memoryAlertSink.ts';
+import { CounterMetrics } from '../consumers/consumerMetrics.ts';
+import type { ConsumerDeps } from '../consumers/customerBatch.ts';
+import { MemoryDeadLetterSink } from '../consumers/deadLetters/memoryDeadLetterSink.ts';
+import { createKinesisHandler } from '../consumers/kinesisHandler.ts';
+import { MemoryStateStore } from '../consumers/stateStore/memoryStateStore.ts';
+import { BtydModel } from '../models/btydModel.ts';
+import { trainBtyd } from '../models/btydTraining.ts';
+import { isoDay, dayIndex } from '../models/calendar.ts';
+import { DEFAULT_RISK_POLICY } from '../models/riskPolicy.ts';
+import { generateEvents } from '../producers/syntheticGenerator.ts';
+import { toKinesisEvents } from './kinesisBatches.ts';
+
+const OptionsSchema = z.object({
+  events: z.coerce.number().int().min(1_000).max(10_000_000).default(200_000),
+  customers: z.coerce.number().int().min(10).optional(),
+  batchSize: z.coerce.number().int().min(1).max(10_000).default(100),
+  json: z.boolean().default(false),
+});
+
+/**
+ * `bench consumer`: the whole handler path (decode, validate, group, load, apply, rescore with
+ * due-time search, conditional save, alert outbox) on Kinesis-shaped batches, against
+ * base64-decoding plus JSON-parsing the same records in the same run. One thread, in-memory
+ * state and sinks, so it measures our code rather than a network.
+ */
+export async function run(rawOptions: Record<string, unknown>): Promise<void> {
+  const options = OptionsSchema.parse(rawOptions);
+  const customers = options.customers ?? Math.max(100, Math.round(options.events / 12));
+  const { events, model } = workload(customers, options.events);
+  const batches = toKinesisEvents(events, options.batchSize);
+  const warmup = toKinesisEvents(events.slice(0, Math.min(events.length, 20_000)), options.batchSize);
+
+  await handlerPass(warmup, model);
+  decodePass(warmup);
+  const handlerSeconds = await handlerPass(batches, model);
+  const decodeSeconds = decodePass(batches);
+
+  const eventsPerSec = events.length / handlerSeconds;
+  const decodeOnlyPerSec = events.length / decodeSeconds;
+  const result = {
+    events: events.length,
+    customers: new Set(events.map((e) => e.customerId)).size,
+    eventsPerSec: Math.round(eventsPerSec),
+    decodeOnlyPerSec: Math.round(decodeOnlyPerSec),
+    ratio: Number((eventsPerSec / decodeOnlyPerSec).toFixed(3)),
+  };
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  process.stdout.write(
+    [
+      `consumer benchmark: ${result.events} events, ${result.customers} customers, batches of ${options.batchSize}, one thread on ${cpus()[0]?.model ?? 'unknown CPU'}`,
+      `  whole handler path  ${result.eventsPerSec.toLocaleString()} events/s`,
+      `  decode only         ${result.decodeOnlyPerSec.toLocaleString()} records/s`,
+      `  ratio               ${result.ratio}`,
+      '',
+    ].join('\n'),
+  );
+}
+
+/** Synthetic events, trimmed to the requested count, and a model fitted on their first half. */
+function workload(customers: number, count: number) {
+  const all = generateEvents({ customers, days: 540, seed: 7, start: '2024-01-01' }).filter((e) => e.type === 'order' || e.type === 'return');
+  const events = all.slice(0, count);
+  const cutoff = dayIndex(Date.parse(events[Math.floor(events.length / 2)].occurredAt));
+  const artifact = trainBtyd(events.filter((e) => dayIndex(Date.parse(e.occurredAt)) <= cutoff), { calibrationEnd: isoDay(cutoff), horizonDays: 90 });
+  return { events, model: BtydModel.load(artifact) };
+}
+
+async function handlerPass(batches: ReturnType<typeof toKinesisEvents>, model: BtydModel): Promise<number> {
+  const deps: ConsumerDeps = {
+    store: new MemoryStateStore(),
+    alerts: new MemoryAlertSink(),
+    deadLetters: new MemoryDeadLetterSink(),
+    model,
+    policy: DEFAULT_RISK_POLICY,
+    metrics: new CounterMetrics(),
+    clock: 'event',
+  };
+  const handler = createKinesisHandler(() => deps);
+  const started = performance.now();
+  for (const batch of batches) {
+    const response = await handler(batch);
+    if (response.batchItemFailures.length > 0) throw new Error('benchmark batch failed: the in-memory path should never fail');
+  }
+  return (performance.now() - started) / 1000;
+}
+
+function decodePass(batches: ReturnType<typeof toKinesisEvents>): number {
+  let sink = 0;
+  const started = performance.now();
+  for (const batch of batches) {
+    for (const record of batch.Records) {
+      const payload = JSON.parse(Buffer.from(record.kinesis.data, 'base64').toString('utf8')) as { lines: unknown[] };
+      sink += payload.lines.length;
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (sink === 0) throw new Error('decoded nothing');
+  return seconds;
+}

@@ -1,0 +1,290 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import cliProgress from 'cli-progress';
+import { z } from 'zod';
+import { dayIndex, isoDay } from '../../models/calendar.ts';
+import { BtydModel } from '../../models/btydModel.ts';
+import { trainBtyd } from '../../models/btydTraining.ts';
+import { applyEvent, emptyState, type PendingAlert } from '../../models/customerState.ts';
+import type { OrderEvent } from '../../models/orderEvent.ts';
+import { rescore } from '../../models/riskPolicy.ts';
+import { JsonlAlertSink } from '../../consumers/alerts/jsonlAlertSink.ts';
+import { dynamoClient, kinesisClient } from '../../consumers/awsClients.ts';
+import { CounterMetrics } from '../../consumers/consumerMetrics.ts';
+import type { ConsumerDeps } from '../../consumers/customerBatch.ts';
+import { JsonlDeadLetterSink } from '../../consumers/deadLetters/jsonlDeadLetterSink.ts';
+import { createKinesisHandler } from '../../consumers/kinesisHandler.ts';
+import { pollStream } from '../../consumers/kinesisPoller.ts';
+import { startDynalite, startKinesalite } from '../../consumers/localPeers.ts';
+import { createStateTable, DynamoStateStore } from '../../consumers/stateStore/dynamoStateStore.ts';
+import { sweepAll } from '../../consumers/sweep.ts';
+import { readDataset } from '../../producers/datasets/index.ts';
+import { ensureStream, KinesisProducer } from '../../producers/kinesisProducer.ts';
+import { generateEvents } from '../../producers/syntheticGenerator.ts';
+
+const LocalOptionsSchema = z.object({
+  data: z.string().optional(),
+  format: z.enum(['cdnow', 'online-retail', 'jsonl']).optional(),
+  customers: z.coerce.number().int().min(1).max(1_000_000),
+  days: z.coerce.number().int().min(14).max(3_650),
+  seed: z.coerce.number().int(),
+  trainFraction: z.coerce.number().gt(0).lt(1),
+  threshold: z.coerce.number().gt(0).lt(1),
+  shards: z.coerce.number().int().min(1).max(16),
+  batchSize: z.coerce.number().int().min(1).max(10_000),
+  batchingWindowMs: z.coerce.number().int().min(0).max(300_000),
+  out: z.string().min(1),
+  quiet: z.boolean().default(false),
+  poison: z.coerce.number().int().min(0).max(1_000).default(5),
+}).refine((o) => !o.data || o.format, { message: '--format is required with --data', path: ['format'] });
+
+type LocalOptions = z.infer<typeof LocalOptionsSchema>;
+const STREAM = 'demand-insights-orders';
+const TABLE = 'demand-insights-customers';
+const REGION = 'us-east-1';
+
+/**
+ * `demand-insights local` (and `npm start`): the whole streaming path on one machine, running
+ * the same Lambda handler code as AWS against embedded Kinesis and DynamoDB stand-ins.
+ */
+export async function run(rawOptions: Record<string, unknown>): Promise<void> {
+  const parsed = LocalOptionsSchema.safeParse(rawOptions);
+  if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `--${String(i.path[0] ?? '')}: ${i.message}`).join('; '));
+  const options = parsed.data;
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  await mkdir(options.out, { recursive: true });
+
+  const { events, source } = await loadEvents(options, say);
+  const { history, replay, calibrationEnd } = splitByTime(events, options.trainFraction);
+  say(`• ${events.length.toLocaleString()} events from ${source}; training on ${history.length.toLocaleString()} up to ${calibrationEnd}, replaying ${replay.length.toLocaleString()}`);
+
+  const trainStart = performance.now();
+  const artifact = trainBtyd(history, { calibrationEnd, horizonDays: 90 });
+  const model = BtydModel.load(artifact);
+  await writeFile(join(options.out, 'model.json'), `${JSON.stringify(artifact, null, 2)}\n`);
+  say(`• model ${model.version} trained in ${((performance.now() - trainStart) / 1000).toFixed(2)} s → ${join(options.out, 'model.json')}`);
+
+  const kinesalite = await startKinesalite();
+  const dynalite = await startDynalite();
+  const kinesis = kinesisClient({ endpoint: kinesalite.endpoint, region: REGION });
+  const dynamo = dynamoClient({ endpoint: dynalite.endpoint, region: REGION });
+  try {
+    await ensureStream(kinesis, STREAM, options.shards);
+    await createStateTable(dynamo, TABLE);
+    say(`• embedded Kinesis at ${kinesalite.endpoint} (${options.shards} shards), DynamoDB at ${dynalite.endpoint}`);
+
+    const alertsPath = join(options.out, 'alerts.jsonl');
+    const deadLettersPath = join(options.out, 'dead-letters.jsonl');
+    await rm(alertsPath, { force: true });
+    await rm(deadLettersPath, { force: true });
+    const progress = new ProgressView(replay.length + options.poison, options.quiet);
+    const metrics = new CounterMetrics();
+    const deps: ConsumerDeps = {
+      store: new DynamoStateStore({ client: dynamo, tableName: TABLE }),
+      alerts: new JsonlAlertSink({ path: alertsPath, onAlert: (alert) => progress.log(describeAlert(alert)) }),
+      deadLetters: new JsonlDeadLetterSink({ path: deadLettersPath }),
+      model,
+      policy: { threshold: options.threshold, margin: 0.05, maxDueDays: 730 },
+      metrics,
+      clock: 'event',
+    };
+    const bootstrapped = await bootstrapStates(history, calibrationEnd, deps);
+    say(`• ${bootstrapped.customers.toLocaleString()} customer states bootstrapped from the training history (${bootstrapped.atRisk.toLocaleString()} already at risk)`);
+
+    const summary = await streamAndScore(replay, options, deps, kinesis, progress);
+    progress.stop();
+    const result = {
+      events: replay.length,
+      customers: new Set(events.map((e) => e.customerId)).size,
+      seconds: Number(summary.seconds.toFixed(2)),
+      eventsPerSec: Math.round(replay.length / summary.seconds),
+      alertsAtRisk: summary.atRisk,
+      alertsRecovered: summary.recovered,
+      deadLettered: metrics.get('PoisonRecords'),
+      duplicatesIgnored: metrics.get('DuplicatePositions') + metrics.get('DuplicateOrders'),
+      versionConflicts: metrics.get('VersionConflicts'),
+      sweeps: summary.sweeps,
+      sweptCustomers: metrics.get('CustomersSwept'),
+      handlerInvocations: summary.invocations,
+    };
+    printSummary(result, alertsPath, deadLettersPath, say);
+    await writeFile(join(options.out, 'summary.json'), `${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    kinesis.destroy();
+    dynamo.destroy();
+    await kinesalite.close();
+    await dynalite.close();
+  }
+}
+
+async function loadEvents(options: LocalOptions, say: (line: string) => void): Promise<{ events: OrderEvent[]; source: string }> {
+  if (!options.data) {
+    const start = '2024-01-01';
+    const events = generateEvents({ customers: options.customers, days: options.days, seed: options.seed, start });
+    return { events, source: `the synthetic generator (${options.customers} customers, ${options.days} days from ${start}, seed ${options.seed})` };
+  }
+  const dataset = await readDataset(options.data, options.format!);
+  const unreadable = dataset.report.unreadableCount;
+  if (unreadable > 0) say(`• ${unreadable} unreadable rows in ${options.data} (first: line ${dataset.report.issues[0]?.line}: ${dataset.report.issues[0]?.reason})`);
+  return { events: dataset.events, source: options.data };
+}
+
+/** Train on the first part of the history by time, replay the rest. */
+function splitByTime(events: readonly OrderEvent[], fraction: number) {
+  if (events.length < 2) throw new Error('need at least two events to train and replay');
+  const first = Date.parse(events[0].occurredAt);
+  const last = Date.parse(events[events.length - 1].occurredAt);
+  const cutoffDay = dayIndex(first + (last - first) * fraction);
+  const history = events.filter((e) => dayIndex(Date.parse(e.occurredAt)) <= cutoffDay);
+  const replay = events.filter((e) => dayIndex(Date.parse(e.occurredAt)) > cutoffDay);
+  return { history, replay, calibrationEnd: isoDay(cutoffDay) };
+}
+
+/** States for the training history, scored as of its end; they start the replay without alerts. */
+async function bootstrapStates(history: readonly OrderEvent[], calibrationEnd: string, deps: ConsumerDeps) {
+  const states = new Map<string, ReturnType<typeof emptyState>>();
+  for (const event of history) {
+    let state = states.get(event.customerId);
+    if (!state) states.set(event.customerId, (state = emptyState(event.customerId)));
+    applyEvent(state, event);
+  }
+  const asOfMs = Date.parse(`${calibrationEnd}T23:59:59.999Z`);
+  await deps.store.advanceWatermark(asOfMs);
+  let atRisk = 0;
+  const all = [...states.values()];
+  for (let i = 0; i < all.length; i += 64) {
+    await Promise.all(
+      all.slice(i, i + 64).map(async (state) => {
+        rescore(state, deps.model, deps.policy, asOfMs);
+        state.outbox = [];
+        if (state.atRisk) atRisk++;
+        await deps.store.save(state);
+      }),
+    );
+  }
+  return { customers: all.length, atRisk };
+}
+
+async function streamAndScore(replay: readonly OrderEvent[], options: LocalOptions, deps: ConsumerDeps, kinesis: ReturnType<typeof kinesisClient>, progress: ProgressView) {
+  const handler = createKinesisHandler(() => deps);
+  const counts = { atRisk: 0, recovered: 0, sweeps: 0 };
+  const countingAlerts = deps.alerts;
+  deps.alerts = {
+    publish: async (alerts) => {
+      const undelivered = await countingAlerts.publish(alerts);
+      const failed = new Set(undelivered);
+      for (const alert of alerts as PendingAlert[]) if (!failed.has(alert)) counts[alert.detailType === 'Customer At Risk' ? 'atRisk' : 'recovered']++;
+      return undelivered;
+    },
+  };
+  let producing = true;
+  let nextSweepDay = Number.NEGATIVE_INFINITY;
+  let sweeping: Promise<void> = Promise.resolve();
+  const sweepIfDue = async () => {
+    const watermark = await deps.store.getWatermark();
+    if (dayIndex(watermark) < nextSweepDay) return;
+    nextSweepDay = dayIndex(watermark) + 1;
+    sweeping = sweeping.then(async () => {
+      await sweepAll(deps, watermark, 500);
+      counts.sweeps++;
+    });
+    await sweeping;
+  };
+
+  const started = performance.now();
+  const producer = new KinesisProducer({ client: kinesis, streamName: STREAM });
+  const produced = (async () => {
+    try {
+      await injectPoison(kinesis, options.poison);
+      const result = await producer.send(replay);
+      if (result.failed.length > 0) progress.log(`! ${result.failed.length} events could not be sent: ${result.failed[0].errorMessage}`);
+    } finally {
+      producing = false;
+    }
+  })();
+  const stats = await pollStream({
+    client: kinesis,
+    streamName: STREAM,
+    region: REGION,
+    handler,
+    batchSize: options.batchSize,
+    batchingWindowMs: options.batchingWindowMs,
+    maxRetries: 10,
+    producerDone: () => !producing,
+    onBatch: async ({ records, failed }) => {
+      if (!failed) progress.advance(records);
+      await sweepIfDue();
+    },
+    onExhausted: async (records, reason) => {
+      await deps.deadLetters.send(records.map((r) => ({ reason, source: r.eventID.split(':')[0], position: r.kinesis.sequenceNumber, partitionKey: r.kinesis.partitionKey, data: r.kinesis.data, deadLetteredAt: new Date().toISOString() })));
+    },
+  });
+  await produced;
+  const finalWatermark = await deps.store.getWatermark();
+  await sweeping;
+  await sweepAll(deps, finalWatermark, 500);
+  counts.sweeps++;
+  return { ...counts, invocations: stats.invocations, seconds: (performance.now() - started) / 1000 };
+}
+
+/** A few malformed records, so the run shows the dead-letter path working (--poison 0 to skip). */
+async function injectPoison(kinesis: ReturnType<typeof kinesisClient>, count: number): Promise<void> {
+  if (count === 0) return;
+  const samples = [
+    'this is not JSON',
+    JSON.stringify({ type: 'order', orderId: 'x1', occurredAt: '2024-01-01T00:00:00Z', lines: [] }),
+    JSON.stringify({ type: 'order', orderId: 'x2', customerId: 'c', occurredAt: 'yesterday', lines: [{ productId: 'p', quantity: 1, unitPrice: 1 }] }),
+    JSON.stringify({ type: 'order', orderId: 'x3', customerId: 'c', occurredAt: '2024-01-01T00:00:00Z', lines: [{ productId: 'p', quantity: -2, unitPrice: 1 }] }),
+    JSON.stringify({ type: 'refund', orderId: 'x4', customerId: 'c', occurredAt: '2024-01-01T00:00:00Z', lines: [{ productId: 'p', quantity: 1, unitPrice: 1 }] }),
+  ];
+  const records = Array.from({ length: count }, (_, i) => ({ Data: Buffer.from(samples[i % samples.length]), PartitionKey: `poison-${i}` }));
+  await kinesis.send(new PutRecordsCommand({ StreamName: STREAM, Records: records }));
+}
+
+function describeAlert(alert: PendingAlert): string {
+  const d = alert.detail;
+  const mark = alert.detailType === 'Customer At Risk' ? '⚠ AT RISK  ' : '✓ RECOVERED';
+  const previous = d.previousChurnProbability === null ? 'new' : `was ${d.previousChurnProbability.toFixed(2)}`;
+  return `${mark} customer ${d.customerId.padEnd(8)} churn ${d.churnProbability.toFixed(2)} (${previous})  CLV ${d.clv.toFixed(2)}  as of ${d.asOf.slice(0, 10)}`;
+}
+
+function printSummary(result: Record<string, number>, alertsPath: string, deadLettersPath: string, say: (line: string) => void): void {
+  say('');
+  say('Summary');
+  for (const [key, value] of Object.entries(result)) say(`  ${key.padEnd(20)} ${value.toLocaleString()}`);
+  say(`  alerts written to   ${alertsPath}`);
+  say(`  dead letters in     ${deadLettersPath}`);
+}
+
+/** A progress bar on a terminal; plain lines elsewhere (CI, pipes). Alerts print above the bar. */
+class ProgressView {
+  private readonly multibar?: cliProgress.MultiBar;
+  private readonly bar?: cliProgress.SingleBar;
+  private done = 0;
+
+  constructor(private readonly total: number, private readonly quiet: boolean) {
+    if (quiet || !process.stderr.isTTY) return;
+    this.multibar = new cliProgress.MultiBar(
+      { format: '  replay |{bar}| {value}/{total} records | {eta_formatted} left', hideCursor: true, clearOnComplete: false, stream: process.stderr },
+      cliProgress.Presets.shades_classic,
+    );
+    this.bar = this.multibar.create(total, 0);
+  }
+
+  advance(records: number): void {
+    this.done += records;
+    this.bar?.update(Math.min(this.done, this.total));
+  }
+
+  log(line: string): void {
+    if (this.quiet) return;
+    if (this.multibar) this.multibar.log(`${line}\n`);
+    else process.stdout.write(`${line}\n`);
+  }
+
+  stop(): void {
+    this.multibar?.stop();
+  }
+}
+

@@ -1,0 +1,27 @@
+import { readFile } from 'node:fs/promises';
+import { loadModel } from '../models/modelArtifact.ts';
+import { EventBridgeAlertSink } from './alerts/eventBridgeAlertSink.ts';
+import { dynamoClient, eventBridgeClient, sqsClient } from './awsClients.ts';
+import type { ConsumerEnv } from './consumerConfig.ts';
+import type { ConsumerMetrics } from './consumerMetrics.ts';
+import type { ConsumerDeps } from './customerBatch.ts';
+import { SqsDeadLetterSink } from './deadLetters/sqsDeadLetterSink.ts';
+import { DynamoStateStore } from './stateStore/dynamoStateStore.ts';
+
+/** The consumer's and sweep's AWS side: DynamoDB state, EventBridge alerts, SQS dead letters. */
+export async function buildAwsConsumerDeps(env: ConsumerEnv, metrics: ConsumerMetrics): Promise<ConsumerDeps> {
+  const region = env.AWS_REGION;
+  const model = loadModel(JSON.parse(await readFile(env.MODEL_PATH, 'utf8')));
+  return {
+    store: new DynamoStateStore({ client: dynamoClient({ region, endpoint: env.DYNAMODB_ENDPOINT }), tableName: env.STATE_TABLE }),
+    alerts: new EventBridgeAlertSink({
+      client: eventBridgeClient({ region, endpoint: env.EVENTBRIDGE_ENDPOINT, maxAttempts: 1 }),
+      eventBusName: env.EVENT_BUS_NAME,
+    }),
+    deadLetters: new SqsDeadLetterSink({ client: sqsClient({ region, endpoint: env.SQS_ENDPOINT, maxAttempts: 1 }), queueUrl: env.DEAD_LETTER_QUEUE_URL }),
+    model,
+    policy: { threshold: env.CHURN_THRESHOLD, margin: env.RISK_MARGIN, maxDueDays: 730 },
+    metrics,
+    clock: env.SCORE_CLOCK,
+  };
+}

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { DEFAULT_RISK_POLICY } from '../models/riskPolicy.ts';
+
+/** The consumer and sweep Lambdas' configuration, from the environment, validated once at cold start. */
+export const ConsumerEnvSchema = z.object({
+  STATE_TABLE: z.string().min(1),
+  EVENT_BUS_NAME: z.string().min(1).default('default'),
+  DEAD_LETTER_QUEUE_URL: z.string().url(),
+  MODEL_PATH: z.string().min(1).default('./model.json'),
+  CHURN_THRESHOLD: z.coerce.number().min(0).max(1).default(DEFAULT_RISK_POLICY.threshold),
+  RISK_MARGIN: z.coerce.number().min(0).max(1).default(DEFAULT_RISK_POLICY.margin),
+  SCORE_CLOCK: z.enum(['event', 'wall']).default('wall'),
+  SWEEP_BATCH_LIMIT: z.coerce.number().int().min(1).max(100_000).default(5_000),
+  AWS_REGION: z.string().optional(),
+  /** Local stand-ins only: endpoint overrides. */
+  DYNAMODB_ENDPOINT: z.string().url().optional(),
+  EVENTBRIDGE_ENDPOINT: z.string().url().optional(),
+  SQS_ENDPOINT: z.string().url().optional(),
+});
+
+export type ConsumerEnv = z.infer<typeof ConsumerEnvSchema>;
+
+export function readConsumerEnv(env: NodeJS.ProcessEnv = process.env): ConsumerEnv {
+  const parsed = ConsumerEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    throw new Error(`invalid consumer configuration: ${problems}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,41 @@
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+/** The counts a consumer or sweep run reports; an adapter decides where they go. */
+export interface ConsumerMetrics {
+  count(name: CounterName, value: number): void;
+}
+
+export type CounterName =
+  | 'RecordsReceived'
+  | 'EventsApplied'
+  | 'DuplicatePositions'
+  | 'DuplicateOrders'
+  | 'PoisonRecords'
+  | 'RecordsFailed'
+  | 'VersionConflicts'
+  | 'AlertsPublished'
+  | 'AlertsUndelivered'
+  | 'CustomersRescored'
+  | 'CustomersSwept';
+
+/** Counters in memory: the local runner's summary, tests and benchmarks read them. */
+export class CounterMetrics implements ConsumerMetrics {
+  readonly counters: Partial<Record<CounterName, number>> = {};
+
+  count(name: CounterName, value: number): void {
+    if (value !== 0) this.counters[name] = (this.counters[name] ?? 0) + value;
+  }
+
+  get(name: CounterName): number {
+    return this.counters[name] ?? 0;
+  }
+}
+
+/** CloudWatch metrics through Powertools (EMF); the handler flushes them once per invocation. */
+export class PowertoolsMetrics implements ConsumerMetrics {
+  constructor(private readonly metrics: Metrics) {}
+
+  count(name: CounterName, value: number): void {
+    if (value !== 0) this.metrics.addMetric(name, MetricUnit.Count, value);
+  }
+}

@@ -1,0 +1,29 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { buildAwsConsumerDeps } from '../awsConsumerDeps.ts';
+import { type ConsumerEnv, readConsumerEnv } from '../consumerConfig.ts';
+import { PowertoolsMetrics } from '../consumerMetrics.ts';
+import type { ConsumerDeps } from '../customerBatch.ts';
+import { type SweepResult, sweepAll } from '../sweep.ts';
+
+const logger = new Logger({ serviceName: 'demand-insights-sweep' });
+const metrics = new Metrics({ namespace: 'DemandInsights', serviceName: 'sweep' });
+let cold: Promise<{ env: ConsumerEnv; deps: ConsumerDeps }> | undefined;
+
+/**
+ * The scheduled sweep (EventBridge Scheduler / rule, e.g. every 15 minutes). It sweeps as of
+ * the event-time watermark, floored by the wall clock in live deployments.
+ */
+export async function handler(): Promise<SweepResult> {
+  cold ??= (async () => {
+    const env = readConsumerEnv();
+    return { env, deps: await buildAwsConsumerDeps(env, new PowertoolsMetrics(metrics)) };
+  })();
+  const { env, deps } = await cold;
+  const watermark = await deps.store.getWatermark();
+  const asOfMs = env.SCORE_CLOCK === 'wall' ? Math.max(watermark, Date.now()) : watermark;
+  const result = await sweepAll(deps, asOfMs, env.SWEEP_BATCH_LIMIT);
+  logger.info('sweep done', { ...result });
+  metrics.publishStoredMetrics();
+  return result;
+}

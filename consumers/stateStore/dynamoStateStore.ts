@@ -1,0 +1,276 @@
+import {
+  BatchGetItemCommand,
+  CreateTableCommand,
+  DescribeTableCommand,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type CreateTableCommandInput,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import type { CustomerState } from '../../models/customerState.ts';
+import { VersionConflictError, type StateStore } from './stateStore.ts';
+
+export const DUE_INDEX = 'due-index';
+/** Customer ids cannot contain control characters (OrderEventSchema), so this key is free. */
+export const WATERMARK_KEY = '\u0000watermark';
+const BATCH_GET_MAX_KEYS = 100;
+const TABLE_ACTIVE_TIMEOUT_MS = 300_000;
+
+export interface DynamoStateStoreConfig {
+  client: DynamoDBClient;
+  tableName: string;
+  /**
+   * Partitions of the due index, so sweeping is not one hot partition. Every reader and writer
+   * of a table must agree on it: items keep the bucket they were written with.
+   */
+  dueBuckets?: number;
+  /** Items per Scan/Query page; unset lets DynamoDB fill 1 MB pages. */
+  pageSize?: number;
+  /** BatchGetItem calls per chunk before unprocessed keys are an error. */
+  batchGetAttempts?: number;
+  /** First backoff before retrying unprocessed keys; doubles per attempt, with jitter. */
+  retryBaseDelayMs?: number;
+}
+
+type Item = Record<string, AttributeValue>;
+
+/** The table, as CreateTable input: the one definition Terraform is checked against. */
+export function stateTableDefinition(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'customerId', AttributeType: 'S' },
+      { AttributeName: 'dueBucket', AttributeType: 'N' },
+      { AttributeName: 'dueAt', AttributeType: 'N' },
+    ],
+    KeySchema: [{ AttributeName: 'customerId', KeyType: 'HASH' }],
+    GlobalSecondaryIndexes: [
+      {
+        // Sparse: only customers with a due time carry dueBucket/dueAt, so the sweep reads
+        // exactly the customers it may have to rescore.
+        IndexName: DUE_INDEX,
+        KeySchema: [
+          { AttributeName: 'dueBucket', KeyType: 'HASH' },
+          { AttributeName: 'dueAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+    ],
+  };
+}
+
+/** Creates the state table unless it exists, then waits until it and its index are ACTIVE. */
+export async function createStateTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(new CreateTableCommand(stateTableDefinition(tableName)));
+  } catch (error) {
+    if (errorName(error) !== 'ResourceInUseException') throw error;
+  }
+  await waitUntilActive(client, tableName);
+}
+
+async function waitUntilActive(client: DynamoDBClient, tableName: string): Promise<void> {
+  const deadline = Date.now() + TABLE_ACTIVE_TIMEOUT_MS;
+  for (let attempt = 0; ; attempt++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const indexes = Table?.GlobalSecondaryIndexes ?? [];
+    if (!indexes.some((index) => index.IndexName === DUE_INDEX)) {
+      throw new Error(`table ${tableName} exists without the ${DUE_INDEX} index`);
+    }
+    if (Table?.TableStatus === 'ACTIVE' && indexes.every((index) => index.IndexStatus === 'ACTIVE')) return;
+    if (Date.now() > deadline) throw new Error(`table ${tableName} not ACTIVE after ${TABLE_ACTIVE_TIMEOUT_MS} ms`);
+    await sleep(Math.min(2_000, 50 * 2 ** attempt));
+  }
+}
+
+/** FNV-1a over UTF-16 code units: stable across processes and releases, unlike any runtime hash. */
+export function dueBucketOf(customerId: string, dueBuckets: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < customerId.length; i++) {
+    hash ^= customerId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % dueBuckets;
+}
+
+/**
+ * StateStore on one DynamoDB table: one item per customer, the state as a JSON body (DynamoDB
+ * numbers would cost a type per field and gain nothing; JSON round-trips every safe integer,
+ * including the state's sentinels), the version beside it for conditional writes.
+ */
+export class DynamoStateStore implements StateStore {
+  private readonly client: DynamoDBClient;
+  private readonly tableName: string;
+  private readonly dueBuckets: number;
+  private readonly pageSize: number | undefined;
+  private readonly batchGetAttempts: number;
+  private readonly retryBaseDelayMs: number;
+
+  constructor(config: DynamoStateStoreConfig) {
+    this.client = config.client;
+    this.tableName = config.tableName;
+    this.dueBuckets = config.dueBuckets ?? 16;
+    this.pageSize = config.pageSize;
+    this.batchGetAttempts = config.batchGetAttempts ?? 8;
+    this.retryBaseDelayMs = config.retryBaseDelayMs ?? 25;
+    if (!Number.isInteger(this.dueBuckets) || this.dueBuckets < 1) throw new Error('dueBuckets must be a positive integer');
+  }
+
+  async getMany(customerIds: readonly string[]): Promise<Map<string, CustomerState>> {
+    // BatchGetItem rejects a request that names the same key twice.
+    const unique = [...new Set(customerIds)];
+    const chunks: string[][] = [];
+    for (let at = 0; at < unique.length; at += BATCH_GET_MAX_KEYS) chunks.push(unique.slice(at, at + BATCH_GET_MAX_KEYS));
+    const found = new Map<string, CustomerState>();
+    for (const items of await Promise.all(chunks.map((chunk) => this.batchGet(chunk)))) {
+      for (const item of items) {
+        const state = fromItem(item);
+        if (state) found.set(state.customerId, state);
+      }
+    }
+    return found;
+  }
+
+  private async batchGet(customerIds: string[]): Promise<Item[]> {
+    const items: Item[] = [];
+    let keys: Item[] = customerIds.map((customerId) => ({ customerId: { S: customerId } }));
+    for (let attempt = 0; attempt < this.batchGetAttempts; attempt++) {
+      if (attempt > 0) await sleep(this.retryBaseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
+      const { Responses, UnprocessedKeys } = await this.client.send(
+        new BatchGetItemCommand({
+          RequestItems: {
+            [this.tableName]: {
+              Keys: keys,
+              ConsistentRead: true,
+              ProjectionExpression: 'customerId, v, body',
+            },
+          },
+        }),
+      );
+      items.push(...(Responses?.[this.tableName] ?? []));
+      keys = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      if (keys.length === 0) return items;
+    }
+    throw new Error(`BatchGetItem left ${keys.length} keys unprocessed after ${this.batchGetAttempts} attempts`);
+  }
+
+  async save(state: CustomerState): Promise<number> {
+    const { version, ...body } = state;
+    const item: Item = {
+      customerId: { S: state.customerId },
+      v: { N: String(version + 1) },
+      body: { S: JSON.stringify(body) },
+    };
+    if (state.dueAtMs !== null) {
+      item.dueBucket = { N: String(dueBucketOf(state.customerId, this.dueBuckets)) };
+      item.dueAt = { N: String(state.dueAtMs) };
+    }
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: item,
+          ...(version === 0
+            ? { ConditionExpression: 'attribute_not_exists(customerId)' }
+            : { ConditionExpression: 'v = :expected', ExpressionAttributeValues: { ':expected': { N: String(version) } } }),
+        }),
+      );
+    } catch (error) {
+      if (errorName(error) === 'ConditionalCheckFailedException') throw new VersionConflictError(state.customerId, version);
+      throw error;
+    }
+    return version + 1;
+  }
+
+  async dueBefore(asOfMs: number, limit: number): Promise<string[]> {
+    if (limit <= 0) return [];
+    // Each bucket's `limit` earliest are enough to contain the global `limit` earliest.
+    const buckets = Array.from({ length: this.dueBuckets }, (_, bucket) => this.dueInBucket(bucket, asOfMs, limit));
+    const due = (await Promise.all(buckets)).flat();
+    due.sort((a, b) => a.dueAt - b.dueAt || (a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : 0));
+    return due.slice(0, limit).map((entry) => entry.customerId);
+  }
+
+  private async dueInBucket(bucket: number, asOfMs: number, limit: number): Promise<{ customerId: string; dueAt: number }[]> {
+    const due: { customerId: string; dueAt: number }[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: DUE_INDEX,
+          KeyConditionExpression: 'dueBucket = :b AND dueAt <= :t',
+          ExpressionAttributeValues: { ':b': { N: String(bucket) }, ':t': { N: String(asOfMs) } },
+          Limit: Math.min(limit - due.length, this.pageSize ?? Number.MAX_SAFE_INTEGER),
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) due.push({ customerId: item.customerId.S!, dueAt: Number(item.dueAt.N) });
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && due.length < limit);
+    return due;
+  }
+
+  async *scan(): AsyncIterable<CustomerState[]> {
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          ConsistentRead: true,
+          ProjectionExpression: 'customerId, v, body',
+          Limit: this.pageSize,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      // The watermark item has no body, so fromItem skips it.
+      const states = (page.Items ?? []).map(fromItem).filter((state): state is CustomerState => state !== undefined);
+      if (states.length > 0) yield states;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  async getWatermark(): Promise<number> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { customerId: { S: WATERMARK_KEY } }, ConsistentRead: true }),
+    );
+    return Item?.wm?.N ? Number(Item.wm.N) : 0;
+  }
+
+  async advanceWatermark(ms: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { customerId: { S: WATERMARK_KEY } },
+          UpdateExpression: 'SET wm = :w',
+          ConditionExpression: 'attribute_not_exists(wm) OR wm < :w',
+          ExpressionAttributeValues: { ':w': { N: String(ms) } },
+        }),
+      );
+    } catch (error) {
+      // Someone already raised it at least this far: the watermark only rises.
+      if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
+    }
+  }
+}
+
+function fromItem(item: Item): CustomerState | undefined {
+  if (item.body?.S === undefined || item.v?.N === undefined) return undefined;
+  const state = JSON.parse(item.body.S) as CustomerState;
+  state.version = Number(item.v.N);
+  return state;
+}
+
+function errorName(error: unknown): string | undefined {
+  return error instanceof Error ? error.name : undefined;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

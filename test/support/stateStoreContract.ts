@@ -1,0 +1,345 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { applyEvent, emptyState, type CustomerState } from '../../models/customerState.ts';
+import type { OrderEvent } from '../../models/orderEvent.ts';
+import { VersionConflictError, type StateStore } from '../../consumers/stateStore/stateStore.ts';
+
+export interface StoreUnderTest {
+  store: StateStore;
+  close(): Promise<void>;
+}
+
+export interface ContractOptions {
+  /** fast-check runs of the model test; each run gets a fresh store. */
+  propertyRuns?: number;
+}
+
+const SHARD = 'shardId-000000000003';
+
+function order(orderId: string, occurredAt: string, lines: OrderEvent['lines'], type: OrderEvent['type'] = 'order'): OrderEvent {
+  return { type, orderId, customerId: 'C-10042', occurredAt, currency: 'EUR', lines };
+}
+
+/** A customer with a history: several purchase days, a return, stream positions, a score and a pending alert. */
+export function richState(): CustomerState {
+  const state = emptyState('C-10042');
+  const events: [OrderEvent, string][] = [
+    [order('O-1', '2024-01-03T09:15:00Z', [{ productId: 'P-7', categoryId: 'books', quantity: 2, unitPrice: 12.5 }]), '49650000000000000000000000000000000000000000000000000001'],
+    [order('O-2', '2024-01-03T18:40:00+01:00', [{ productId: 'P-9', quantity: 1, unitPrice: 99.99 }]), '49650000000000000000000000000000000000000000000000000002'],
+    [order('O-3', '2024-02-20T11:00:00Z', [{ productId: 'P-7', categoryId: 'books', quantity: 1, unitPrice: 12.5 }, { productId: 'P-2', quantity: 3, unitPrice: 4.2 }]), '49650000000000000000000000000000000000000000000000000003'],
+    [order('O-2', '2024-02-25T08:00:00Z', [{ productId: 'P-9', quantity: 1, unitPrice: 99.99 }], 'return'), '49650000000000000000000000000000000000000000000000000004'],
+    [order('O-6', '2024-03-02T14:30:00Z', [{ productId: 'P-3', quantity: 0.5, unitPrice: 19.9 }]), '49650000000000000000000000000000000000000000000000000005'],
+    [order('O-4', '2024-03-10T23:59:59Z', [{ productId: 'P-11', categoryId: 'games', quantity: 1, unitPrice: 59 }]), '49650000000000000000000000000000000000000000000000000006'],
+  ];
+  for (const [event, position] of events) expect(applyEvent(state, event, { source: SHARD, position })).toBe('applied');
+  applyEvent(state, order('O-5', '2023-12-30T10:00:00Z', [{ productId: 'P-1', quantity: 1, unitPrice: 5 }]), { source: 'orders-2', position: '17' });
+  state.score = { asOfMs: Date.parse('2024-04-01T00:00:00Z'), modelVersion: 'bgnbd-2024-03-31', churnProbability: 0.6125, clv: 187.33, pAlive: 0.3875, expectedPurchases: 0.91, expectedSpend: 41.07 };
+  state.atRisk = true;
+  state.transitions = 1;
+  state.dueAtMs = Date.parse('2024-05-12T00:00:00Z');
+  state.outbox = [
+    {
+      detailType: 'Customer At Risk',
+      detail: {
+        eventId: 'c10042-at-risk-1',
+        customerId: 'C-10042',
+        churnProbability: 0.6125,
+        previousChurnProbability: null,
+        clv: 187.33,
+        threshold: 0.6,
+        modelVersion: 'bgnbd-2024-03-31',
+        asOf: '2024-04-01T00:00:00.000Z',
+        drivers: { recencyDays: 1, frequency: 3 },
+      },
+    },
+  ];
+  return state;
+}
+
+function withDue(customerId: string, dueAtMs: number | null): CustomerState {
+  const state = emptyState(customerId);
+  state.dueAtMs = dueAtMs;
+  return state;
+}
+
+async function saveAll(store: StateStore, states: CustomerState[]): Promise<void> {
+  await Promise.all(states.map((state) => store.save(state)));
+}
+
+async function stored(store: StateStore, customerId: string): Promise<CustomerState> {
+  const state = (await store.getMany([customerId])).get(customerId);
+  if (!state) throw new Error(`${customerId} is not stored`);
+  return state;
+}
+
+async function scanAll(store: StateStore): Promise<CustomerState[]> {
+  const states: CustomerState[] = [];
+  for await (const page of store.scan()) states.push(...page);
+  return states;
+}
+
+/** Registers the StateStore contract; every adapter must pass it unchanged. */
+export function describeStateStoreContract(
+  name: string,
+  makeStore: () => Promise<StoreUnderTest>,
+  options: ContractOptions = {},
+): void {
+  async function withStore(body: (store: StateStore) => Promise<void>): Promise<void> {
+    const { store, close } = await makeStore();
+    try {
+      await body(store);
+    } finally {
+      await close();
+    }
+  }
+
+  describe(`${name} (StateStore contract)`, () => {
+    it('leaves customers never stored out of getMany', () =>
+      withStore(async (store) => {
+        expect((await store.getMany(['nobody', 'nobody-else'])).size).toBe(0);
+        expect((await store.getMany([])).size).toBe(0);
+      }));
+
+    it('creates at version 0 and returns version 1, without touching the argument', () =>
+      withStore(async (store) => {
+        const state = emptyState('C-1');
+        expect(await store.save(state)).toBe(1);
+        expect(state.version).toBe(0);
+        expect(await stored(store, 'C-1')).toEqual({ ...emptyState('C-1'), version: 1 });
+      }));
+
+    it('rejects a stale version and keeps the stored state', () =>
+      withStore(async (store) => {
+        const first = emptyState('C-1');
+        first.orders = 1;
+        await store.save(first);
+        const read = await stored(store, 'C-1');
+        read.orders = 2;
+        expect(await store.save(read)).toBe(2);
+
+        const stale = { ...read, version: 1, orders: 99 };
+        const error = await store.save(stale).catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(VersionConflictError);
+        expect(error).toMatchObject({ customerId: 'C-1', expectedVersion: 1 });
+        await expect(store.save({ ...read, version: 0 })).rejects.toBeInstanceOf(VersionConflictError);
+        await expect(store.save({ ...read, version: 7 })).rejects.toBeInstanceOf(VersionConflictError);
+        await expect(store.save({ ...emptyState('C-2'), version: 1 })).rejects.toBeInstanceOf(VersionConflictError);
+
+        expect(await stored(store, 'C-1')).toMatchObject({ version: 2, orders: 2 });
+        expect((await store.getMany(['C-2'])).has('C-2')).toBe(false);
+      }));
+
+    it('lets exactly one of two concurrent saves from the same read win', () =>
+      withStore(async (store) => {
+        await store.save(emptyState('C-1'));
+        const read = await stored(store, 'C-1');
+        const outcomes = await Promise.allSettled([
+          store.save({ ...read, orders: 1 }),
+          store.save({ ...read, orders: 2 }),
+        ]);
+        const won = outcomes.flatMap((outcome, at) => (outcome.status === 'fulfilled' ? [{ at, version: outcome.value }] : []));
+        const lost = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason] : []));
+        expect(won).toHaveLength(1);
+        expect(won[0].version).toBe(2);
+        expect(lost[0]).toBeInstanceOf(VersionConflictError);
+        expect(await stored(store, 'C-1')).toMatchObject({ version: 2, orders: won[0].at + 1 });
+
+        const fresh = await Promise.allSettled([store.save(emptyState('C-new')), store.save(emptyState('C-new'))]);
+        expect(fresh.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+      }));
+
+    it('round-trips a full state deep-equal, sentinels included', () =>
+      withStore(async (store) => {
+        const rich = richState();
+        expect(rich.positions[SHARD]).toBeDefined();
+        expect(rich.recentOrders.length).toBeGreaterThanOrEqual(4);
+        expect(rich.dayBits.length).toBeGreaterThan(1);
+        const untouched = emptyState('C-empty');
+        const returnsOnly = emptyState('C-returns');
+        applyEvent(returnsOnly, { ...order('R-1', '2024-01-05T00:00:00Z', [{ productId: 'P', quantity: 1, unitPrice: 3 }], 'return'), customerId: 'C-returns' });
+        await saveAll(store, [rich, untouched, returnsOnly]);
+
+        const found = await store.getMany(['C-10042', 'C-empty', 'C-returns']);
+        expect(found.get('C-10042')).toEqual({ ...rich, version: 1 });
+        expect(found.get('C-empty')).toEqual({ ...untouched, version: 1 });
+        expect(found.get('C-empty')!.firstEventMs).toBe(Number.MAX_SAFE_INTEGER);
+        expect(found.get('C-empty')!.lastEventMs).toBe(Number.MIN_SAFE_INTEGER);
+        expect(found.get('C-returns')).toEqual({ ...returnsOnly, version: 1 });
+
+        // Saving what was read (with its new version) must round-trip again.
+        const again = found.get('C-10042')!;
+        again.orders += 1;
+        expect(await store.save(again)).toBe(2);
+        expect(await stored(store, 'C-10042')).toEqual({ ...again, version: 2 });
+      }));
+
+    it('hands out copies: mutating a returned or saved state does not change the store', () =>
+      withStore(async (store) => {
+        const saved = richState();
+        await store.save(saved);
+        const expected = { ...richState(), version: 1 };
+        saved.orders = -1;
+        saved.dayBits.push(7);
+        saved.positions.x = '1';
+        saved.recentOrders.length = 0;
+        saved.score!.clv = -1;
+        saved.outbox.pop();
+        expect(await stored(store, 'C-10042')).toEqual(expected);
+
+        const read = await stored(store, 'C-10042');
+        read.spendCents = -1;
+        read.weekCents[0] = -1;
+        read.positions[SHARD] = '0';
+        read.recentOrders.push({ key: 'order:forged', ms: 0 });
+        read.score!.churnProbability = 2;
+        read.outbox.length = 0;
+        read.version = 42;
+        expect(await stored(store, 'C-10042')).toEqual(expected);
+
+        for await (const page of store.scan()) for (const state of page) state.orders = -5;
+        expect(await stored(store, 'C-10042')).toEqual(expected);
+      }));
+
+    it('reads more customers than one batch holds, ignoring duplicates and unknown ids', () =>
+      withStore(async (store) => {
+        const ids = Array.from({ length: 250 }, (_, at) => `C-${String(at).padStart(4, '0')}`);
+        await saveAll(store, ids.map((id) => emptyState(id)));
+        const found = await store.getMany([...ids, 'unknown-1', ids[0], ids[249], 'unknown-2']);
+        expect([...found.keys()].sort()).toEqual(ids);
+        for (const id of ids) expect(found.get(id)).toMatchObject({ customerId: id, version: 1 });
+      }));
+
+    it('lists exactly the customers due by a time, earliest first, within the limit', () =>
+      withStore(async (store) => {
+        await saveAll(store, [
+          withDue('due-10', 10),
+          withDue('due-20', 20),
+          withDue('due-30', 30),
+          withDue('due-40', 40),
+          withDue('never', null),
+          withDue('late', 1_000),
+        ]);
+        expect(await store.dueBefore(5, 100)).toEqual([]);
+        expect(await store.dueBefore(30, 100)).toEqual(['due-10', 'due-20', 'due-30']);
+        expect(await store.dueBefore(999, 2)).toEqual(['due-10', 'due-20']);
+        expect(await store.dueBefore(999, 0)).toEqual([]);
+        expect(await store.dueBefore(Date.parse('2030-01-01T00:00:00Z'), 100)).toEqual(['due-10', 'due-20', 'due-30', 'due-40', 'late']);
+      }));
+
+    it('follows due times as they change, and drops customers whose due time is cleared', () =>
+      withStore(async (store) => {
+        await saveAll(store, [withDue('a', 10), withDue('b', 20), withDue('c', 30)]);
+        const [a, b, c] = ['a', 'b', 'c'].map((id) => ({ ...withDue(id, null), version: 1 }));
+        await store.save({ ...a, dueAtMs: 500 });
+        await store.save(b);
+        await store.save({ ...c, dueAtMs: 5 });
+        expect(await store.dueBefore(100, 10)).toEqual(['c']);
+        expect(await store.dueBefore(500, 10)).toEqual(['c', 'a']);
+        await store.save({ ...a, version: 2, dueAtMs: 10 });
+        await store.save({ ...b, version: 2, dueAtMs: 10 });
+        expect(await store.dueBefore(100, 10)).toEqual(['c', 'a', 'b']);
+        await store.save({ ...c, version: 2, dueAtMs: null });
+        expect(await store.dueBefore(1_000, 10)).toEqual(['a', 'b']);
+      }));
+
+    it('respects the limit over many due customers and ties, taking the earliest', () =>
+      withStore(async (store) => {
+        const dues = Array.from({ length: 60 }, (_, at) => ({ id: `t-${at}`, due: (at * 7) % 13 }));
+        await saveAll(store, dues.map(({ id, due }) => withDue(id, due)));
+        for (const [asOf, limit] of [[12, 60], [6, 10], [12, 25], [0, 3]] as const) {
+          const listed = await store.dueBefore(asOf, limit);
+          const eligible = dues.filter(({ due }) => due <= asOf);
+          expect(listed).toHaveLength(Math.min(limit, eligible.length));
+          expect(new Set(listed).size).toBe(listed.length);
+          const dueOf = new Map(dues.map(({ id, due }) => [id, due]));
+          const listedDues = listed.map((id) => dueOf.get(id)!);
+          expect(listedDues).toEqual([...listedDues].sort((x, y) => x - y));
+          expect(Math.max(-1, ...listedDues)).toBeLessThanOrEqual(asOf);
+          const latest = Math.max(...listedDues);
+          for (const { id, due } of eligible) if (due < latest) expect(listed).toContain(id);
+        }
+      }));
+
+    it('scans every state exactly once, and never the watermark', () =>
+      withStore(async (store) => {
+        const ids = Array.from({ length: 37 }, (_, at) => `S-${at}`);
+        const dueOf = (id: string) => Number(id.slice(2));
+        await saveAll(store, ids.map((id) => withDue(id, dueOf(id))));
+        await store.advanceWatermark(1_234);
+        const states = await scanAll(store);
+        expect(states.map((state) => state.customerId).sort()).toEqual([...ids].sort());
+        for (const state of states) expect(state).toEqual({ ...withDue(state.customerId, dueOf(state.customerId)), version: 1 });
+      }));
+
+    it('keeps a watermark that starts at 0 and only rises', () =>
+      withStore(async (store) => {
+        expect(await store.getWatermark()).toBe(0);
+        await store.advanceWatermark(1_700_000_000_000);
+        expect(await store.getWatermark()).toBe(1_700_000_000_000);
+        await store.advanceWatermark(1_600_000_000_000);
+        await store.advanceWatermark(1_700_000_000_000);
+        expect(await store.getWatermark()).toBe(1_700_000_000_000);
+        const advances = Array.from({ length: 20 }, (_, at) => 1_700_000_000_000 + ((at * 7_919) % 20) * 1_000);
+        await Promise.all(advances.map((ms) => store.advanceWatermark(ms)));
+        expect(await store.getWatermark()).toBe(Math.max(...advances));
+        expect(await scanAll(store)).toEqual([]);
+      }));
+
+    it('matches a reference model over random saves, conflicts, races and due-time changes', async () => {
+      const customer = fc.constantFrom('m-0', 'm-1', 'm-2', 'm-3');
+      const due = fc.option(fc.integer({ min: 0, max: 100 }), { nil: null });
+      const command = fc.oneof(
+        fc.record({ kind: fc.constant('write' as const), customer, due, cents: fc.integer({ min: 0, max: 10_000 }) }),
+        fc.record({ kind: fc.constant('stale' as const), customer, offset: fc.constantFrom(-2, -1, 1, 3) }),
+        fc.record({ kind: fc.constant('race' as const), customer, due, other: due }),
+      );
+      type Command = typeof command extends fc.Arbitrary<infer C> ? C : never;
+      type Model = Map<string, { version: number; dueAtMs: number | null; spendCents: number }>;
+
+      async function current(store: StateStore, id: string): Promise<CustomerState> {
+        return (await store.getMany([id])).get(id) ?? emptyState(id);
+      }
+
+      async function step(store: StateStore, model: Model, run: Command): Promise<void> {
+        const read = await current(store, run.customer);
+        expect(read.version).toBe(model.get(run.customer)?.version ?? 0);
+        if (run.kind === 'write') {
+          const next = { ...read, dueAtMs: run.due, spendCents: read.spendCents + run.cents };
+          expect(await store.save(next)).toBe(read.version + 1);
+          model.set(run.customer, { version: read.version + 1, dueAtMs: run.due, spendCents: next.spendCents });
+        } else if (run.kind === 'stale') {
+          const version = read.version + run.offset;
+          if (version < 0) return;
+          await expect(store.save({ ...read, version, spendCents: -1 })).rejects.toBeInstanceOf(VersionConflictError);
+        } else {
+          const contenders = [run.due, run.other].map((dueAtMs) => ({ ...read, dueAtMs, spendCents: read.spendCents + 1 }));
+          const outcomes = await Promise.allSettled(contenders.map((state) => store.save(state)));
+          const winners = outcomes.flatMap((outcome, at) => (outcome.status === 'fulfilled' ? [contenders[at]] : []));
+          expect(winners).toHaveLength(1);
+          model.set(run.customer, { version: read.version + 1, dueAtMs: winners[0].dueAtMs, spendCents: winners[0].spendCents });
+        }
+      }
+
+      async function check(store: StateStore, model: Model, asOf: number): Promise<void> {
+        const ids = ['m-0', 'm-1', 'm-2', 'm-3'];
+        const found = await store.getMany(ids);
+        expect(new Set(found.keys())).toEqual(new Set(model.keys()));
+        for (const [id, expected] of model) expect(found.get(id)).toMatchObject(expected);
+        const due = [...model].filter(([, entry]) => entry.dueAtMs !== null && entry.dueAtMs <= asOf).map(([id]) => id);
+        expect((await store.dueBefore(asOf, 100)).sort()).toEqual(due.sort());
+        expect((await scanAll(store)).map((state) => state.customerId).sort()).toEqual([...model.keys()].sort());
+      }
+
+      await fc.assert(
+        fc.asyncProperty(fc.array(command, { maxLength: 20 }), fc.integer({ min: 0, max: 100 }), async (commands, asOf) => {
+          await withStore(async (store) => {
+            const model: Model = new Map();
+            for (const run of commands) await step(store, model, run);
+            await check(store, model, asOf);
+          });
+        }),
+        { numRuns: options.propertyRuns ?? 100 },
+      );
+    });
+  });
+}

@@ -1,0 +1,133 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { dayIndex } from '../../models/calendar.ts';
+import {
+  applyEvent,
+  cloneState,
+  DUPLICATE_WINDOW_DAYS,
+  emptyState,
+  purchaseDays,
+  ringActivity,
+  statisticsOf,
+} from '../../models/customerState.ts';
+import { weekIndex } from '../../models/calendar.ts';
+import type { OrderEvent } from '../../models/orderEvent.ts';
+import { order } from '../support/orderEvents.ts';
+
+const DAY = 86_400_000;
+const BASE = Date.parse('2024-01-01T10:00:00Z');
+
+function replay(events: readonly OrderEvent[]) {
+  const state = emptyState('c1');
+  for (const event of events) applyEvent(state, event);
+  return state;
+}
+
+/** Events of one customer over ~400 days: several orders on some days, returns, wide spread. */
+const eventsArbitrary = fc
+  .array(
+    fc.record({
+      day: fc.integer({ min: 0, max: 400 }),
+      minute: fc.integer({ min: 0, max: 1439 }),
+      cents: fc.integer({ min: 0, max: 50_000 }),
+      isReturn: fc.boolean({ }),
+    }),
+    { minLength: 1, maxLength: 40 },
+  )
+  .map((rows) =>
+    rows.map((row, i) =>
+      order('c1', `o${i}`, new Date(BASE + row.day * DAY + row.minute * 60_000).toISOString(), row.cents / 100, row.isReturn && i % 3 === 0 ? 'return' : 'order'),
+    ),
+  );
+
+describe('Customer state: sufficient statistics', () => {
+  it('counts purchase occasions as distinct customer-days, and returns never as occasions', () => {
+    const state = replay([
+      order('c1', 'a', '2024-01-01T09:00:00Z', 10),
+      order('c1', 'b', '2024-01-01T17:00:00Z', 5),
+      order('c1', 'c', '2024-01-09T12:00:00Z', 20),
+      order('c1', 'r', '2024-01-10T12:00:00Z', 4, 'return'),
+    ]);
+    expect(state.occasions).toBe(2);
+    expect(state.orders).toBe(3);
+    expect(state.spendCents).toBe(3_500);
+    expect(state.firstDaySpendCents).toBe(1_500);
+    expect(state.returns).toBe(1);
+    expect(state.returnCents).toBe(400);
+    expect(purchaseDays(state)).toEqual([dayIndex(Date.parse('2024-01-01')), dayIndex(Date.parse('2024-01-09'))]);
+  });
+
+  it('does not count a late order on a day already counted twice, even after the anchor moved back', () => {
+    const state = replay([
+      order('c1', 'a', '2024-03-01T09:00:00Z'),
+      order('c1', 'b', '2024-01-01T09:00:00Z'),
+      order('c1', 'c', '2024-03-01T20:00:00Z'),
+      order('c1', 'd', '2024-01-01T23:00:00Z'),
+    ]);
+    expect(state.occasions).toBe(2);
+    expect(state.firstDay).toBe(dayIndex(Date.parse('2024-01-01')));
+    expect(state.firstDaySpendCents).toBe(2_000);
+  });
+
+  it('leaves the same statistics whatever order the events arrive in', () => {
+    fc.assert(
+      fc.property(eventsArbitrary, fc.integer(), (events, seed) => {
+        const inTimeOrder = [...events].sort((a, b) => Date.parse(a.occurredAt) - Date.parse(b.occurredAt));
+        const permuted = fc.sample(fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }), { seed, numRuns: 1 })[0];
+        expect(statisticsOf(replay(permuted))).toEqual(statisticsOf(replay(inTimeOrder)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('ignores a producer retry (same order id, new record) and a redelivered record (same position)', () => {
+    fc.assert(
+      fc.property(eventsArbitrary, (unordered) => {
+        // A stream is near time order: each retry lands within the duplicate window of its original.
+        const events = [...unordered].sort((a, b) => Date.parse(a.occurredAt) - Date.parse(b.occurredAt));
+        const once = replay(events);
+        const twice = emptyState('c1');
+        events.forEach((event, i) => {
+          expect(applyEvent(twice, event, { source: 'shard-0', position: String(2 * i + 1) })).not.toBe('duplicate-position');
+          expect(applyEvent(twice, event, { source: 'shard-0', position: String(2 * i + 1) })).toBe('duplicate-position');
+          expect(applyEvent(twice, event, { source: 'shard-0', position: String(2 * i + 2) })).toBe('duplicate-order');
+        });
+        expect(statisticsOf(twice)).toEqual(statisticsOf(once));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('rejects positions at or below the high-water mark, comparing sequence numbers beyond 2^53 exactly', () => {
+    const state = emptyState('c1');
+    const big = '49590338271490256608559692538361571095921575989136588898';
+    expect(applyEvent(state, order('c1', 'a', '2024-01-01T00:00:00Z'), { source: 's', position: big })).toBe('applied');
+    const justBelow = big.slice(0, -1) + '7';
+    expect(applyEvent(state, order('c1', 'b', '2024-01-02T00:00:00Z'), { source: 's', position: justBelow })).toBe('duplicate-position');
+    expect(applyEvent(state, order('c1', 'b', '2024-01-02T00:00:00Z'), { source: 'other-shard', position: '1' })).toBe('applied');
+  });
+
+  it('applies a retry again only when the original has left the duplicate window', () => {
+    const state = emptyState('c1');
+    applyEvent(state, order('c1', 'old', '2024-01-01T00:00:00Z'));
+    applyEvent(state, order('c1', 'new', new Date(Date.parse('2024-01-01') + (DUPLICATE_WINDOW_DAYS + 1) * DAY).toISOString()));
+    expect(applyEvent(state, order('c1', 'new', '2024-03-01T00:00:00Z'))).toBe('duplicate-order');
+    expect(applyEvent(state, order('c1', 'old', '2024-01-01T00:00:00Z'))).toBe('applied');
+  });
+
+  it('keeps weekly activity for the last 26 weeks, in any arrival order', () => {
+    const state = replay([order('c1', 'a', '2024-01-03T00:00:00Z', 10), order('c1', 'b', '2024-09-04T00:00:00Z', 30)]);
+    const week = weekIndex(dayIndex(Date.parse('2024-09-04')));
+    expect(ringActivity(state, week - 12, week)).toEqual({ orders: 1, cents: 3_000 });
+    expect(ringActivity(state, week - 40, week)).toEqual({ orders: 1, cents: 3_000 });
+  });
+
+  it('survives a JSON round trip and a clone without sharing arrays', () => {
+    const state = replay([order('c1', 'a', '2024-01-01T00:00:00Z'), order('c1', 'b', '2024-02-01T00:00:00Z')]);
+    expect(JSON.parse(JSON.stringify(state))).toEqual(state);
+    const copy = cloneState(state);
+    applyEvent(copy, order('c1', 'c', '2024-03-01T00:00:00Z'));
+    expect(state.orders).toBe(2);
+    expect(copy.orders).toBe(3);
+  });
+});
