@@ -28,7 +28,8 @@ const OptionsSchema = z.object({
  */
 export async function run(rawOptions: Record<string, unknown>): Promise<void> {
   const options = OptionsSchema.parse(rawOptions);
-  const customers = options.customers ?? Math.max(100, Math.round(options.events / 12));
+  // The generator averages about six events per customer over 540 days.
+  const customers = options.customers ?? Math.max(100, Math.ceil(options.events / 5));
   const { events, model } = workload(customers, options.events);
   const batches = toKinesisEvents(events, options.batchSize);
   const warmup = toKinesisEvents(events.slice(0, Math.min(events.length, 20_000)), options.batchSize);
@@ -64,8 +65,8 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
 
 /** Synthetic events, trimmed to the requested count, and a model fitted on their first half. */
 function workload(customers: number, count: number) {
-  const all = generateEvents({ customers, days: 540, seed: 7, start: '2024-01-01' }).filter((e) => e.type === 'order' || e.type === 'return');
-  const events = all.slice(0, count);
+  const events = generateEvents({ customers, days: 540, seed: 7, start: '2024-01-01' }).slice(0, count);
+  if (events.length < count) throw new Error(`only ${events.length} events from ${customers} customers: pass more --customers`);
   const cutoff = dayIndex(Date.parse(events[Math.floor(events.length / 2)].occurredAt));
   const artifact = trainBtyd(events.filter((e) => dayIndex(Date.parse(e.occurredAt)) <= cutoff), { calibrationEnd: isoDay(cutoff), horizonDays: 90 });
   return { events, model: BtydModel.load(artifact) };

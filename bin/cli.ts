@@ -91,6 +91,18 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON only')
     .action(lazy(() => import('./commands/eval.ts')));
 
+  program
+    .command('bundle')
+    .description('bundle the Lambda handlers (esbuild) and zip them for Terraform')
+    .option('--out <dir>', 'output directory', 'dist/lambda')
+    .option('--model <file>', 'model artifact shipped as model.json', '.local/model.json')
+    .option('--only <names>', 'comma-separated subset: consumer,sweep,api')
+    .option('--no-minify', 'readable output')
+    .option('--no-sourcemap', 'no source maps')
+    .option('--no-zip', 'bundle only')
+    .option('--external-aws-sdk', 'leave @aws-sdk/* and @smithy/* to the nodejs22.x runtime')
+    .action(lazy(() => import('./commands/bundle.ts')));
+
   return program;
 }
 

@@ -139,7 +139,8 @@ async function applyAndSave(
   const attempts = deps.maxConflictRetries ?? 5;
   let current = stored;
   for (let attempt = 0; attempt < attempts; attempt++) {
-    const state = current ? cloneState(current) : emptyState(item.customerId);
+    // The store hands out copies it no longer owns, so they are updated in place.
+    const state = current ?? emptyState(item.customerId);
     const applied = applyRecords(state, item, deps);
     if (applied === 0) return state;
     rescore(state, deps.model, deps.policy, Math.max(asOfMs, state.lastEventMs));
@@ -163,8 +164,8 @@ async function applyAndSave(
 
 function applyRecords(state: CustomerState, item: CustomerWork, deps: ConsumerDeps): number {
   let applied = 0;
-  for (const { record, event } of item.records) {
-    const outcome = applyEvent(state, event, { source: record.source, position: record.position });
+  for (const { record, event, eventMs } of item.records) {
+    const outcome = applyEvent(state, event, { source: record.source, position: record.position }, eventMs);
     if (outcome === 'applied') applied++;
     else deps.metrics.count(outcome === 'duplicate-position' ? 'DuplicatePositions' : 'DuplicateOrders', 1);
   }

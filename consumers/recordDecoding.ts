@@ -1,4 +1,4 @@
-import { describeZodError, type OrderEvent, OrderEventSchema } from '../models/orderEvent.ts';
+import { describeZodError, type OrderEvent, parseOrderEvent } from '../models/orderEvent.ts';
 
 /** A stream record as every transport hands it over: where it sits, and its base64 data. */
 export interface StreamRecord {
@@ -22,7 +22,7 @@ export function decodeRecord(record: StreamRecord): DecodedRecord {
   } catch (error) {
     return { ok: false, record, reason: `not JSON: ${(error as Error).message}` };
   }
-  const parsed = OrderEventSchema.safeParse(payload);
+  const parsed = parseOrderEvent(payload);
   if (!parsed.success) return { ok: false, record, reason: `not an OrderEvent v1: ${describeZodError(parsed.error)}` };
   return { ok: true, record, event: parsed.data, eventMs: Date.parse(parsed.data.occurredAt) };
 }

@@ -38,7 +38,7 @@ export function rescore(state: CustomerState, model: CustomerModel, policy: Risk
   else if (state.atRisk && score.churnProbability < policy.threshold - policy.margin) detailType = 'Customer Recovered';
 
   if (detailType) state.atRisk = detailType === 'Customer At Risk';
-  state.dueAtMs = state.atRisk ? null : dueTime(state, model, policy, asOfMs);
+  state.dueAtMs = state.atRisk ? null : dueTime(state, model, policy, asOfMs, score.churnProbability);
   if (!detailType) return null;
 
   state.transitions += 1;
@@ -68,18 +68,43 @@ export function rescore(state: CustomerState, model: CustomerModel, policy: Risk
 
 /**
  * The first day-boundary after `asOfMs` at which, with no further purchase, churn probability
- * reaches the threshold: a bisection over days, since the probability only grows with silence.
+ * reaches the threshold. Churn only grows with silence, so the crossing is bracketed and found
+ * by regula falsi (Illinois variant) on whole days, falling back to bisection whenever an
+ * interpolation step fails to halve the bracket: about 4 model evaluations instead of 10.
  */
-export function dueTime(state: CustomerState, model: CustomerModel, policy: RiskPolicy, asOfMs: number): number {
+export function dueTime(state: CustomerState, model: CustomerModel, policy: RiskPolicy, asOfMs: number, churnNow?: number): number {
   const start = Math.floor(asOfMs / DAY_MS);
-  const churnOn = (day: number) => model.churnProbability(featuresOf(state, day * DAY_MS));
-  let hi = start + policy.maxDueDays;
-  if (churnOn(hi) < policy.threshold) return hi * DAY_MS;
+  const gap = (day: number) => model.churnProbability(featuresOf(state, day * DAY_MS)) - policy.threshold;
   let lo = start;
+  let hi = start + policy.maxDueDays;
+  let gapHi = gap(hi);
+  if (gapHi < 0) return hi * DAY_MS;
+  let gapLo = churnNow === undefined ? gap(lo) : churnNow - policy.threshold;
+  if (gapLo >= 0) return (start + 1) * DAY_MS;
+  let side = 0;
   while (hi - lo > 1) {
-    const mid = (lo + hi) >>> 1;
-    if (churnOn(mid) >= policy.threshold) hi = mid;
-    else lo = mid;
+    const width = hi - lo;
+    const guess = Math.round(lo + (width * -gapLo) / (gapHi - gapLo));
+    const mid = Math.min(hi - 1, Math.max(lo + 1, guess));
+    const value = gap(mid);
+    if (value >= 0) {
+      hi = mid;
+      gapHi = value;
+      if (side === 1) gapLo /= 2;
+      side = 1;
+    } else {
+      lo = mid;
+      gapLo = value;
+      if (side === -1) gapHi /= 2;
+      side = -1;
+    }
+    if (hi - lo > width / 2 && hi - lo > 1) {
+      const half = (lo + hi) >>> 1;
+      const halfValue = gap(half);
+      if (halfValue >= 0) [hi, gapHi] = [half, halfValue];
+      else [lo, gapLo] = [half, halfValue];
+      side = 0;
+    }
   }
   return hi * DAY_MS;
 }

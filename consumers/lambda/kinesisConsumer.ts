@@ -10,7 +10,7 @@ const logger = new Logger({ serviceName: 'demand-insights-consumer' });
 const metrics = new Metrics({ namespace: 'DemandInsights', serviceName: 'consumer' });
 let awsDeps: Promise<ConsumerDeps> | undefined;
 
-/** The Lambda entry point (Terraform: handler = "kinesisConsumer.handler"). */
+/** The Lambda entry point (bundled as index.mjs; Terraform: handler = "index.handler"). */
 export const handler: KinesisHandler = createKinesisHandler(
   () => (awsDeps ??= buildAwsConsumerDeps(readConsumerEnv(), new PowertoolsMetrics(metrics))),
   logger,

@@ -86,10 +86,17 @@ class DueIndex {
     return before(this.dues[a], this.ids[a], this.dues[b], this.ids[b]);
   }
 
+  // Temporaries, not destructuring: this runs on every save, and array swaps allocate.
   private swap(a: number, b: number): void {
-    [this.dues[a], this.dues[b]] = [this.dues[b], this.dues[a]];
-    [this.ids[a], this.ids[b]] = [this.ids[b], this.ids[a]];
-    [this.tickets[a], this.tickets[b]] = [this.tickets[b], this.tickets[a]];
+    const due = this.dues[a];
+    this.dues[a] = this.dues[b];
+    this.dues[b] = due;
+    const id = this.ids[a];
+    this.ids[a] = this.ids[b];
+    this.ids[b] = id;
+    const ticket = this.tickets[a];
+    this.tickets[a] = this.tickets[b];
+    this.tickets[b] = ticket;
   }
 
   private siftUp(at: number): void {

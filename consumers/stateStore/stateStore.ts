@@ -14,14 +14,20 @@ export class VersionConflictError extends Error {
  * overwrite each other. Adapters: in-memory, DynamoDB.
  */
 export interface StateStore {
-  /** States of the given customers; customers never stored are absent from the map. */
+  /**
+   * States of the given customers; customers never stored are absent from the map. The states
+   * returned are the caller's own copies: changing them never changes the store.
+   */
   getMany(customerIds: readonly string[]): Promise<Map<string, CustomerState>>;
   /**
    * Stores `state` if the stored version is still `state.version`, as version + 1, and returns
    * the new version. Throws VersionConflictError otherwise. Does not modify `state`.
    */
   save(state: CustomerState): Promise<number>;
-  /** Ids of customers whose dueAtMs is at or before `asOfMs`, at most `limit` of them. */
+  /**
+   * Ids of customers whose dueAtMs is at or before `asOfMs`, earliest first, at most `limit` of
+   * them. On DynamoDB the index may lag a recent save briefly; the sweep rereads each state.
+   */
   dueBefore(asOfMs: number, limit: number): Promise<string[]>;
   /** Every stored state, in pages: for the API's listings and for exports. */
   scan(): AsyncIterable<CustomerState[]>;

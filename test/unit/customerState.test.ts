@@ -30,7 +30,7 @@ const eventsArbitrary = fc
       day: fc.integer({ min: 0, max: 400 }),
       minute: fc.integer({ min: 0, max: 1439 }),
       cents: fc.integer({ min: 0, max: 50_000 }),
-      isReturn: fc.boolean({ }),
+      isReturn: fc.boolean(),
     }),
     { minLength: 1, maxLength: 40 },
   )

@@ -1,0 +1,87 @@
+import { Presets, SingleBar } from 'cli-progress';
+import { z } from 'zod';
+import { kinesisClient } from '../../consumers/awsClients.ts';
+import { DATASET_FORMATS, readDataset } from '../../producers/datasets/index.ts';
+import type { ReadReport } from '../../producers/datasets/readReport.ts';
+import { ensureStream, KinesisProducer, type SendFailure, type SendResult } from '../../producers/kinesisProducer.ts';
+
+/** `demand-insights replay`: send a dataset to a Kinesis stream in event-time order. */
+const ReplayOptionsSchema = z.object({
+  data: z.string().min(1),
+  format: z.enum(DATASET_FORMATS),
+  to: z.literal('kinesis').default('kinesis'),
+  stream: z.string().regex(/^[a-zA-Z0-9_.-]{1,128}$/, 'must be 1-128 letters, digits, _ . or -'),
+  endpoint: z.url().optional(),
+  region: z.string().min(1).optional(),
+});
+
+/** A local stand-in starts empty, so replay creates the stream there, with the `local` command's default shards. */
+const LOCAL_STREAM_SHARDS = 2;
+const LISTED_FAILURES = 5;
+
+export async function run(options: Record<string, unknown>): Promise<void> {
+  const parsed = ReplayOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    throw new Error(parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('; '));
+  }
+  const { data, format, stream, endpoint, region } = parsed.data;
+  const { events, report } = await readDataset(data, format);
+  process.stderr.write(describeRead(data, report));
+
+  const client = kinesisClient({ endpoint, region });
+  try {
+    if (endpoint) await ensureStream(client, stream, LOCAL_STREAM_SHARDS);
+    const started = performance.now();
+    const result = await sendWithProgress(new KinesisProducer({ client, streamName: stream }), events);
+    const seconds = (performance.now() - started) / 1000;
+    process.stdout.write(describeSend(stream, events.length, result, seconds));
+    if (result.failed.length > 0) process.exitCode = 1;
+  } finally {
+    client.destroy();
+  }
+}
+
+async function sendWithProgress(producer: KinesisProducer, events: Parameters<KinesisProducer['send']>[0]): Promise<SendResult> {
+  const bar = new SingleBar(
+    { stream: process.stderr, format: 'replay [{bar}] {percentage}% | {value}/{total} events | failed {failed} | {eta_formatted} left', hideCursor: true },
+    Presets.shades_classic,
+  );
+  bar.start(events.length, 0, { failed: 0 });
+  try {
+    return await producer.send(events, ({ sent, failed }) => bar.update(sent + failed, { failed }));
+  } finally {
+    bar.stop();
+  }
+}
+
+function describeRead(path: string, report: ReadReport): string {
+  const lines = [`read ${path}: ${report.rows} rows, ${report.events} events`];
+  for (const [reason, count] of Object.entries(report.skipped)) lines.push(`  skipped ${count}: ${reason}`);
+  if (report.unreadableCount > 0) {
+    lines.push(`  unreadable ${report.unreadableCount} rows, first:`);
+    for (const issue of report.issues.slice(0, LISTED_FAILURES)) lines.push(`    line ${issue.line}: ${issue.reason}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function describeSend(stream: string, total: number, result: SendResult, seconds: number): string {
+  const rate = seconds > 0 ? Math.round(result.sent / seconds) : result.sent;
+  const lines = [
+    `replayed to ${stream}: ${result.sent}/${total} events sent in ${result.calls} calls, ${result.retries} records retried, ` +
+      `${result.failed.length} failed; ${seconds.toFixed(2)} s, ${rate} events/s`,
+  ];
+  for (const [code, failures] of byErrorCode(result.failed)) {
+    lines.push(`  failed ${failures.length}: ${code}, e.g. order ${failures[0].event.orderId}: ${failures[0].errorMessage}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function byErrorCode(failures: SendFailure[]): Map<string, SendFailure[]> {
+  const groups = new Map<string, SendFailure[]>();
+  for (const failure of failures) {
+    const group = groups.get(failure.errorCode);
+    if (group) group.push(failure);
+    else groups.set(failure.errorCode, [failure]);
+  }
+  return groups;
+}

@@ -1,0 +1,168 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry, type PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
+import { ALERT_SOURCE } from '../../models/alertEvent.ts';
+import type { PendingAlert } from '../../models/customerState.ts';
+import type { AlertSink } from './alertSink.ts';
+
+/** PutEvents quotas: entries per call, and bytes per entry and per call as EventBridge counts them. */
+export const PUT_EVENTS_MAX_ENTRIES = 10;
+export const PUT_EVENTS_MAX_BYTES = 256 * 1024;
+
+export interface EventBridgeAlertSinkConfig {
+  /**
+   * Create it with `maxAttempts: 1` (or set AWS_MAX_ATTEMPTS=1): this sink retries only what
+   * failed, with its own backoff; SDK retries underneath would multiply attempts and latency.
+   */
+  client: EventBridgeClient;
+  eventBusName: string;
+  /** Attempts per alert, the first one included. */
+  maxAttempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Bytes per entry and per call: the documented 256 KB unless the account's quota is higher. */
+  maxBytes?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+interface Outgoing {
+  alert: PendingAlert;
+  entry: PutEventsRequestEntry;
+  bytes: number;
+}
+
+// Entry error codes EventBridge documents as non-retryable: resending cannot help. Any other
+// code (ThrottlingException, InternalFailure, or one added later) is retried.
+const PERMANENT_ENTRY_CODES = new Set([
+  'AccessDeniedException',
+  'InvalidAccountIdException',
+  'InvalidArgument',
+  'MalformedDetail',
+  'RedactionFailure',
+  'NotAuthorizedForSourceException',
+  'NotAuthorizedForDetailTypeException',
+]);
+const THROTTLING_ERRORS = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded']);
+const NETWORK_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'TimeoutError', 'RequestTimeout']);
+
+/**
+ * Publishes alerts with PutEvents in calls of at most 10 entries and 256 KB. Only the entries
+ * that failed are resent (exponential backoff, full jitter), so a partial failure never
+ * duplicates the alerts that went through. Returns what is still undelivered after
+ * `maxAttempts`, or at once for an alert too large to ever fit or rejected for good.
+ * Throws only for a whole-call error no retry can fix (missing bus, access denied): that is
+ * misconfiguration, and the caller's outbox still holds every alert.
+ */
+export class EventBridgeAlertSink implements AlertSink {
+  private readonly maxAttempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly maxBytes: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly config: EventBridgeAlertSinkConfig) {
+    this.maxAttempts = config.maxAttempts ?? 5;
+    this.baseDelayMs = config.baseDelayMs ?? 50;
+    this.maxDelayMs = config.maxDelayMs ?? 2_000;
+    this.maxBytes = config.maxBytes ?? PUT_EVENTS_MAX_BYTES;
+    this.sleep = config.sleep ?? ((ms) => delay(ms));
+  }
+
+  async publish(alerts: readonly PendingAlert[]): Promise<PendingAlert[]> {
+    const undelivered: PendingAlert[] = [];
+    let pending: Outgoing[] = [];
+    for (const alert of alerts) {
+      const outgoing = this.toOutgoing(alert);
+      if (outgoing.bytes > this.maxBytes) undelivered.push(alert);
+      else pending.push(outgoing);
+    }
+    for (let attempt = 1; attempt <= this.maxAttempts && pending.length > 0; attempt++) {
+      if (attempt > 1) await this.sleep(this.backoff(attempt - 1));
+      const retry: Outgoing[] = [];
+      for (const call of this.calls(pending)) {
+        for (const { outgoing, permanent } of await this.put(call)) {
+          if (permanent) undelivered.push(outgoing.alert);
+          else retry.push(outgoing);
+        }
+      }
+      pending = retry;
+    }
+    return [...undelivered, ...pending.map((outgoing) => outgoing.alert)];
+  }
+
+  private toOutgoing(alert: PendingAlert): Outgoing {
+    const entry: PutEventsRequestEntry = {
+      Source: ALERT_SOURCE,
+      DetailType: alert.detailType,
+      Detail: JSON.stringify(alert.detail),
+      EventBusName: this.config.eventBusName,
+      Time: new Date(alert.detail.asOf),
+    };
+    return { alert, entry, bytes: entrySize(entry) };
+  }
+
+  /** Greedy packing in order: a new call when 10 entries or the byte budget would be exceeded. */
+  private *calls(pending: Outgoing[]): Generator<Outgoing[]> {
+    let call: Outgoing[] = [];
+    let bytes = 0;
+    for (const outgoing of pending) {
+      if (call.length === PUT_EVENTS_MAX_ENTRIES || bytes + outgoing.bytes > this.maxBytes) {
+        yield call;
+        call = [];
+        bytes = 0;
+      }
+      call.push(outgoing);
+      bytes += outgoing.bytes;
+    }
+    if (call.length > 0) yield call;
+  }
+
+  /** Sends one call; returns the entries that did not go through, and whether that is final. */
+  private async put(call: Outgoing[]): Promise<{ outgoing: Outgoing; permanent: boolean }[]> {
+    let results: PutEventsResultEntry[];
+    try {
+      const response = await this.config.client.send(new PutEventsCommand({ Entries: call.map((outgoing) => outgoing.entry) }));
+      results = response.Entries ?? [];
+    } catch (error) {
+      if (!isRetryableCallError(error)) throw error;
+      return call.map((outgoing) => ({ outgoing, permanent: false }));
+    }
+    // Entries[] lines up with the request; an entry without an EventId did not go through.
+    return call
+      .map((outgoing, index) => ({ outgoing, result: results[index] }))
+      .filter(({ result }) => !result?.EventId)
+      .map(({ outgoing, result }) => ({ outgoing, permanent: PERMANENT_ENTRY_CODES.has(result?.ErrorCode ?? '') }));
+  }
+
+  /** Full jitter: uniformly random up to the capped exponential delay, so retries spread out. */
+  private backoff(retry: number): number {
+    return Math.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (retry - 1));
+  }
+}
+
+/** Entry size as EventBridge counts it against its quota (EventBusName is not counted). */
+export function entrySize(entry: PutEventsRequestEntry): number {
+  const utf8 = (text: string | undefined) => (text === undefined ? 0 : Buffer.byteLength(text, 'utf8'));
+  let bytes = entry.Time ? 14 : 0;
+  bytes += utf8(entry.Source) + utf8(entry.DetailType) + utf8(entry.Detail);
+  for (const resource of entry.Resources ?? []) bytes += utf8(resource);
+  return bytes;
+}
+
+/** Throttling, server faults and network trouble pass; anything else would fail the same way again. */
+export function isRetryableCallError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const { $metadata, $retryable, code } = error as Error & {
+    $metadata?: { httpStatusCode?: number };
+    $retryable?: unknown;
+    code?: string;
+  };
+  const status = $metadata?.httpStatusCode ?? 0;
+  return (
+    Boolean($retryable) ||
+    THROTTLING_ERRORS.has(error.name) ||
+    NETWORK_ERRORS.has(error.name) ||
+    NETWORK_ERRORS.has(code ?? '') ||
+    status === 429 ||
+    status >= 500
+  );
+}

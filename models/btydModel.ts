@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { bgnbdNoPurchaseGivenAlive, bgnbdProbabilityAlive, bgnbdPurchasesIfAlive, type BgnbdParams } from './bgnbd.ts';
+import { WEEK_DAYS } from './calendar.ts';
+import type { CustomerFeatures } from './customerFeatures.ts';
+import type { CustomerModel, ModelScore } from './customerModel.ts';
+import { gammaGammaExpectedSpend, type GammaGammaParams } from './gammaGamma.ts';
+import { describeZodError } from './orderEvent.ts';
+
+const positive = z.number().positive();
+
+/**
+ * The BG/NBD + Gamma-Gamma model artifact (a JSON file or S3 object). Times are in weeks inside
+ * the models, the horizon in days outside. `version` is derived from the parameters and the
+ * horizon, so the same fit always carries the same version and an edited artifact cannot pass
+ * for the one it was copied from.
+ */
+export const BtydArtifactSchema = z
+  .object({
+    kind: z.literal('btyd'),
+    formatVersion: z.literal(1),
+    version: z.string().regex(/^btyd-[0-9a-f]{12}$/, 'must be "btyd-" and 12 hex digits'),
+    horizonDays: z.number().int().positive(),
+    calibrationEnd: z.iso.date(),
+    trainedOn: z.object({ customers: z.number().int().nonnegative(), events: z.number().int().nonnegative() }),
+    bgnbd: z.object({ r: positive, alpha: positive, a: positive, b: positive, logLikelihood: z.number() }),
+    gammaGamma: z.object({
+      p: positive,
+      q: z.number().gt(1, 'must exceed 1 (the Gamma-Gamma mean spend p·γ/(q−1) is finite only then)'),
+      gamma: positive,
+      logLikelihood: z.number(),
+    }),
+  })
+  .superRefine((artifact, context) => {
+    const expected = btydVersion(artifact);
+    if (artifact.version !== expected) {
+      context.addIssue({ code: 'custom', path: ['version'], message: `does not match the parameters (expected ${expected})` });
+    }
+  });
+
+export type BtydArtifact = z.infer<typeof BtydArtifactSchema>;
+
+/** 'btyd-' + the first 12 hex digits of sha256 over the parameters and horizon (full precision). */
+export function btydVersion(artifact: Pick<BtydArtifact, 'bgnbd' | 'gammaGamma' | 'horizonDays'>): string {
+  const { bgnbd, gammaGamma } = artifact;
+  const key = JSON.stringify([bgnbd.r, bgnbd.alpha, bgnbd.a, bgnbd.b, gammaGamma.p, gammaGamma.q, gammaGamma.gamma, artifact.horizonDays]);
+  return `btyd-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+}
+
+/** Assembles and validates an artifact; throws with the failing fields named. */
+export function btydArtifact(fields: Omit<BtydArtifact, 'kind' | 'formatVersion' | 'version'>): BtydArtifact {
+  const candidate = { kind: 'btyd' as const, formatVersion: 1 as const, version: btydVersion(fields), ...fields };
+  return parseArtifact(candidate);
+}
+
+function parseArtifact(json: unknown): BtydArtifact {
+  const parsed = BtydArtifactSchema.safeParse(json);
+  if (!parsed.success) throw new Error(`invalid BTYD model artifact: ${describeZodError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Summaries beyond this are clamped: no customer is a billion weeks old, and Infinity would make NaN. */
+const MAX_SUMMARY = 1e9;
+
+/**
+ * Scores a customer's features in closed form. Churn probability is P(no purchase within the
+ * horizon), not 1 − P(alive) (which is 0 for every one-time buyer); CLV is
+ * E[purchases within the horizon] × E[spend per purchase]. `expectedSpend` is the latter
+ * (Gamma-Gamma E[M | x, m]), per purchase.
+ */
+export class BtydModel implements CustomerModel {
+  readonly version: string;
+  readonly horizonDays: number;
+  private readonly artifact: BtydArtifact;
+  private readonly bgnbd: BgnbdParams;
+  private readonly gammaGamma: GammaGammaParams;
+  /** Horizon in weeks, the unit of x, tx and T. */
+  private readonly t: number;
+
+  private constructor(artifact: BtydArtifact) {
+    this.artifact = artifact;
+    this.version = artifact.version;
+    this.horizonDays = artifact.horizonDays;
+    const { r, alpha, a, b } = artifact.bgnbd;
+    this.bgnbd = { r, alpha, a, b };
+    const { p, q, gamma } = artifact.gammaGamma;
+    this.gammaGamma = { p, q, gamma };
+    this.t = artifact.horizonDays / WEEK_DAYS;
+  }
+
+  /** Validates an artifact (parsed JSON) and builds its scorer; throws naming the failing fields. */
+  static load(json: unknown): BtydModel {
+    return new BtydModel(parseArtifact(json));
+  }
+
+  toJSON(): BtydArtifact {
+    return structuredClone(this.artifact);
+  }
+
+  /** P(no purchase within the horizon): two powers, no hypergeometric function. */
+  churnProbability(features: CustomerFeatures): number {
+    const x = repeatCount(features.x);
+    const T = clampWeeks(features.T);
+    const pAlive = bgnbdProbabilityAlive(this.bgnbd, x, clampWeeks(Math.min(features.tx, T)), T);
+    return probability(bgnbdNoPurchaseGivenAlive(this.bgnbd, pAlive, x, T, this.t));
+  }
+
+  score(features: CustomerFeatures): ModelScore {
+    const x = repeatCount(features.x);
+    const T = clampWeeks(features.T);
+    const pAlive = bgnbdProbabilityAlive(this.bgnbd, x, clampWeeks(Math.min(features.tx, T)), T);
+    const expectedPurchases = nonNegative(pAlive * bgnbdPurchasesIfAlive(this.bgnbd, x, T, this.t));
+    const m = features.repeatMeanSpend > 0 && features.repeatMeanSpend < Infinity ? features.repeatMeanSpend : 0;
+    const expectedSpend = nonNegative(gammaGammaExpectedSpend(this.gammaGamma, x, m));
+    return {
+      churnProbability: probability(bgnbdNoPurchaseGivenAlive(this.bgnbd, pAlive, x, T, this.t)),
+      clv: nonNegative(expectedPurchases * expectedSpend),
+      pAlive: probability(pAlive),
+      expectedPurchases,
+      expectedSpend,
+    };
+  }
+
+}
+
+/** NaN and negatives become 0, so a malformed feature cannot poison a score. */
+function repeatCount(x: number): number {
+  return x > 0 ? (x < MAX_SUMMARY ? x : MAX_SUMMARY) : 0;
+}
+
+function clampWeeks(weeks: number): number {
+  return weeks > 0 ? (weeks < MAX_SUMMARY ? weeks : MAX_SUMMARY) : 0;
+}
+
+function probability(value: number): number {
+  return value > 0 ? (value < 1 ? value : 1) : 0;
+}
+
+/** NaN becomes 0 and an overflow the largest finite number: extreme but valid. */
+function nonNegative(value: number): number {
+  return value > 0 ? Math.min(value, Number.MAX_VALUE) : 0;
+}

@@ -1,0 +1,84 @@
+/**
+ * Seeded pseudo-random numbers for the tree learners: xoshiro128** seeded through
+ * splitmix32. Every random choice in training (bin sample, validation split, bagging,
+ * feature subsets) draws from one of these, so a seed fixes the model bit for bit.
+ */
+export class Random {
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
+
+  constructor(seed = 42) {
+    // splitmix32 spreads a small integer seed over the whole 128-bit state, never all zero.
+    let x = seed >>> 0;
+    const next = () => {
+      x = (x + 0x9e3779b9) >>> 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.s0 = next();
+    this.s1 = next();
+    this.s2 = next();
+    this.s3 = next() | 1;
+  }
+
+  /** Next unsigned 32-bit integer. */
+  nextUint32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
+    const t = this.s1 << 9;
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
+    return result;
+  }
+
+  /** Uniform in [0, 1). */
+  nextFloat(): number {
+    return this.nextUint32() / 4294967296;
+  }
+
+  /** Uniform integer in [0, n). */
+  nextInt(n: number): number {
+    return Math.floor(this.nextFloat() * n);
+  }
+
+  /** Standard normal (Box–Muller), for synthetic data. */
+  nextGaussian(): number {
+    const u = 1 - this.nextFloat();
+    const v = this.nextFloat();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+
+  /**
+   * k distinct values of [0, n), ascending (selection sampling, Knuth's algorithm S):
+   * ascending row indices keep the histogram passes cache-friendly.
+   */
+  sampleSorted(n: number, k: number): Uint32Array {
+    const out = new Uint32Array(Math.min(k, n));
+    let needed = out.length;
+    for (let i = 0, j = 0; i < n && needed > 0; i++) {
+      if (this.nextFloat() * (n - i) < needed) {
+        out[j++] = i;
+        needed--;
+      }
+    }
+    return out;
+  }
+
+  /** Draws m times from [0, n) with replacement and returns how often each was drawn. */
+  bootstrapCounts(n: number, m: number): Uint32Array {
+    const counts = new Uint32Array(n);
+    for (let i = 0; i < m; i++) counts[this.nextInt(n)]++;
+    return counts;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}

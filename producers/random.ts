@@ -1,0 +1,100 @@
+/**
+ * A small seeded random source (xoshiro128**, seeded through splitmix32) with the samplers the
+ * synthetic generator needs. Math.random cannot be seeded; this gives the same stream for the
+ * same seed on every machine, which is what makes generated data byte-identical.
+ */
+export interface Random {
+  /** Uniform in [0, 1). */
+  next(): number;
+  /** Uniform integer in [0, n). */
+  int(n: number): number;
+  normal(): number;
+  exponential(rate: number): number;
+  /** Gamma with the given shape and scale (mean shape·scale). */
+  gamma(shape: number, scale: number): number;
+  beta(a: number, b: number): number;
+  poisson(mean: number): number;
+}
+
+export function createRandom(seed: number): Random {
+  const next = xoshiro128ss(seed);
+  const random: Random = {
+    next,
+    int: (n) => Math.floor(next() * n),
+    normal: () => normal(next),
+    exponential: (rate) => -Math.log(1 - next()) / rate,
+    gamma: (shape, scale) => gamma(random, shape) * scale,
+    beta: (a, b) => {
+      const x = gamma(random, a);
+      return x / (x + gamma(random, b));
+    },
+    poisson: (mean) => poisson(random, mean),
+  };
+  return random;
+}
+
+function splitmix32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x9e3779b9) >>> 0;
+    let z = state;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+}
+
+function xoshiro128ss(seed: number): () => number {
+  const init = splitmix32(seed);
+  let a = init(), b = init(), c = init(), d = init();
+  // The all-zero state is a fixed point; splitmix32 makes it practically impossible, but be sure.
+  if ((a | b | c | d) === 0) a = 1;
+  return () => {
+    const result = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
+    const t = b << 9;
+    c ^= a;
+    d ^= b;
+    b ^= c;
+    a ^= d;
+    c ^= t;
+    d = rotl(d, 11);
+    return result / 4294967296;
+  };
+}
+
+const rotl = (x: number, k: number) => (x << k) | (x >>> (32 - k));
+
+/** Box-Muller, one value per call: simpler than caching the pair, and fast enough here. */
+function normal(next: () => number): number {
+  const u = 1 - next();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * next());
+}
+
+/** Marsaglia & Tsang (2000); shape < 1 is boosted to shape + 1 and scaled back by U^(1/shape). */
+function gamma(random: Random, shape: number): number {
+  if (!(shape > 0)) throw new RangeError(`gamma shape must be positive, got ${shape}`);
+  if (shape < 1) return gamma(random, shape + 1) * Math.pow(1 - random.next(), 1 / shape);
+  const d = shape - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    let x: number;
+    let v: number;
+    do {
+      x = random.normal();
+      v = 1 + c * x;
+    } while (v <= 0);
+    v = v * v * v;
+    const u = 1 - random.next();
+    if (u < 1 - 0.0331 * x ** 4 || Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v;
+  }
+}
+
+/** Knuth's product method for small means; a rounded normal beyond 30, where it is accurate enough for synthetic data. */
+function poisson(random: Random, mean: number): number {
+  if (!(mean >= 0)) throw new RangeError(`poisson mean must be non-negative, got ${mean}`);
+  if (mean > 30) return Math.max(0, Math.round(mean + Math.sqrt(mean) * random.normal()));
+  const limit = Math.exp(-mean);
+  let k = 0;
+  for (let p = random.next(); p > limit; p *= random.next()) k++;
+  return k;
+}

@@ -1,0 +1,40 @@
+# Demand Insights on AWS: the streaming scorer (this file and streaming.tf, state.tf, alerts.tf,
+# queues.tf, consumer.tf, sweep.tf, iam.tf, alarms.tf) and the lake for the API (lake.tf).
+# Build the Lambda packages first: `npx demand-insights bundle` (see README.md).
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  prefix     = var.name_prefix
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+
+  # Packages written by `demand-insights bundle` (bin/commands/bundle.ts): <name>.zip holding
+  # index.mjs (exporting `handler`), its source map and model.json.
+  lambda_artifacts_dir = var.lambda_artifacts_dir != null ? var.lambda_artifacts_dir : "${path.module}/../dist/lambda"
+
+  # The event source and detail-types of the alerts (models/alertEvent.ts).
+  alert_source = "demand-insights"
+  alert_detail_types = {
+    at_risk   = "Customer At Risk"
+    recovered = "Customer Recovered"
+  }
+
+  # Both Lambdas read the same configuration (consumers/consumerConfig.ts, ConsumerEnvSchema).
+  # AWS_REGION is set by Lambda itself; the *_ENDPOINT overrides are for local stand-ins only.
+  scorer_environment = {
+    STATE_TABLE           = aws_dynamodb_table.state.name
+    EVENT_BUS_NAME        = aws_cloudwatch_event_bus.alerts.name
+    DEAD_LETTER_QUEUE_URL = aws_sqs_queue.dead_letters.url
+    MODEL_PATH            = "./model.json"
+    CHURN_THRESHOLD       = tostring(var.churn_threshold)
+    RISK_MARGIN           = tostring(var.risk_margin)
+    SCORE_CLOCK           = var.score_clock
+    SWEEP_BATCH_LIMIT     = tostring(var.sweep_batch_limit)
+    POWERTOOLS_LOG_LEVEL  = var.log_level
+    NODE_OPTIONS          = "--enable-source-maps"
+  }
+}

@@ -1,0 +1,323 @@
+# ---------------------------------------------------------------------------------------------
+# General
+
+variable "name_prefix" {
+  description = "Prefix of every resource name (stream, table, bus, functions, queues, lake)."
+  type        = string
+  default     = "demand-insights"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix: 3-32 characters, lower-case letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "region" {
+  description = "AWS region to deploy into."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "tags" {
+  description = "Extra tags on every resource."
+  type        = map(string)
+  default     = {}
+}
+
+variable "lambda_artifacts_dir" {
+  description = "Directory holding consumer.zip and sweep.zip from `demand-insights bundle` (default: ../dist/lambda, relative to this module)."
+  type        = string
+  default     = null
+}
+
+variable "log_retention_days" {
+  description = "Retention of the Lambdas' and Firehose's CloudWatch log groups."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ...)."
+  }
+}
+
+variable "log_level" {
+  description = "Powertools log level of both Lambdas."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARN", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARN or ERROR."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Kinesis stream
+
+variable "stream_mode" {
+  description = "ON_DEMAND (default: scales itself, billed per GB) or PROVISIONED (shard_count shards)."
+  type        = string
+  default     = "ON_DEMAND"
+
+  validation {
+    condition     = contains(["ON_DEMAND", "PROVISIONED"], var.stream_mode)
+    error_message = "stream_mode must be ON_DEMAND or PROVISIONED."
+  }
+}
+
+variable "shard_count" {
+  description = "Shards when stream_mode = PROVISIONED (1 MB/s or 1,000 records/s of writes each); ignored on demand."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.shard_count >= 1 && floor(var.shard_count) == var.shard_count
+    error_message = "shard_count must be a positive integer."
+  }
+}
+
+variable "stream_retention_hours" {
+  description = "How long the stream keeps records: the window for replaying what the on-failure destination points at."
+  type        = number
+  default     = 24
+
+  validation {
+    condition     = var.stream_retention_hours >= 24 && var.stream_retention_hours <= 8760
+    error_message = "stream_retention_hours must be between 24 and 8760."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Consumer: Lambda and its Kinesis event source mapping
+
+variable "batch_size" {
+  description = "Records per consumer invocation (ESM BatchSize); the 6 MB invocation payload caps it too."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.batch_size >= 1 && var.batch_size <= 10000
+    error_message = "batch_size must be between 1 and 10000."
+  }
+}
+
+variable "maximum_batching_window_in_seconds" {
+  description = "How long the ESM gathers records before invoking (0-300 s): larger windows give fuller batches, fewer invocations, more latency."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.maximum_batching_window_in_seconds >= 0 && var.maximum_batching_window_in_seconds <= 300
+    error_message = "maximum_batching_window_in_seconds must be between 0 and 300."
+  }
+}
+
+variable "parallelization_factor" {
+  description = "Concurrent batches per shard (1-10). Order is still kept per partition key (customerId)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.parallelization_factor >= 1 && var.parallelization_factor <= 10
+    error_message = "parallelization_factor must be between 1 and 10."
+  }
+}
+
+variable "starting_position" {
+  description = "Where a new event source mapping starts reading: TRIM_HORIZON (everything retained) or LATEST."
+  type        = string
+  default     = "TRIM_HORIZON"
+
+  validation {
+    condition     = contains(["TRIM_HORIZON", "LATEST"], var.starting_position)
+    error_message = "starting_position must be TRIM_HORIZON or LATEST."
+  }
+}
+
+variable "maximum_retry_attempts" {
+  description = "Retries of a failing batch (with bisection) before its metadata goes to the on-failure destination."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.maximum_retry_attempts >= -1 && var.maximum_retry_attempts <= 10000
+    error_message = "maximum_retry_attempts must be between -1 (forever) and 10000."
+  }
+}
+
+variable "maximum_record_age_in_seconds" {
+  description = "Records older than this are not retried but sent to the on-failure destination (-1 = no limit, else 60-604800). Keep it below the stream's retention, so the records it points at can still be read."
+  type        = number
+  default     = 21600
+
+  validation {
+    condition     = var.maximum_record_age_in_seconds == -1 || (var.maximum_record_age_in_seconds >= 60 && var.maximum_record_age_in_seconds <= 604800)
+    error_message = "maximum_record_age_in_seconds must be -1 or between 60 and 604800."
+  }
+}
+
+variable "consumer_memory_mb" {
+  description = "Consumer Lambda memory (CPU scales with it)."
+  type        = number
+  default     = 1024
+}
+
+variable "consumer_timeout_seconds" {
+  description = "Consumer Lambda timeout."
+  type        = number
+  default     = 60
+}
+
+variable "consumer_reserved_concurrency" {
+  description = "Reserved concurrency of the consumer (-1: unreserved). The ESM needs shards x parallelization_factor at most."
+  type        = number
+  default     = -1
+}
+
+# ---------------------------------------------------------------------------------------------
+# Scoring policy (both Lambdas: consumers/consumerConfig.ts)
+
+variable "churn_threshold" {
+  description = "Churn probability at which a customer is at risk (CHURN_THRESHOLD)."
+  type        = number
+  default     = 0.6
+
+  validation {
+    condition     = var.churn_threshold > 0 && var.churn_threshold < 1
+    error_message = "churn_threshold must be strictly between 0 and 1."
+  }
+}
+
+variable "risk_margin" {
+  description = "Hysteresis: a customer at risk recovers only below churn_threshold - risk_margin (RISK_MARGIN)."
+  type        = number
+  default     = 0.05
+
+  validation {
+    condition     = var.risk_margin >= 0 && var.risk_margin < 1
+    error_message = "risk_margin must be in [0, 1)."
+  }
+}
+
+variable "score_clock" {
+  description = "'wall': scores are as of max(event-time watermark, now) (live); 'event': as of the watermark only (replays of old data)."
+  type        = string
+  default     = "wall"
+
+  validation {
+    condition     = contains(["wall", "event"], var.score_clock)
+    error_message = "score_clock must be wall or event."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Sweep
+
+variable "sweep_schedule" {
+  description = "EventBridge Scheduler expression for the sweep of silent customers."
+  type        = string
+  default     = "rate(15 minutes)"
+}
+
+variable "sweep_batch_limit" {
+  description = "Customers the sweep rescores per page (SWEEP_BATCH_LIMIT)."
+  type        = number
+  default     = 5000
+
+  validation {
+    condition     = var.sweep_batch_limit >= 1 && var.sweep_batch_limit <= 100000
+    error_message = "sweep_batch_limit must be between 1 and 100000."
+  }
+}
+
+variable "sweep_memory_mb" {
+  description = "Sweep Lambda memory."
+  type        = number
+  default     = 1024
+}
+
+variable "sweep_timeout_seconds" {
+  description = "Sweep Lambda timeout: a sweep may page through many due customers."
+  type        = number
+  default     = 300
+}
+
+variable "sweep_reserved_concurrency" {
+  description = "Reserved concurrency of the sweep (-1: unreserved; 1 forbids overlapping sweeps, which are safe but wasteful)."
+  type        = number
+  default     = -1
+}
+
+# ---------------------------------------------------------------------------------------------
+# State table
+
+variable "state_table_deletion_protection" {
+  description = "Deletion protection on the customer state table (turn off before `terraform destroy`)."
+  type        = bool
+  default     = true
+}
+
+# ---------------------------------------------------------------------------------------------
+# Alarms
+
+variable "alarm_actions" {
+  description = "ARNs (e.g. SNS topics) notified when an alarm fires or clears."
+  type        = list(string)
+  default     = []
+}
+
+variable "iterator_age_alarm_ms" {
+  description = "Alarm when the consumer's IteratorAge (how far it lags the stream) stays above this."
+  type        = number
+  default     = 300000
+}
+
+# ---------------------------------------------------------------------------------------------
+# Lake (lake.tf)
+
+variable "lake_bucket_name" {
+  description = "S3 bucket of the lake (default: <name_prefix>-lake-<account>-<region>)."
+  type        = string
+  default     = null
+}
+
+variable "lake_force_destroy" {
+  description = "Let `terraform destroy` delete a non-empty lake bucket and Athena workgroup."
+  type        = bool
+  default     = false
+}
+
+variable "firehose_buffering_interval_seconds" {
+  description = "Firehose flushes to S3 after this long (60-900 s)."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.firehose_buffering_interval_seconds >= 60 && var.firehose_buffering_interval_seconds <= 900
+    error_message = "firehose_buffering_interval_seconds must be between 60 and 900."
+  }
+}
+
+variable "firehose_buffering_size_mb" {
+  description = "Firehose flushes to S3 after this many MB; dynamic partitioning needs at least 64."
+  type        = number
+  default     = 64
+
+  validation {
+    condition     = var.firehose_buffering_size_mb >= 64 && var.firehose_buffering_size_mb <= 128
+    error_message = "firehose_buffering_size_mb must be between 64 and 128 (dynamic partitioning's minimum is 64)."
+  }
+}
+
+variable "athena_bytes_scanned_cutoff_per_query" {
+  description = "Athena cancels a query of this workgroup that scans more (bytes; at least 10 MB)."
+  type        = number
+  default     = 10737418240
+}
+
+variable "athena_results_expiration_days" {
+  description = "Days Athena query results are kept under athena-results/."
+  type        = number
+  default     = 7
+}

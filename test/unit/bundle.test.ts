@@ -1,0 +1,225 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { inflateRawSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleLambdas, type BundleReport, crc32, LAMBDA_ENTRIES, LAMBDA_HANDLER, zipFiles } from '../../bin/commands/bundle.ts';
+import { ConsumerEnvSchema } from '../../consumers/consumerConfig.ts';
+import { btydArtifact } from '../../models/btydModel.ts';
+
+/** Reads a zip through its central directory, inflating and CRC-checking every entry. */
+function readZip(zip: Buffer): Map<string, Buffer> {
+  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (end < 0) throw new Error('no end-of-central-directory record');
+  const count = zip.readUInt16LE(end + 10);
+  let at = zip.readUInt32LE(end + 16);
+  const files = new Map<string, Buffer>();
+  for (let i = 0; i < count; i++) {
+    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error(`bad central header at ${at}`);
+    const method = zip.readUInt16LE(at + 10);
+    const crc = zip.readUInt32LE(at + 16);
+    const compressed = zip.readUInt32LE(at + 20);
+    const nameLength = zip.readUInt16LE(at + 28);
+    const extraLength = zip.readUInt16LE(at + 30);
+    const commentLength = zip.readUInt16LE(at + 32);
+    const localOffset = zip.readUInt32LE(at + 42);
+    const name = zip.toString('utf8', at + 46, at + 46 + nameLength);
+    if (zip.readUInt32LE(localOffset) !== 0x04034b50) throw new Error(`bad local header for ${name}`);
+    const dataStart = localOffset + 30 + zip.readUInt16LE(localOffset + 26) + zip.readUInt16LE(localOffset + 28);
+    const body = zip.subarray(dataStart, dataStart + compressed);
+    const data = method === 8 ? inflateRawSync(body) : Buffer.from(body);
+    if (crc32(data) !== crc) throw new Error(`CRC mismatch for ${name}`);
+    files.set(name, data);
+    at += 46 + nameLength + extraLength + commentLength;
+  }
+  return files;
+}
+
+function runNode(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      args,
+      // A bare environment: nothing the Lambdas read may leak in from the test runner.
+      { cwd, env: { PATH: process.env.PATH, ...env }, timeout: 30_000 },
+      (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)),
+    );
+  });
+}
+
+/** Wraps process.env before anything else loads, so reads made at import time are recorded. */
+const ENV_SPY = `
+const reads = new Set();
+globalThis.__envReads = reads;
+process.env = new Proxy(process.env, {
+  get(target, key) { if (typeof key === 'string') reads.add(key); return Reflect.get(target, key); },
+  has(target, key) { if (typeof key === 'string') reads.add(key); return Reflect.has(target, key); },
+});
+`;
+
+/** Imports a bundle, records the config variables read at import, then (consumer) invokes it. */
+const PROBE = `
+const [bundle, invoke] = process.argv.slice(2);
+const mod = await import(bundle);
+const out = { exports: Object.keys(mod).sort(), handlerType: typeof mod.handler, readAtImport: [...globalThis.__envReads] };
+if (invoke === 'invoke') {
+  try {
+    await mod.handler({ Records: [] });
+    out.unconfigured = 'resolved';
+  } catch (error) {
+    out.unconfigured = error.message;
+  }
+  Object.assign(process.env, {
+    STATE_TABLE: 'customers',
+    DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dlq',
+    AWS_REGION: 'eu-west-1',
+  });
+  out.configured = await mod.handler({ Records: [] });
+}
+// The Lambdas log (and emit metrics) on stdout too: mark the probe's line.
+process.stdout.write('\\nPROBE ' + JSON.stringify(out) + '\\n');
+`;
+
+interface Probe {
+  exports: string[];
+  handlerType: string;
+  readAtImport: string[];
+  unconfigured?: string;
+  configured?: unknown;
+}
+
+function parseProbe(stdout: string): Probe {
+  const line = stdout.split('\n').find((l) => l.startsWith('PROBE '));
+  if (!line) throw new Error(`the probe printed no result:\n${stdout}`);
+  return JSON.parse(line.slice('PROBE '.length)) as Probe;
+}
+
+const CONFIG_KEYS = Object.keys(ConsumerEnvSchema.shape).filter((key) => key !== 'AWS_REGION');
+
+describe('bundle (real entry points)', () => {
+  let work: string;
+  let reports: BundleReport[];
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'di-bundle-'));
+    const model = btydArtifact({
+      horizonDays: 90,
+      calibrationEnd: '2024-06-30',
+      trainedOn: { customers: 10, events: 20 },
+      bgnbd: { r: 0.24, alpha: 4.4, a: 0.79, b: 2.4, logLikelihood: -100 },
+      gammaGamma: { p: 6.2, q: 3.9, gamma: 15.4, logLikelihood: -50 },
+    });
+    await writeFile(join(work, 'model.json'), JSON.stringify(model));
+    await writeFile(join(work, 'env-spy.mjs'), ENV_SPY);
+    await writeFile(join(work, 'probe.mjs'), PROBE);
+    reports = await bundleLambdas({ out: join(work, 'dist'), model: join(work, 'model.json'), only: 'consumer,sweep' });
+  }, 120_000);
+
+  afterAll(async () => {
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('writes index.mjs and a zip holding the code, its source map and the model', async () => {
+    expect(reports.map((r) => r.name)).toEqual(['consumer', 'sweep']);
+    for (const report of reports) {
+      expect(report.skipped).toBeUndefined();
+      expect(report.bytes).toBeGreaterThan(10_000);
+      // Lambda's direct-upload limit is 50 MB zipped; stay far below it.
+      expect(report.zipBytes).toBeLessThan(10 * 1024 * 1024);
+      const files = readZip(await readFile(report.zip!));
+      expect([...files.keys()].sort()).toEqual(['index.mjs', 'index.mjs.map', 'model.json']);
+      expect(files.get('index.mjs')!.equals(await readFile(report.file!))).toBe(true);
+      expect(JSON.parse(files.get('model.json')!.toString('utf8')).kind).toBe('btyd');
+      const code = files.get('index.mjs')!.toString('utf8');
+      expect(code.startsWith("import { createRequire as __diCreateRequire } from 'node:module';"), 'require banner').toBe(true);
+    }
+    expect(LAMBDA_HANDLER).toBe('index.handler');
+  });
+
+  it('the consumer imports in Node, exports handler, reads no config at import, and cold-starts from its own directory', async () => {
+    const consumer = reports.find((r) => r.name === 'consumer')!;
+    const stdout = await runNode(
+      ['--import', pathToFileURL(join(work, 'env-spy.mjs')).href, join(work, 'probe.mjs'), pathToFileURL(consumer.file!).href, 'invoke'],
+      consumer.dir!,
+    );
+    const probe = parseProbe(stdout);
+    expect(probe.handlerType).toBe('function');
+    expect(probe.exports).toContain('handler');
+    expect(probe.readAtImport.filter((key) => CONFIG_KEYS.includes(key)), 'config read at import time').toEqual([]);
+    // Without configuration the first invocation fails, naming what is missing…
+    expect(probe.unconfigured).toMatch(/invalid consumer configuration/);
+    expect(probe.unconfigured).toMatch(/STATE_TABLE/);
+    // …and with it, the bundle finds ./model.json (the default MODEL_PATH) and handles an empty batch.
+    expect(probe.configured).toEqual({ batchItemFailures: [] });
+  }, 60_000);
+
+  it('the sweep imports in Node, exports handler, and reads no config at import', async () => {
+    const sweep = reports.find((r) => r.name === 'sweep')!;
+    const stdout = await runNode(
+      ['--import', pathToFileURL(join(work, 'env-spy.mjs')).href, join(work, 'probe.mjs'), pathToFileURL(sweep.file!).href, 'import-only'],
+      sweep.dir!,
+    );
+    const probe = parseProbe(stdout);
+    expect(probe.handlerType).toBe('function');
+    expect(probe.readAtImport.filter((key) => CONFIG_KEYS.includes(key)), 'config read at import time').toEqual([]);
+  }, 60_000);
+});
+
+describe('bundle (options and packaging)', () => {
+  let root: string;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'di-bundle-root-'));
+    await mkdir(join(root, 'consumers', 'lambda'), { recursive: true });
+    await writeFile(join(root, 'consumers', 'lambda', 'kinesisConsumer.ts'), 'export const handler = async (): Promise<object> => ({ ok: true });\n');
+    await writeFile(join(root, 'consumers', 'lambda', 'sweep.ts'), 'export async function handler(): Promise<number> { return 1; }\n');
+  });
+
+  afterAll(async () => {
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it('skips the API entry point with a note while api/lambda.ts does not exist', async () => {
+    const reports = await bundleLambdas({ root, out: join(root, 'dist'), only: ['api'] });
+    expect(reports).toEqual([{ name: 'api', skipped: 'api/lambda.ts does not exist yet' }]);
+    expect(LAMBDA_ENTRIES.find((e) => e.name === 'api')?.entry).toBe('api/lambda.ts');
+  });
+
+  it('refuses a missing or invalid model and an unknown --only name, with the option named', async () => {
+    await expect(bundleLambdas({ root, out: join(root, 'dist'), model: join(root, 'nope.json') })).rejects.toThrow(/--model: cannot read .*nope\.json/);
+    await writeFile(join(root, 'bad.json'), JSON.stringify({ kind: 'btyd' }));
+    await expect(bundleLambdas({ root, out: join(root, 'dist'), model: join(root, 'bad.json') })).rejects.toThrow(/--model: .*bad\.json/);
+    await expect(bundleLambdas({ root, only: 'consumer,nightly' })).rejects.toThrow(/--only: unknown lambda nightly/);
+  });
+
+  it('builds the same zip bytes from the same inputs, and honours --no-sourcemap', async () => {
+    // The sweep ships the model, and bundling validates it: give it a real (tiny) artifact.
+    const model = btydArtifact({
+      horizonDays: 30,
+      calibrationEnd: '2024-01-31',
+      trainedOn: { customers: 1, events: 1 },
+      bgnbd: { r: 1, alpha: 1, a: 1, b: 1, logLikelihood: 0 },
+      gammaGamma: { p: 1, q: 2, gamma: 1, logLikelihood: 0 },
+    });
+    await writeFile(join(root, 'model.json'), JSON.stringify(model));
+    const options = { root, model: join(root, 'model.json'), sourcemap: false, only: 'sweep' };
+    const [first] = await bundleLambdas({ ...options, out: join(root, 'a') });
+    const [second] = await bundleLambdas({ ...options, out: join(root, 'b') });
+    const bytes = await readFile(first.zip!);
+    expect(bytes.equals(await readFile(second.zip!))).toBe(true);
+    expect([...readZip(bytes).keys()].sort()).toEqual(['index.mjs', 'model.json']);
+    expect(existsSync(join(root, 'a', 'sweep', 'index.mjs.map'))).toBe(false);
+  });
+
+  it('zips stored and deflated entries that round-trip', () => {
+    const files = readZip(zipFiles([
+      { name: 'a.txt', data: Buffer.from('x'.repeat(10_000)) },
+      { name: 'b.bin', data: Buffer.from([1]) },
+    ]));
+    expect(files.get('a.txt')!.toString()).toBe('x'.repeat(10_000));
+    expect([...files.get('b.bin')!]).toEqual([1]);
+  });
+});
