@@ -6,6 +6,7 @@ import {
   type PutRecordsResultEntry,
 } from '@aws-sdk/client-kinesis';
 import type { OrderEvent } from '../models/orderEvent.ts';
+import { fullJitterDelay, isRetryableCallError } from '../consumers/awsRetry.ts';
 
 /**
  * Sends OrderEvents to a Kinesis stream with PutRecords, keyed by customer so one customer's
@@ -32,7 +33,6 @@ const RETRYABLE_CALL_ERRORS = new Set([
   'RequestTimeout',
   'TimeoutError',
 ]);
-const RETRYABLE_NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN']);
 
 export interface KinesisProducerOptions {
   /** From consumers/awsClients.ts `kinesisClient`: HTTP/1.1, which kinesalite needs. */
@@ -155,7 +155,7 @@ export class KinesisProducer {
     } catch (error) {
       const { code, message } = describeError(error);
       const attempts = records.map((record) => ({ record, errorCode: code, errorMessage: message }));
-      return isRetryableCallError(error) ? { retry: attempts } : { retry: [], fatal: attempts[0] };
+      return isRetryableCallError(error, RETRYABLE_CALL_ERRORS) ? { retry: attempts } : { retry: [], fatal: attempts[0] };
     }
     if (entries.length !== records.length) {
       // Entries line up with the request; if they do not, no entry can be trusted, so resend them all.
@@ -172,9 +172,8 @@ export class KinesisProducer {
     return { retry };
   }
 
-  /** Full jitter: uniform in [0, min(cap, base·2^(retry−1))], which spreads retrying producers apart. */
   private backoffMs(retry: number): number {
-    return this.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (retry - 1));
+    return fullJitterDelay(retry, this.baseDelayMs, this.maxDelayMs, this.random);
   }
 }
 
@@ -234,14 +233,6 @@ function describeError(error: unknown): { code: string; message: string } {
     return { code: error.name !== 'Error' ? error.name : (code ?? 'Error'), message: error.message };
   }
   return { code: 'Error', message: String(error) };
-}
-
-function isRetryableCallError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const details = error as Error & { code?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
-  if (RETRYABLE_CALL_ERRORS.has(details.name) || details.$retryable) return true;
-  if (details.code && RETRYABLE_NETWORK_CODES.has(details.code)) return true;
-  return (details.$metadata?.httpStatusCode ?? 0) >= 500;
 }
 
 /** Creates the stream if it does not exist and waits until it is ACTIVE; an existing stream keeps its shards. */

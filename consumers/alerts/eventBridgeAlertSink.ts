@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry, type PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
 import { ALERT_SOURCE } from '../../models/alertEvent.ts';
 import type { PendingAlert } from '../../models/customerState.ts';
+import { fullJitterDelay, isRetryableCallError } from '../awsRetry.ts';
 import type { AlertSink } from './alertSink.ts';
 
 /** PutEvents quotas: entries per call, and bytes per entry and per call as EventBridge counts them. */
@@ -42,7 +43,6 @@ const PERMANENT_ENTRY_CODES = new Set([
   'NotAuthorizedForDetailTypeException',
 ]);
 const THROTTLING_ERRORS = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded']);
-const NETWORK_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'TimeoutError', 'RequestTimeout']);
 
 /**
  * Publishes alerts with PutEvents in calls of at most 10 entries and 256 KB. Only the entries
@@ -123,7 +123,7 @@ export class EventBridgeAlertSink implements AlertSink {
       const response = await this.config.client.send(new PutEventsCommand({ Entries: call.map((outgoing) => outgoing.entry) }));
       results = response.Entries ?? [];
     } catch (error) {
-      if (!isRetryableCallError(error)) throw error;
+      if (!isRetryableCallError(error, THROTTLING_ERRORS)) throw error;
       return call.map((outgoing) => ({ outgoing, permanent: false }));
     }
     // Entries[] lines up with the request; an entry without an EventId did not go through.
@@ -133,9 +133,8 @@ export class EventBridgeAlertSink implements AlertSink {
       .map(({ outgoing, result }) => ({ outgoing, permanent: PERMANENT_ENTRY_CODES.has(result?.ErrorCode ?? '') }));
   }
 
-  /** Full jitter: uniformly random up to the capped exponential delay, so retries spread out. */
   private backoff(retry: number): number {
-    return Math.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (retry - 1));
+    return fullJitterDelay(retry, this.baseDelayMs, this.maxDelayMs);
   }
 }
 
@@ -146,23 +145,4 @@ export function entrySize(entry: PutEventsRequestEntry): number {
   bytes += utf8(entry.Source) + utf8(entry.DetailType) + utf8(entry.Detail);
   for (const resource of entry.Resources ?? []) bytes += utf8(resource);
   return bytes;
-}
-
-/** Throttling, server faults and network trouble pass; anything else would fail the same way again. */
-export function isRetryableCallError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const { $metadata, $retryable, code } = error as Error & {
-    $metadata?: { httpStatusCode?: number };
-    $retryable?: unknown;
-    code?: string;
-  };
-  const status = $metadata?.httpStatusCode ?? 0;
-  return (
-    Boolean($retryable) ||
-    THROTTLING_ERRORS.has(error.name) ||
-    NETWORK_ERRORS.has(error.name) ||
-    NETWORK_ERRORS.has(code ?? '') ||
-    status === 429 ||
-    status >= 500
-  );
 }

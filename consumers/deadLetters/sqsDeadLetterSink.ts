@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
+import { fullJitterDelay, isRetryableCallError } from '../awsRetry.ts';
 import type { DeadLetter, DeadLetterSink } from './deadLetterSink.ts';
 
 /** SendMessageBatch quotas: messages per call, and bytes per message and per call. */
@@ -41,7 +42,6 @@ interface Outgoing {
 }
 
 const THROTTLING_ERRORS = new Set(['RequestThrottled', 'ThrottlingException', 'KmsThrottled', 'TooManyRequestsException']);
-const NETWORK_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'TimeoutError', 'RequestTimeout']);
 
 /**
  * Sends dead letters with SendMessageBatch: at most 10 per call and 256 KB per message and per
@@ -114,7 +114,7 @@ export class SqsDeadLetterSink implements DeadLetterSink {
         new SendMessageBatchCommand({ QueueUrl: this.config.queueUrl, Entries: batch.map((outgoing) => outgoing.entry) }),
       );
     } catch (error) {
-      if (!isRetryableCallError(error)) throw error;
+      if (!isRetryableCallError(error, THROTTLING_ERRORS)) throw error;
       const reason = error instanceof Error ? error.name : String(error);
       return batch.map((outgoing) => ({ outgoing, senderFault: false, reason }));
     }
@@ -130,7 +130,7 @@ export class SqsDeadLetterSink implements DeadLetterSink {
   }
 
   private backoff(retry: number): number {
-    return Math.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (retry - 1));
+    return fullJitterDelay(retry, this.baseDelayMs, this.maxDelayMs);
   }
 }
 
@@ -166,23 +166,4 @@ export function messageBody(letter: DeadLetter, maxBytes: number): string {
  */
 function sqsSafeJson(value: unknown): string {
   return JSON.stringify(value).replace(/[\uFFFE\uFFFF]/g, (char) => `\\u${char.charCodeAt(0).toString(16)}`);
-}
-
-/** Throttling, server faults and network trouble pass; anything else would fail the same way again. */
-function isRetryableCallError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const { $metadata, $retryable, code } = error as Error & {
-    $metadata?: { httpStatusCode?: number };
-    $retryable?: unknown;
-    code?: string;
-  };
-  const status = $metadata?.httpStatusCode ?? 0;
-  return (
-    Boolean($retryable) ||
-    THROTTLING_ERRORS.has(error.name) ||
-    NETWORK_ERRORS.has(error.name) ||
-    NETWORK_ERRORS.has(code ?? '') ||
-    status === 429 ||
-    status >= 500
-  );
 }

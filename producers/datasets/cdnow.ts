@@ -1,17 +1,17 @@
-import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { OrderEvent } from '../../models/orderEvent.ts';
+import { openDataset } from './openDataset.ts';
 import { ReadReport } from './readReport.ts';
 
 /**
  * CDNOW transaction files (Fader & Hardie): whitespace-separated `customer date cds dollars`
  * (master, with a header line) or `customer sampleId date cds dollars` (sample, no header).
- * Each row becomes one order of `cds` units of the product "CD".
+ * Each row becomes one order of `cds` units of the product "CD". Gzip or not.
  */
 export async function readCdnow(path: string): Promise<{ events: OrderEvent[]; report: ReadReport }> {
   const report = new ReadReport();
   const events: OrderEvent[] = [];
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  const lines = createInterface({ input: await openDataset(path), crlfDelay: Infinity });
   let lineNo = 0;
   for await (const raw of lines) {
     lineNo++;

@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { parse, type CsvError } from 'csv-parse';
 import { describeZodError, OrderEventSchema, type OrderEvent, type OrderLine } from '../../models/orderEvent.ts';
-import { openDataset } from './jsonl.ts';
+import { openDataset } from './openDataset.ts';
 import { ReadReport } from './readReport.ts';
 
 /**
