@@ -22,7 +22,7 @@ export function buildProgram(): Command {
 
   program
     .command('local')
-    .description('run the streaming stack on this machine: embedded Kinesis and DynamoDB, train, replay, score, alert')
+    .description('run the whole stack on this machine: embedded Kinesis and DynamoDB, train, replay, score, alert, serve the API')
     .option('--data <file>', 'dataset to replay (default: synthetic events)')
     .addOption(formatOption())
     .option('--customers <n>', 'synthetic customers', '2000')
@@ -35,6 +35,8 @@ export function buildProgram(): Command {
     .option('--batching-window-ms <ms>', 'event source mapping MaximumBatchingWindowInSeconds, in ms', '200')
     .option('--out <dir>', 'where alerts, dead letters and the model are written', '.local')
     .option('--poison <n>', 'malformed records mixed into the replay to show the dead-letter path', '5')
+    .option('--port <port>', 'API port once the replay is done (0 = any free port)', '8080')
+    .option('--no-serve', 'exit after the replay instead of serving the API and consuming new events')
     .option('--quiet', 'print the summary only')
     .action(lazy(() => import('./commands/local.ts')));
 
@@ -102,6 +104,30 @@ export function buildProgram(): Command {
     .option('--no-zip', 'bundle only')
     .option('--external-aws-sdk', 'leave @aws-sdk/* and @smithy/* to the nodejs22.x runtime')
     .action(lazy(() => import('./commands/bundle.ts')));
+
+  const lake = program.command('lake').description('the data lake the API queries (Parquet order lines by day, products)');
+  lake
+    .command('build')
+    .description('write the lake from a dataset: <out>/orders/date=YYYY-MM-DD/part-*.parquet and <out>/products/')
+    .requiredOption('--data <file>', 'dataset')
+    .addOption(formatOption().makeOptionMandatory())
+    .requiredOption('--out <dir>', 'lake root directory (its orders/ and products/ are replaced)')
+    .action(lazy(() => import('./commands/lake.ts')));
+
+  program
+    .command('serve')
+    .description('serve the API locally: DuckDB over the lake, the model, and an HTTP server speaking API Gateway events to the Lambda handler')
+    .option('--data <file>', 'dataset: builds the lake into .local/lake and trains the model (unless --lake / --model)')
+    .addOption(formatOption())
+    .option('--port <n>', 'port', '8080')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--model <file>', 'model artifact (default: train BG/NBD + Gamma-Gamma on --data)')
+    .option('--lake <dir>', 'existing lake directory (default: build one from --data into .local/lake)')
+    .option('--cors <origins>', 'CORS allowed origins: * or a comma-separated list', '*')
+    .option('--dynamodb-endpoint <url>', 'read live scores from a running scorer\'s DynamoDB (e.g. dynalite)')
+    .option('--state-table <name>', 'its state table')
+    .option('--verbose', 'log every rejected request')
+    .action(lazy(() => import('./commands/serve.ts')));
 
   return program;
 }

@@ -20,7 +20,8 @@ export interface PollerOptions {
   maxRetries: number;
   /** True once nothing more will be written: the poller stops when its shard is drained. */
   producerDone: () => boolean;
-  onBatch?: (info: { shardId: string; records: number; failed: number }) => Promise<void> | void;
+  /** After each invocation: how many records it carried, and how many of them are done for good. */
+  onBatch?: (info: { shardId: string; records: number; succeeded: number }) => Promise<void> | void;
   onExhausted?: (records: KinesisStreamRecord[], reason: string) => Promise<void>;
 }
 
@@ -82,9 +83,10 @@ async function deliver(batch: KinesisStreamRecord[], options: PollerOptions, sta
     } catch {
       failedFrom = pending[0].kinesis.sequenceNumber;
     }
-    await options.onBatch?.({ shardId, records: pending.length, failed: failedFrom === null ? 0 : 1 });
-    if (failedFrom === null) return;
     const from = failedFrom;
+    const succeeded = from === null ? pending.length : pending.filter((r) => comparePositions(r.kinesis.sequenceNumber, from) < 0).length;
+    await options.onBatch?.({ shardId, records: pending.length, succeeded });
+    if (from === null) return;
     pending = pending.filter((record) => comparePositions(record.kinesis.sequenceNumber, from) >= 0);
     if (attempt >= options.maxRetries) {
       stats.exhaustedBatches++;

@@ -1,14 +1,20 @@
 # The lake the API queries: Firehose copies the order stream to S3 as JSON lines partitioned by
 # the event's date, Glue holds the tables, Athena runs the queries.
 #
-#   s3://<lake>/orders/date=YYYY-MM-DD/<firehose object>.json.gz   raw OrderEvent v1, one per line
+#   s3://<lake>/orders/date=YYYY-MM-DD/<firehose object>.json.gz   raw OrderEvent v1, one per line (orders_raw)
+#   s3://<lake>/curated/orders/date=YYYY-MM-DD/part-*.parquet       one row per order line (order_lines)
+#   s3://<lake>/curated/products/part-*.parquet                     one row per product (products)
 #   s3://<lake>/errors/orders/...                                   records Firehose could not partition
 #   s3://<lake>/athena-results/                                     query results (expire)
 #
-# TODO(API issue): decide the curated layout the API reads: Parquet tables (orders, order lines,
-# products), their partitioning, and how they are produced: Firehose record format conversion
-# (data_format_conversion_configuration against a Glue table) or a scheduled CTAS/INSERT over
-# orders_raw. Products have no source here yet either.
+# The curated layout is what the API's SQL (api/sql/*.sql) reads, and exactly what
+# `demand-insights lake build --out DIR` writes locally (api/lake/lakeLayout.ts; the Glue columns
+# below are checked against it by test/unit/lakeLayout.test.ts): flat order lines, because an
+# OrderEvent nests its lines and Firehose's record format conversion cannot flatten them. It is
+# produced either by `lake build` + `aws s3 sync DIR s3://<lake>/curated/` (backfills, replays), or
+# day by day from orders_raw with the `curate_order_lines` named query below (INSERT INTO ... from
+# CROSS JOIN UNNEST(lines)), run once a day for the day before; products are rewritten with
+# `lake build` (the stream carries no product master data).
 
 locals {
   lake_bucket_name = var.lake_bucket_name != null ? var.lake_bucket_name : "${local.prefix}-lake-${local.account_id}-${local.region}"
@@ -415,4 +421,128 @@ resource "aws_iam_policy" "lake_query" {
   name        = "${local.prefix}-lake-query"
   description = "Query the Demand Insights lake through the ${aws_athena_workgroup.lake.name} Athena workgroup."
   policy      = data.aws_iam_policy_document.lake_query.json
+}
+
+# ---------------------------------------------------------------------------------------------
+# Curated tables (Parquet) for the API
+
+locals {
+  curated_root = "s3://${aws_s3_bucket.lake.bucket}/curated"
+
+  # Keep in step with ORDER_LINE_COLUMNS and PRODUCT_COLUMNS in api/lake/lakeLayout.ts.
+  order_line_columns = [
+    { name = "order_id", type = "string" },
+    { name = "customer_id", type = "string" },
+    { name = "product_id", type = "string" },
+    { name = "category_id", type = "string" },
+    { name = "quantity", type = "double" },
+    { name = "unit_price", type = "double" },
+    { name = "occurred_at", type = "timestamp" },
+    { name = "type", type = "string" },
+  ]
+  product_columns = [
+    { name = "product_id", type = "string" },
+    { name = "category_id", type = "string" },
+  ]
+}
+
+# Partition projection on `date` (the UTC day of occurred_at, a yyyy-MM-dd string as in the path):
+# no crawler, no MSCK REPAIR, and `"date" <= ?` in the API's SQL prunes the days it reads. The
+# range starts in 1997 so replayed history (CDNOW is 1997-98) is queryable too.
+resource "aws_glue_catalog_table" "order_lines" {
+  name          = "order_lines"
+  database_name = aws_glue_catalog_database.lake.name
+  description   = "Order lines (orders and returns), Parquet, one Hive partition per UTC day."
+  table_type    = "EXTERNAL_TABLE"
+
+  parameters = {
+    EXTERNAL                        = "TRUE"
+    classification                  = "parquet"
+    "parquet.compression"           = "SNAPPY"
+    "projection.enabled"            = "true"
+    "projection.date.type"          = "date"
+    "projection.date.format"        = "yyyy-MM-dd"
+    "projection.date.range"         = "1997-01-01,NOW"
+    "projection.date.interval"      = "1"
+    "projection.date.interval.unit" = "DAYS"
+    "storage.location.template"     = "${local.curated_root}/orders/date=$${date}/"
+  }
+
+  partition_keys {
+    name = "date"
+    type = "string"
+  }
+
+  storage_descriptor {
+    location      = "${local.curated_root}/orders/"
+    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+
+    ser_de_info {
+      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+      parameters = {
+        "serialization.format" = "1"
+      }
+    }
+
+    dynamic "columns" {
+      for_each = local.order_line_columns
+      content {
+        name = columns.value.name
+        type = columns.value.type
+      }
+    }
+  }
+}
+
+resource "aws_glue_catalog_table" "products" {
+  name          = "products"
+  database_name = aws_glue_catalog_database.lake.name
+  description   = "One row per product with the category of its latest line that has one, Parquet."
+  table_type    = "EXTERNAL_TABLE"
+
+  parameters = {
+    EXTERNAL              = "TRUE"
+    classification        = "parquet"
+    "parquet.compression" = "SNAPPY"
+  }
+
+  storage_descriptor {
+    location      = "${local.curated_root}/products/"
+    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+
+    ser_de_info {
+      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+      parameters = {
+        "serialization.format" = "1"
+      }
+    }
+
+    dynamic "columns" {
+      for_each = local.product_columns
+      content {
+        name = columns.value.name
+        type = columns.value.type
+      }
+    }
+  }
+}
+
+# Yesterday's raw orders as flat order lines in the curated table. Run it once a day after the
+# day closed and Firehose flushed (its buffering interval); it appends, so run it once per day.
+resource "aws_athena_named_query" "curate_order_lines" {
+  name        = "${local.prefix}-curate-order-lines"
+  description = "Append yesterday's order lines (UTC) from orders_raw to order_lines."
+  workgroup   = aws_athena_workgroup.lake.id
+  database    = aws_glue_catalog_database.lake.name
+  query       = <<-SQL
+    INSERT INTO order_lines
+    SELECT r.orderid, r.customerid, l.productid, l.categoryid, l.quantity, l.unitprice,
+           CAST(from_iso8601_timestamp(r.occurredat) AT TIME ZONE 'UTC' AS timestamp(3)),
+           r.type, r.order_date
+    FROM orders_raw r
+    CROSS JOIN UNNEST(r.lines) AS l (productid, categoryid, quantity, unitprice)
+    WHERE r.order_date = CAST(current_date - INTERVAL '1' DAY AS varchar)
+  SQL
 }

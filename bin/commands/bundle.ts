@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
@@ -36,6 +36,8 @@ export interface LambdaEntry {
   model: boolean;
   /** A missing optional entry is skipped with a note instead of failing the bundle. */
   optional?: boolean;
+  /** Files shipped beside index.mjs: every file of a repository folder, into a package folder. */
+  assets?: { from: string; to: string };
 }
 
 /** Every Lambda handler exported as `handler` from index.mjs: Terraform's handler is "index.handler". */
@@ -43,7 +45,9 @@ export const LAMBDA_HANDLER = 'index.handler';
 export const LAMBDA_ENTRIES: readonly LambdaEntry[] = [
   { name: 'consumer', entry: 'consumers/lambda/kinesisConsumer.ts', model: true },
   { name: 'sweep', entry: 'consumers/lambda/sweep.ts', model: true },
-  { name: 'api', entry: 'api/lambda.ts', model: false, optional: true },
+  // The API scores customers too (live rows rescored, lake-only customers scored) and runs the
+  // lake's SQL files, which it finds in ./sql (LAKE_SQL_DIR in terraform/api.tf).
+  { name: 'api', entry: 'api/lambda.ts', model: true, optional: true, assets: { from: 'api/sql', to: 'sql' } },
 ];
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -183,6 +187,16 @@ async function bundleOne(entry: LambdaEntry, entryPath: string, options: ParsedO
   if (entry.model && model !== undefined) {
     await writeFile(join(dir, 'model.json'), model);
     files.push({ name: 'model.json', data: Buffer.from(model, 'utf8') });
+  }
+
+  if (entry.assets) {
+    const names = (await readdir(join(REPO_ROOT, entry.assets.from))).sort();
+    await mkdir(join(dir, entry.assets.to), { recursive: true });
+    for (const name of names) {
+      const data = await readFile(join(REPO_ROOT, entry.assets.from, name));
+      await writeFile(join(dir, entry.assets.to, name), data);
+      files.push({ name: `${entry.assets.to}/${name}`, data });
+    }
   }
 
   const report: BundleReport = { name: entry.name, dir, file, bytes: (await stat(file)).size };

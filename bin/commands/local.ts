@@ -37,6 +37,8 @@ const LocalOptionsSchema = z.object({
   out: z.string().min(1),
   quiet: z.boolean().default(false),
   poison: z.coerce.number().int().min(0).max(1_000).default(5),
+  port: z.coerce.number().int().min(0).max(65_535).default(8080),
+  serve: z.boolean().default(true),
 }).refine((o) => !o.data || o.format, { message: '--format is required with --data', path: ['format'] });
 
 type LocalOptions = z.infer<typeof LocalOptionsSchema>;
@@ -92,7 +94,8 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
     const bootstrapped = await bootstrapStates(history, calibrationEnd, deps);
     say(`• ${bootstrapped.customers.toLocaleString()} customer states bootstrapped from the training history (${bootstrapped.atRisk.toLocaleString()} already at risk)`);
 
-    const summary = await streamAndScore(replay, options, deps, kinesis, progress);
+    const streaming = startStreaming(replay, options, deps, kinesis, progress);
+    const summary = await streaming.drained;
     progress.stop();
     const result = {
       events: replay.length,
@@ -110,6 +113,8 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
     };
     printSummary(result, alertsPath, deadLettersPath, say);
     await writeFile(join(options.out, 'summary.json'), `${JSON.stringify(result, null, 2)}\n`);
+    if (options.serve) await serveUntilStopped(events, model, deps, options, kinesalite.endpoint, say);
+    await streaming.stop();
   } finally {
     kinesis.destroy();
     dynamo.destroy();
@@ -166,30 +171,57 @@ async function bootstrapStates(history: readonly OrderEvent[], calibrationEnd: s
   return { customers: all.length, atRisk };
 }
 
-async function streamAndScore(replay: readonly OrderEvent[], options: LocalOptions, deps: ConsumerDeps, kinesis: ReturnType<typeof kinesisClient>, progress: ProgressView) {
+interface StreamSummary {
+  atRisk: number;
+  recovered: number;
+  sweeps: number;
+  invocations: number;
+  seconds: number;
+}
+
+/**
+ * Replays through Kinesis while the poller feeds the handler and the sweep runs as event time
+ * advances. `drained` resolves once every replayed record is processed (after a final sweep); with
+ * `--serve` the poller keeps consuming new records until `stop()`.
+ */
+function startStreaming(replay: readonly OrderEvent[], options: LocalOptions, deps: ConsumerDeps, kinesis: ReturnType<typeof kinesisClient>, progress: ProgressView) {
   const handler = createKinesisHandler(() => deps);
-  const counts = { atRisk: 0, recovered: 0, sweeps: 0 };
-  const countingAlerts = deps.alerts;
+  const counts = { atRisk: 0, recovered: 0, sweeps: 0, invocations: 0 };
+  const sink = deps.alerts;
   deps.alerts = {
     publish: async (alerts) => {
-      const undelivered = await countingAlerts.publish(alerts);
+      const undelivered = await sink.publish(alerts);
       const failed = new Set(undelivered);
       for (const alert of alerts as PendingAlert[]) if (!failed.has(alert)) counts[alert.detailType === 'Customer At Risk' ? 'atRisk' : 'recovered']++;
       return undelivered;
     },
   };
-  let producing = true;
   let nextSweepDay = Number.NEGATIVE_INFINITY;
   let sweeping: Promise<void> = Promise.resolve();
+  const sweepAsOf = (asOfMs: number) => {
+    sweeping = sweeping.then(async () => {
+      await sweepAll(deps, asOfMs, 500);
+      counts.sweeps++;
+    });
+    return sweeping;
+  };
   const sweepIfDue = async () => {
     const watermark = await deps.store.getWatermark();
     if (dayIndex(watermark) < nextSweepDay) return;
     nextSweepDay = dayIndex(watermark) + 1;
-    sweeping = sweeping.then(async () => {
-      await sweepAll(deps, watermark, 500);
-      counts.sweeps++;
-    });
-    await sweeping;
+    await sweepAsOf(watermark);
+  };
+
+  const total = replay.length + options.poison;
+  let processed = 0;
+  let producing = true;
+  let stopping = false;
+  let markDrained = () => {};
+  const replayProcessed = new Promise<void>((resolve) => (markDrained = resolve));
+  const count = (records: number) => {
+    processed += records;
+    progress.advance(records);
+    if (processed >= total) markDrained();
   };
 
   const started = performance.now();
@@ -198,12 +230,15 @@ async function streamAndScore(replay: readonly OrderEvent[], options: LocalOptio
     try {
       await injectPoison(kinesis, options.poison);
       const result = await producer.send(replay);
-      if (result.failed.length > 0) progress.log(`! ${result.failed.length} events could not be sent: ${result.failed[0].errorMessage}`);
+      if (result.failed.length > 0) {
+        progress.log(`! ${result.failed.length} events could not be sent: ${result.failed[0].errorMessage}`);
+        count(result.failed.length);
+      }
     } finally {
       producing = false;
     }
   })();
-  const stats = await pollStream({
+  const polling = pollStream({
     client: kinesis,
     streamName: STREAM,
     region: REGION,
@@ -211,21 +246,51 @@ async function streamAndScore(replay: readonly OrderEvent[], options: LocalOptio
     batchSize: options.batchSize,
     batchingWindowMs: options.batchingWindowMs,
     maxRetries: 10,
-    producerDone: () => !producing,
-    onBatch: async ({ records, failed }) => {
-      if (!failed) progress.advance(records);
+    producerDone: () => !producing && (!options.serve || stopping),
+    onBatch: async ({ succeeded }) => {
+      counts.invocations++;
+      count(succeeded);
       await sweepIfDue();
     },
     onExhausted: async (records, reason) => {
       await deps.deadLetters.send(records.map((r) => ({ reason, source: r.eventID.split(':')[0], position: r.kinesis.sequenceNumber, partitionKey: r.kinesis.partitionKey, data: r.kinesis.data, deadLetteredAt: new Date().toISOString() })));
+      count(records.length);
     },
   });
-  await produced;
-  const finalWatermark = await deps.store.getWatermark();
-  await sweeping;
-  await sweepAll(deps, finalWatermark, 500);
-  counts.sweeps++;
-  return { ...counts, invocations: stats.invocations, seconds: (performance.now() - started) / 1000 };
+  const drained = (async (): Promise<StreamSummary> => {
+    await produced;
+    await Promise.race([replayProcessed, polling]);
+    const seconds = (performance.now() - started) / 1000;
+    await sweeping;
+    await sweepAsOf(await deps.store.getWatermark());
+    return { ...counts, seconds };
+  })();
+  return {
+    drained,
+    stop: async () => {
+      stopping = true;
+      await polling;
+    },
+  };
+}
+
+/** Serves the API over the same state store (live scores) and a lake of the whole history, until Ctrl-C. */
+async function serveUntilStopped(events: readonly OrderEvent[], model: BtydModel, deps: ConsumerDeps, options: LocalOptions, kinesisEndpoint: string, say: (line: string) => void) {
+  const { startLocalApi } = await import('./serve.ts');
+  const { ROUTES, OPENAPI_PATH } = await import('../../api/routes/index.ts');
+  const api = await startLocalApi({ events, model, store: deps.store, port: options.port, lakeOut: join(options.out, 'lake'), say });
+  say(`• API listening on ${api.server.url}, scoring live from the stream's state store:`);
+  for (const route of ROUTES) say(`    ${route.method.padEnd(4)} ${api.server.url}${route.path}`);
+  say(`    GET  ${api.server.url}${OPENAPI_PATH}`);
+  say(`• the consumer keeps polling: send more events with`);
+  say(`    npx demand-insights replay --data orders.jsonl --format jsonl --stream ${STREAM} --endpoint ${kinesisEndpoint}`);
+  say('• Ctrl-C to stop');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  say('• stopping');
+  await api.close();
 }
 
 /** A few malformed records, so the run shows the dead-letter path working (--poison 0 to skip). */

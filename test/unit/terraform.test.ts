@@ -9,6 +9,7 @@ import { LAMBDA_ENTRIES, LAMBDA_HANDLER } from '../../bin/commands/bundle.ts';
 import { alertSchemaFileName } from '../../consumers/alerts/alertSchemas.ts';
 import { ConsumerEnvSchema } from '../../consumers/consumerConfig.ts';
 import { DUE_INDEX, stateTableDefinition } from '../../consumers/stateStore/dynamoStateStore.ts';
+import { ApiEnvSchema } from '../../api/lambda.ts';
 import { ALERT_DETAIL_TYPES, ALERT_SOURCE } from '../../models/alertEvent.ts';
 import { DEFAULT_RISK_POLICY } from '../../models/riskPolicy.ts';
 
@@ -402,6 +403,68 @@ describe('terraform: hygiene', () => {
       expect(attr(group, 'retention_in_days')).toBe('var.log_retention_days');
       expect(nested(resource('aws_lambda_function', name), 'logging_config').map((b) => attr(b, 'log_group'))).toEqual([`aws_cloudwatch_log_group.${name}.name`]);
     }
+  });
+});
+
+describe('terraform: API (api.tf)', () => {
+  const fn = resource('aws_lambda_function', 'api');
+  const apiShape = ApiEnvSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>;
+
+  it('deploys api/lambda.ts from the bundle, nodejs22.x on arm64, under the HTTP API limit', () => {
+    const entry = LAMBDA_ENTRIES.find((e) => e.name === 'api');
+    expect(entry?.entry).toBe('api/lambda.ts');
+    expect(value(fn, 'runtime')).toBe('nodejs22.x');
+    expect(value(fn, 'handler')).toBe(LAMBDA_HANDLER);
+    expect(attr(fn, 'filename')).toMatch(/\/api\.zip"$/);
+    expect(attr(fn, 'source_code_hash')).toContain('/api.zip")');
+    expect(attr(fn, 'architectures')).toMatch(/arm64/);
+    expect(readFileSync(join(ROOT, 'api', 'lambda.ts'), 'utf8')).toMatch(/export\s+const\s+handler\b/);
+    expect(Number(variableDefault('api_timeout_seconds'))).toBeLessThanOrEqual(29);
+  });
+
+  it('sets every required ApiEnvSchema variable, and nothing unknown', () => {
+    const environment = nested(fn, 'environment');
+    expect(environment).toHaveLength(1);
+    const env = mapKeys(environment[0].slice(environment[0].indexOf('{')));
+    const required = Object.keys(apiShape).filter((key) => !apiShape[key].safeParse(undefined).success);
+    expect(required.filter((key) => !env.has(key)), 'required API env vars missing').toEqual([]);
+    expect([...env.keys()].filter((key) => !(key in apiShape) && key !== 'NODE_OPTIONS'), 'env vars ApiEnvSchema does not read').toEqual([]);
+    expect([...env.keys()].filter((key) => key === 'AWS_REGION' || key.endsWith('_ENDPOINT'))).toEqual([]);
+    for (const key of ['ATHENA_OUTPUT_LOCATION', 'CORS_ALLOWED_ORIGINS', 'LOG_LEVEL', 'MODEL_PATH']) expect(env.has(key), key).toBe(true);
+    expect(env.get('MODEL_PATH')).toBe('"./model.json"');
+    expect(env.get('ATHENA_WORKGROUP')).toBe('aws_athena_workgroup.lake.name');
+    expect(env.get('STATE_TABLE')).toBe('aws_dynamodb_table.state.name');
+  });
+
+  it('may query the lake and only read the state table', () => {
+    const policy = blocks(tf, 'data "aws_iam_policy_document" "api"')[0]?.body ?? '';
+    expect(attr(policy, 'source_policy_documents')).toContain('data.aws_iam_policy_document.lake_query.json');
+    const dynamo = nested(policy, 'statement').flatMap((statement) => (value(statement, 'actions') as string[]).filter((action) => action.startsWith('dynamodb:')));
+    expect(dynamo.sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Scan']);
+    expect(attr(resource('aws_iam_role_policy', 'api'), 'role')).toBe('aws_iam_role.api.id');
+    expect(attr(fn, 'role')).toBe('aws_iam_role.api.arn');
+  });
+
+  it('routes /demand-insights/* of an HTTP API to it with payload 2.0, and lets API Gateway invoke it', () => {
+    const integration = resource('aws_apigatewayv2_integration', 'api');
+    expect(value(integration, 'integration_type')).toBe('AWS_PROXY');
+    expect(value(integration, 'payload_format_version')).toBe('2.0');
+    expect(attr(integration, 'integration_uri')).toBe('aws_lambda_function.api.invoke_arn');
+    expect(Number(value(integration, 'timeout_milliseconds'))).toBeLessThanOrEqual(30000);
+    const routes = resourcesOf('aws_apigatewayv2_route').map((r) => value(r.body, 'route_key'));
+    expect(routes).toContain('ANY /demand-insights/{proxy+}');
+    expect(value(resource('aws_apigatewayv2_api', 'api'), 'protocol_type')).toBe('HTTP');
+    // CORS is the Lambda's (configurable); an API Gateway cors_configuration would answer preflights instead.
+    expect(nested(resource('aws_apigatewayv2_api', 'api'), 'cors_configuration')).toEqual([]);
+    const permission = resource('aws_lambda_permission', 'api');
+    expect(value(permission, 'principal')).toBe('apigateway.amazonaws.com');
+    expect(attr(permission, 'function_name')).toMatch(/^aws_lambda_function\.api\./);
+  });
+
+  it('has log groups with retention for the function and the stage', () => {
+    expect(attr(resource('aws_cloudwatch_log_group', 'api'), 'retention_in_days')).toBe('var.log_retention_days');
+    expect(nested(fn, 'logging_config').map((b) => attr(b, 'log_group'))).toEqual(['aws_cloudwatch_log_group.api.name']);
+    expect(nested(resource('aws_apigatewayv2_stage', 'api'), 'access_log_settings')).toHaveLength(1);
   });
 });
 

@@ -1,0 +1,313 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  DuckDBDateValue,
+  DuckDBDecimalValue,
+  DuckDBInstance,
+  DuckDBTimestampMillisecondsValue,
+  DuckDBTimestampNanosecondsValue,
+  DuckDBTimestampSecondsValue,
+  DuckDBTimestampTZValue,
+  DuckDBTimestampValue,
+  DuckDBTypeId,
+  type DuckDBConnection,
+  type DuckDBPreparedStatement,
+  type DuckDBResult,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import { ORDER_LINE_COLUMNS, ORDERS_DIR, PARTITION_COLUMN, PRODUCT_COLUMNS, PRODUCTS_DIR, sqlString, type LakeColumn } from '../lake/lakeLayout.ts';
+import {
+  checkParams,
+  loadQueries,
+  QueryEngineError,
+  quotedName,
+  type Column,
+  type ColumnType,
+  type QueryEngine,
+  type QueryName,
+  type QueryResult,
+  type Row,
+  type SqlParam,
+  type SqlValue,
+} from './queryEngine.ts';
+
+/**
+ * The embedded engine: DuckDB over the lake directory. Views `lake_orders` and `lake_products`
+ * read the Parquet files (orders with hive_partitioning, `date` kept as VARCHAR as in Glue). By
+ * default the engine loads them into in-memory tables once (`snapshot`), so warm queries cost a
+ * few milliseconds instead of re-reading ~300 files; `snapshot: false` queries the files on every
+ * call (sees new files at once) and `refresh()` reloads a snapshot. One connection stays open;
+ * each query file is prepared once and run with its parameters bound, one query at a time.
+ *
+ * A snapshot does not change until `refresh()`, so the engine keeps the latest results (by query
+ * and parameters, Athena's result reuse in miniature); callers must treat returned rows as
+ * read-only, as LakeQueries does (it copies them into its own objects).
+ */
+
+export interface DuckDbEngineOptions {
+  /** The lake root (holds orders/ and products/). */
+  lakeDir: string;
+  /** Load the lake into memory at open (default true). */
+  snapshot?: boolean;
+  /** DuckDB threads (default 2). */
+  threads?: number;
+  /** Where the .sql files are (default api/sql, or LAKE_SQL_DIR). */
+  sqlDir?: string;
+  /** Results kept for reuse with a snapshot (default 32, least recently used out; 0 disables). */
+  resultCacheEntries?: number;
+}
+
+/** Larger results are not kept: they cost more memory than re-running them costs time. */
+const MAX_CACHED_ROWS = 100_000;
+
+export interface DuckDbEngine extends QueryEngine {
+  readonly kind: 'duckdb';
+  /** Re-reads the lake directory (new partitions, a rebuilt lake) and drops kept results. */
+  refresh(): Promise<void>;
+  /** The exact text each query runs (for tests and logs). */
+  sqlText(name: QueryName): string;
+}
+
+export async function createDuckDbEngine(options: DuckDbEngineOptions): Promise<DuckDbEngine> {
+  const lakeDir = resolve(options.lakeDir);
+  if (!existsSync(lakeDir)) throw new QueryEngineError(`lake directory not found: ${lakeDir}`);
+  const snapshot = options.snapshot ?? true;
+  const instance = await DuckDBInstance.create(':memory:', { threads: String(options.threads ?? 2) });
+  const connection = await instance.connect();
+  const tables = snapshot ? { orders: quotedName('orders'), products: quotedName('products') } : { orders: quotedName('lake_orders'), products: quotedName('lake_products') };
+  let texts: Record<QueryName, string>;
+  try {
+    texts = loadQueries(tables, options.sqlDir);
+    await connection.run('SET parquet_metadata_cache = true');
+    await createLakeViews(connection, lakeDir);
+    if (snapshot) await loadSnapshot(connection);
+  } catch (error) {
+    connection.closeSync();
+    instance.closeSync();
+    throw error;
+  }
+
+  const prepared = new Map<QueryName, DuckDBPreparedStatement>();
+  const cache = new Map<string, QueryResult>();
+  const cacheEntries = snapshot ? (options.resultCacheEntries ?? 32) : 0;
+  const serial = new Serial();
+  let closed = false;
+
+  const statement = async (name: QueryName) => {
+    let found = prepared.get(name);
+    if (!found) {
+      found = await connection.prepare(texts[name]);
+      prepared.set(name, found);
+    }
+    return found;
+  };
+
+  return {
+    kind: 'duckdb',
+    sqlText: (name) => texts[name],
+    query: (name, params = []) =>
+      serial.run(async () => {
+        if (closed) throw new QueryEngineError('the DuckDB engine is closed');
+        checkParams(name, params);
+        const key = cacheEntries > 0 ? JSON.stringify([name, params]) : '';
+        const cached = cache.get(key);
+        if (cached) {
+          cache.delete(key);
+          cache.set(key, cached);
+          return cached;
+        }
+        const prepared = await statement(name);
+        prepared.clearBindings();
+        params.forEach((param, index) => bindParam(prepared, index + 1, param));
+        let result: QueryResult;
+        try {
+          result = await decodeResult(await prepared.run());
+        } catch (error) {
+          throw new QueryEngineError(`DuckDB query ${name} failed: ${(error as Error).message}`, { cause: error });
+        }
+        if (cacheEntries > 0 && result.rows.length <= MAX_CACHED_ROWS) {
+          cache.set(key, result);
+          if (cache.size > cacheEntries) cache.delete(cache.keys().next().value as string);
+        }
+        return result;
+      }),
+    refresh: () =>
+      serial.run(async () => {
+        if (closed) return;
+        for (const found of prepared.values()) found.destroySync();
+        prepared.clear();
+        cache.clear();
+        await createLakeViews(connection, lakeDir);
+        if (snapshot) await loadSnapshot(connection);
+      }),
+    close: () =>
+      serial.run(async () => {
+        if (closed) return;
+        closed = true;
+        for (const found of prepared.values()) found.destroySync();
+        prepared.clear();
+        cache.clear();
+        connection.closeSync();
+        instance.closeSync();
+      }),
+  };
+}
+
+/**
+ * `lake_orders` and `lake_products` over the files. A directory without Parquet files yet (an
+ * empty lake) gets an empty view of the same columns, so every query still runs.
+ */
+export async function createLakeViews(connection: DuckDBConnection, lakeDir: string, schema?: string): Promise<void> {
+  const name = (table: string) => (schema ? quotedName(schema, table) : quotedName(table));
+  const orders = name(schema ? 'order_lines' : 'lake_orders');
+  const products = name(schema ? 'products' : 'lake_products');
+  if (schema) await connection.run(`CREATE SCHEMA IF NOT EXISTS ${quotedName(schema)}`);
+  const ordersGlob = join(lakeDir, ORDERS_DIR, '*', '*.parquet');
+  const productsGlob = join(lakeDir, PRODUCTS_DIR, '*.parquet');
+  const ordersSource = hasParquet(join(lakeDir, ORDERS_DIR), true)
+    ? `SELECT * FROM read_parquet(${sqlString(ordersGlob)}, hive_partitioning = true, hive_types = {'${PARTITION_COLUMN}': VARCHAR})`
+    : emptySelect([...ORDER_LINE_COLUMNS, { name: PARTITION_COLUMN, duckdb: 'VARCHAR', glue: 'string', nullable: false }]);
+  const productsSource = hasParquet(join(lakeDir, PRODUCTS_DIR), false) ? `SELECT * FROM read_parquet(${sqlString(productsGlob)})` : emptySelect(PRODUCT_COLUMNS);
+  await connection.run(`CREATE OR REPLACE VIEW ${orders} AS ${ordersSource}`);
+  await connection.run(`CREATE OR REPLACE VIEW ${products} AS ${productsSource}`);
+}
+
+async function loadSnapshot(connection: DuckDBConnection): Promise<void> {
+  const orderColumns = [...ORDER_LINE_COLUMNS.map((column) => column.name), PARTITION_COLUMN].map((column) => quotedName(column)).join(', ');
+  // Sorted by customer so a customer's lines sit in few row groups, which zone maps then skip to.
+  await connection.run(`CREATE OR REPLACE TABLE orders AS SELECT ${orderColumns} FROM lake_orders ORDER BY customer_id, occurred_at`);
+  await connection.run(`CREATE OR REPLACE TABLE products AS SELECT ${PRODUCT_COLUMNS.map((column) => column.name).join(', ')} FROM lake_products`);
+}
+
+function hasParquet(dir: string, partitioned: boolean): boolean {
+  if (!existsSync(dir)) return false;
+  const entries = readdirSync(dir, { withFileTypes: true });
+  if (!partitioned) return entries.some((entry) => entry.isFile() && entry.name.endsWith('.parquet'));
+  return entries.some((entry) => entry.isDirectory() && readdirSync(join(dir, entry.name)).some((file) => file.endsWith('.parquet')));
+}
+
+function emptySelect(columns: readonly LakeColumn[]): string {
+  return `SELECT ${columns.map((column) => `CAST(NULL AS ${column.duckdb}) AS ${quotedName(column.name)}`).join(', ')} WHERE FALSE`;
+}
+
+/** Binds a caller value with the type its JS type implies. */
+export function bindParam(statement: DuckDBPreparedStatement, index: number, param: SqlParam): void {
+  if (param === null) statement.bindNull(index);
+  else if (typeof param === 'string') statement.bindVarchar(index, param);
+  else if (typeof param === 'boolean') statement.bindBoolean(index, param);
+  else if (Number.isSafeInteger(param)) statement.bindBigInt(index, BigInt(param));
+  else statement.bindDouble(index, param);
+}
+
+/** DuckDB's column type, named as Athena names it. */
+export function columnTypeOf(typeId: DuckDBTypeId): ColumnType {
+  switch (typeId) {
+    case DuckDBTypeId.VARCHAR:
+      return 'varchar';
+    case DuckDBTypeId.BIGINT:
+    case DuckDBTypeId.HUGEINT:
+    case DuckDBTypeId.UBIGINT:
+    case DuckDBTypeId.UINTEGER:
+      return 'bigint';
+    case DuckDBTypeId.INTEGER:
+    case DuckDBTypeId.SMALLINT:
+    case DuckDBTypeId.TINYINT:
+    case DuckDBTypeId.USMALLINT:
+    case DuckDBTypeId.UTINYINT:
+      return 'integer';
+    case DuckDBTypeId.DOUBLE:
+    case DuckDBTypeId.FLOAT:
+      return 'double';
+    case DuckDBTypeId.DECIMAL:
+      return 'decimal';
+    case DuckDBTypeId.DATE:
+      return 'date';
+    case DuckDBTypeId.TIMESTAMP:
+    case DuckDBTypeId.TIMESTAMP_S:
+    case DuckDBTypeId.TIMESTAMP_MS:
+    case DuckDBTypeId.TIMESTAMP_NS:
+    case DuckDBTypeId.TIMESTAMP_TZ:
+      return 'timestamp';
+    case DuckDBTypeId.BOOLEAN:
+      return 'boolean';
+    default:
+      throw new QueryEngineError(`unsupported DuckDB column type ${DuckDBTypeId[typeId] ?? typeId}`);
+  }
+}
+
+/** A DuckDB value as the port's JS value. */
+export function decodeValue(value: DuckDBValue, type: ColumnType): SqlValue {
+  if (value === null) return null;
+  switch (type) {
+    case 'varchar':
+      return String(value);
+    case 'bigint':
+    case 'integer':
+    case 'double':
+      return Number(value);
+    case 'decimal':
+      return value instanceof DuckDBDecimalValue ? value.toDouble() : Number(value);
+    case 'boolean':
+      return Boolean(value);
+    case 'date':
+      if (value instanceof DuckDBDateValue) return value.toString();
+      throw new QueryEngineError(`expected a DATE, got ${String(value)}`);
+    case 'timestamp':
+      return new Date(timestampMillis(value)).toISOString();
+  }
+}
+
+function timestampMillis(value: DuckDBValue): number {
+  if (value instanceof DuckDBTimestampValue || value instanceof DuckDBTimestampTZValue) return Number(value.micros / 1000n);
+  if (value instanceof DuckDBTimestampMillisecondsValue) return Number(value.millis);
+  if (value instanceof DuckDBTimestampSecondsValue) return Number(value.seconds) * 1000;
+  if (value instanceof DuckDBTimestampNanosecondsValue) return Number(value.nanos / 1_000_000n);
+  throw new QueryEngineError(`expected a TIMESTAMP, got ${String(value)}`);
+}
+
+/**
+ * Decodes a result chunk by chunk into row objects. DATE and TIMESTAMP cells repeat a lot (every
+ * line of an order shares its time), so their strings are cached per query.
+ */
+export async function decodeResult(result: DuckDBResult): Promise<QueryResult> {
+  const columns: Column[] = result.columnNames().map((name, index) => ({ name, type: columnTypeOf(result.columnTypeId(index)) }));
+  const rows: Row[] = [];
+  const dates = new Map<number, string>();
+  const times = new Map<bigint, string>();
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const count = chunk.rowCount;
+    const base = rows.length;
+    for (let r = 0; r < count; r++) rows.push({});
+    for (let c = 0; c < columns.length; c++) {
+      const { name, type } = columns[c];
+      const vector = chunk.getColumnVector(c);
+      for (let r = 0; r < count; r++) {
+        const value = vector.getItem(r);
+        let decoded: SqlValue;
+        if (value === null) decoded = null;
+        else if (type === 'date' && value instanceof DuckDBDateValue) {
+          decoded = dates.get(value.days) ?? value.toString();
+          dates.set(value.days, decoded);
+        } else if (type === 'timestamp' && value instanceof DuckDBTimestampValue) {
+          decoded = times.get(value.micros) ?? new Date(Number(value.micros / 1000n)).toISOString();
+          times.set(value.micros, decoded);
+        } else decoded = decodeValue(value, type);
+        rows[base + r][name] = decoded;
+      }
+    }
+  }
+  return { columns, rows };
+}
+
+/** Runs tasks one at a time, in call order. */
+export class Serial {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task, task);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * What the API asks of the data lake, as typed functions. Every implementation runs the SQL
+ * files in api/sql/ (one query per file, in the subset Athena/Trino and DuckDB both run) with
+ * every caller value bound as a parameter, never spliced into the text.
+ *
+ * Implementations: api/engines/duckdbEngine.ts (embedded default, tests) and
+ * api/engines/athenaEngine.ts (AWS), both behind `LakeQueries` built by api/lakeQueriesSql.ts.
+ */
+export interface DemandScope {
+  productId?: string;
+  categoryId?: string;
+}
+
+export interface DailyUnits {
+  /** YYYY-MM-DD */
+  date: string;
+  units: number;
+}
+
+export interface WeeklyProductSales {
+  productId: string;
+  /** Monday of the week, YYYY-MM-DD */
+  weekStart: string;
+  units: number;
+  revenue: number;
+}
+
+export interface CustomerRfm {
+  customerId: string;
+  recencyDays: number;
+  /** Distinct order ids */
+  frequency: number;
+  monetary: number;
+}
+
+/** One order line of the lake, as the stream delivered it. */
+export interface LakeOrderLine {
+  orderId: string;
+  customerId: string;
+  productId: string;
+  categoryId: string | null;
+  quantity: number;
+  unitPrice: number;
+  /** ISO-8601 */
+  occurredAt: string;
+  type: 'order' | 'return';
+}
+
+export interface LakeQueries {
+  /** First and last day with any order line, YYYY-MM-DD; null when the lake is empty. */
+  dateRange(): Promise<{ first: string; last: string } | null>;
+  productExists(productId: string): Promise<boolean>;
+  categoryExists(categoryId: string): Promise<boolean>;
+  /** Units sold per day (orders only), over the days that have sales; callers zero-fill. */
+  dailyUnits(scope: DemandScope): Promise<DailyUnits[]>;
+  /** Product-weeks with units > 0 (orders only), for one product, a category, or the store. */
+  weeklyProductSales(scope: DemandScope): Promise<WeeklyProductSales[]>;
+  /** RFM per customer as of a day (YYYY-MM-DD, inclusive), orders only. */
+  customerRfm(asOf: string): Promise<CustomerRfm[]>;
+  /** Order lines (orders and returns) of the given customers, or of all customers when omitted. */
+  customerOrderLines(customerIds?: readonly string[]): Promise<LakeOrderLine[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,152 @@
+import type { CustomerRfm, DailyUnits, DemandScope, LakeOrderLine, LakeQueries, WeeklyProductSales } from './lakeQueries.ts';
+import { CUSTOMER_BATCH, QueryEngineError, type QueryEngine, type Row, type SqlParam } from './engines/queryEngine.ts';
+
+/**
+ * LakeQueries over the SQL files of api/sql/, on any QueryEngine (DuckDB locally, Athena on
+ * AWS). Caller values become positional parameters; nothing a caller sends reaches the SQL text.
+ */
+export function createLakeQueries(engine: QueryEngine, options: { concurrency?: number } = {}): LakeQueries {
+  const concurrency = Math.max(1, options.concurrency ?? 4);
+
+  return {
+    async dateRange() {
+      const [row] = (await engine.query('date_range')).rows;
+      const first = row ? optionalText(row, 'first_day') : null;
+      const last = row ? optionalText(row, 'last_day') : null;
+      return first === null || last === null ? null : { first, last };
+    },
+
+    async productExists(productId) {
+      const [row] = (await engine.query('product_exists', [text(productId, 'productId')])).rows;
+      return number(row, 'matches') > 0;
+    },
+
+    async categoryExists(categoryId) {
+      const [row] = (await engine.query('category_exists', [text(categoryId, 'categoryId')])).rows;
+      return number(row, 'matches') > 0;
+    },
+
+    async dailyUnits(scope): Promise<DailyUnits[]> {
+      const { rows } = await engine.query('daily_units', scopeParams(scope));
+      return rows.map((row) => ({ date: requiredText(row, 'order_day'), units: number(row, 'units') }));
+    },
+
+    async weeklyProductSales(scope): Promise<WeeklyProductSales[]> {
+      const { rows } = await engine.query('weekly_product_sales', scopeParams(scope));
+      return rows.map((row) => ({
+        productId: requiredText(row, 'product_id'),
+        weekStart: requiredText(row, 'week_start'),
+        units: number(row, 'units'),
+        revenue: number(row, 'revenue'),
+      }));
+    },
+
+    async customerRfm(asOf): Promise<CustomerRfm[]> {
+      const asOfDay = dayNumber(asOf, 'asOf');
+      const { rows } = await engine.query('customer_rfm', [asOf, asOf]);
+      return rows.map((row) => ({
+        customerId: requiredText(row, 'customer_id'),
+        recencyDays: asOfDay - dayNumber(requiredText(row, 'last_order_day'), 'last_order_day'),
+        frequency: number(row, 'frequency'),
+        monetary: number(row, 'monetary'),
+      }));
+    },
+
+    async customerOrderLines(customerIds): Promise<LakeOrderLine[]> {
+      if (customerIds === undefined) return (await engine.query('customer_order_lines')).rows.map(orderLine);
+      const ids = [...new Set(customerIds.map((id) => text(id, 'customerIds[]')))].sort(compareCodePoints);
+      const batches: SqlParam[][] = [];
+      for (let at = 0; at < ids.length; at += CUSTOMER_BATCH) {
+        const batch: SqlParam[] = ids.slice(at, at + CUSTOMER_BATCH);
+        while (batch.length < CUSTOMER_BATCH) batch.push(batch[batch.length - 1]);
+        batches.push(batch);
+      }
+      const results = await mapLimited(batches, concurrency, (batch) => engine.query('customer_order_lines_for', batch));
+      return results.flatMap((result) => result.rows.map(orderLine));
+    },
+
+    close: () => engine.close(),
+  };
+}
+
+/** [product filter on, product id, category filter on, category id]: see daily_units.sql. */
+export function scopeParams(scope: DemandScope): SqlParam[] {
+  const productId = scope.productId === undefined ? undefined : text(scope.productId, 'productId');
+  const categoryId = scope.categoryId === undefined ? undefined : text(scope.categoryId, 'categoryId');
+  return [productId !== undefined, productId ?? '', categoryId !== undefined, categoryId ?? ''];
+}
+
+function orderLine(row: Row): LakeOrderLine {
+  const type = requiredText(row, 'type');
+  if (type !== 'order' && type !== 'return') throw new QueryEngineError(`order line of unknown type ${JSON.stringify(type)}`);
+  return {
+    orderId: requiredText(row, 'order_id'),
+    customerId: requiredText(row, 'customer_id'),
+    productId: requiredText(row, 'product_id'),
+    categoryId: optionalText(row, 'category_id'),
+    quantity: number(row, 'quantity'),
+    unitPrice: number(row, 'unit_price'),
+    occurredAt: requiredText(row, 'occurred_at'),
+    type,
+  };
+}
+
+/** Orders strings by Unicode code point, as SQL engines sort VARCHAR (JS `<` compares UTF-16 units). */
+export function compareCodePoints(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.codePointAt(i) as number;
+    const y = b.codePointAt(i) as number;
+    if (x !== y) return x - y;
+    if (x > 0xffff) i++;
+  }
+  return a.length - b.length;
+}
+
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** Days since 1970-01-01 of a real calendar date `YYYY-MM-DD`; a RangeError names `field` otherwise. */
+function dayNumber(value: unknown, field: string): number {
+  const match = typeof value === 'string' ? DAY.exec(value) : null;
+  const ms = match ? Date.UTC(+match[1], +match[2] - 1, +match[3]) : Number.NaN;
+  if (!match || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== value) {
+    throw new RangeError(`${field} must be a calendar date YYYY-MM-DD, got ${JSON.stringify(value)}`);
+  }
+  return ms / 86_400_000;
+}
+
+function text(value: unknown, field: string): string {
+  if (typeof value !== 'string') throw new TypeError(`${field} must be a string`);
+  return value;
+}
+
+function requiredText(row: Row, column: string): string {
+  const value = optionalText(row, column);
+  if (value === null) throw new QueryEngineError(`column ${column} is NULL`);
+  return value;
+}
+
+function optionalText(row: Row, column: string): string | null {
+  const value = row[column];
+  if (value === null || typeof value === 'string') return value;
+  throw new QueryEngineError(`column ${column} is not text: ${JSON.stringify(value)}`);
+}
+
+function number(row: Row | undefined, column: string): number {
+  const value = row?.[column];
+  if (typeof value !== 'number') throw new QueryEngineError(`column ${column} is not a number: ${JSON.stringify(value)}`);
+  return value;
+}
+
+async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { OPENAPI_PATH, ROUTES, type Route } from './routes/index.ts';
+import { ErrorResponseSchema } from './schemas.ts';
+
+/**
+ * The OpenAPI 3.1 document of the API, generated from the routes' own zod schemas with
+ * z.toJSONSchema (JSON Schema 2020-12, the dialect OpenAPI 3.1 uses), and served at
+ * GET /demand-insights/openapi.json. Request schemas are documented as callers send them
+ * (io: "input"), responses as the API writes them (io: "output").
+ */
+
+type JsonSchema = Record<string, unknown>;
+
+export const API_TITLE = 'Demand Insights API';
+export const API_VERSION = '1.0.0';
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid input: `error.field` names the offending parameter.',
+  404: 'Unknown product, category or customers (or no such route).',
+  422: 'Well-formed, but the data cannot answer it (e.g. too little price variation).',
+  500: 'Internal error; the response carries only a request id.',
+};
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema;
+  return rest;
+}
+
+function componentName(operationId: string, suffix: string): string {
+  return `${operationId.replace(/^(get|post)/, '')}${suffix}`;
+}
+
+/** Query parameters from a strict object schema: one parameter per property. */
+function queryParameters(route: Route): JsonSchema[] {
+  const input = jsonSchema(route.schema, 'input');
+  const output = jsonSchema(route.schema, 'output');
+  const properties = (input.properties ?? {}) as Record<string, JsonSchema>;
+  const outputProperties = (output.properties ?? {}) as Record<string, JsonSchema>;
+  const required = new Set((input.required ?? []) as string[]);
+  return Object.entries(properties).map(([name, schema]) => {
+    const { description, ...rest } = schema;
+    const withDefault = outputProperties[name]?.default !== undefined ? { ...rest, default: outputProperties[name].default } : rest;
+    return {
+      name,
+      in: 'query',
+      required: required.has(name),
+      ...(description !== undefined ? { description } : {}),
+      schema: withDefault,
+      example: route.example[name],
+    };
+  });
+}
+
+export function buildOpenApiDocument(routes: readonly Route[] = ROUTES): JsonSchema {
+  const schemas: Record<string, JsonSchema> = { Error: jsonSchema(ErrorResponseSchema, 'output') };
+  const paths: Record<string, Record<string, JsonSchema>> = {};
+  const errorResponse = (status: number) => ({
+    description: ERROR_DESCRIPTIONS[status],
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  });
+
+  for (const route of routes) {
+    const responseName = componentName(route.operationId, 'Response');
+    schemas[responseName] = jsonSchema(route.response, 'output');
+    const operation: JsonSchema = {
+      operationId: route.operationId,
+      summary: route.summary,
+      description: route.description,
+      responses: {
+        200: { description: 'OK', content: { 'application/json': { schema: { $ref: `#/components/schemas/${responseName}` } } } },
+        ...Object.fromEntries([400, ...route.errors, 500].map((status) => [status, errorResponse(status)])),
+      },
+    };
+    if (route.input === 'query') {
+      operation.parameters = queryParameters(route);
+    } else {
+      const requestName = componentName(route.operationId, 'Request');
+      schemas[requestName] = jsonSchema(route.schema, 'input');
+      const required = ((schemas[requestName].required as string[] | undefined) ?? []).length > 0;
+      operation.requestBody = {
+        required,
+        content: { 'application/json': { schema: { $ref: `#/components/schemas/${requestName}` }, example: route.example } },
+      };
+    }
+    paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operation };
+  }
+
+  paths[OPENAPI_PATH] = {
+    get: {
+      operationId: 'getOpenApiDocument',
+      summary: 'This document',
+      responses: { 200: { description: 'The OpenAPI 3.1 document', content: { 'application/json': { schema: { type: 'object' } } } } },
+    },
+  };
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: API_TITLE,
+      version: API_VERSION,
+      description:
+        'Customer segments, demand forecasts, price elasticity and optimisation, and live churn/CLV scores. Answered from trained models and cached lake aggregates (Athena on AWS, DuckDB locally); the paths and parameters of the original API are unchanged. Request bodies and query strings are strict: unknown fields are a 400 naming them.',
+    },
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    paths,
+    components: { schemas },
+  };
+}

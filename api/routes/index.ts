@@ -1,0 +1,23 @@
+import { atRiskCustomersRoute } from './atRiskCustomers.ts';
+import { churnRoute } from './churn.ts';
+import { clvRoute } from './clv.ts';
+import { forecastRoute } from './forecast.ts';
+import { priceElasticityRoute } from './priceElasticity.ts';
+import { priceOptimizationRoute } from './priceOptimization.ts';
+import type { Route } from './route.ts';
+import { segmentsRoute } from './segments.ts';
+
+export { API_PREFIX, type Route } from './route.ts';
+
+/** The seven endpoints of the old API, paths and parameters unchanged. */
+export const ROUTES: readonly Route[] = [
+  segmentsRoute,
+  forecastRoute,
+  priceElasticityRoute,
+  priceOptimizationRoute,
+  clvRoute,
+  churnRoute,
+  atRiskCustomersRoute,
+];
+
+export const OPENAPI_PATH = '/demand-insights/openapi.json';

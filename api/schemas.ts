@@ -1,0 +1,347 @@
+import { z } from 'zod';
+import { FORECAST_DAYS_MAX, FORECAST_DAYS_MIN } from '../models/forecast/forecastDemand.ts';
+import { K_MAX, K_MIN } from '../models/segmentation.ts';
+
+/**
+ * Every request and response of the API, as zod schemas: the handler validates requests with
+ * them, the service's types come from them, and the OpenAPI document (api/openapi.ts) is
+ * generated from them, so the three cannot drift apart.
+ *
+ * Requests are strict: an unknown field is a 400 naming it (a misspelt `forcast_days` must not
+ * silently fall back to the default). Identifiers are text of 1..128 characters without control
+ * characters; integers are accepted for them too (the old API's callers sent numeric customer
+ * ids and stock codes) and turned into their decimal text. Nothing here is ever spliced into SQL:
+ * the lake queries bind every value as a parameter, so an id like `'; DROP TABLE orders --` is
+ * simply an id nobody has (404).
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks
+
+export const ID_MAX_LENGTH = 128;
+export const CUSTOMER_IDS_MAX = 1000;
+export const CUSTOMER_PAGE_DEFAULT = 1000;
+export const CUSTOMER_PAGE_MAX = 5000;
+export const AT_RISK_LIMIT_MAX = 1000;
+export const PRICE_BAND_FACTOR_MAX = 100;
+
+const CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f]*$/;
+/** A UTF-16 surrogate without its pair: not text any engine can store or compare. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** An identifier: text, or a safe integer taken as its decimal text. */
+export const IdSchema = z.union([
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .max(ID_MAX_LENGTH, `must be at most ${ID_MAX_LENGTH} characters`)
+    .regex(CONTROL_CHARACTERS, 'must not contain control characters')
+    .refine((text) => !LONE_SURROGATE.test(text), 'must be valid Unicode text'),
+  z.number().int('must be text or an integer').transform(String),
+], { error: 'must be text or an integer' });
+
+const NUMERIC_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * A number in a query string: query values are text, so numeric text becomes a number and
+ * anything else (empty, `5abc`, a repeated parameter) stays as it is and fails the number check.
+ */
+function queryNumber<T extends z.ZodNumber>(schema: T) {
+  return z.preprocess((value) => (typeof value === 'string' && NUMERIC_TEXT.test(value) ? Number(value) : value), schema);
+}
+
+const finite = (message: string) => z.number({ error: message }).refine(Number.isFinite, message);
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+export const SegmentsQuerySchema = z.strictObject({
+  n_clusters: queryNumber(
+    z
+      .number({ error: `must be an integer from ${K_MIN} to ${K_MAX}` })
+      .int(`must be an integer from ${K_MIN} to ${K_MAX}`)
+      .min(K_MIN, `must be an integer from ${K_MIN} to ${K_MAX}`)
+      .max(K_MAX, `must be an integer from ${K_MIN} to ${K_MAX}`),
+  )
+    .default(5)
+    .describe(`Number of segments (K-Means clusters), ${K_MIN}..${K_MAX}.`),
+});
+
+export const ForecastBodySchema = z.strictObject({
+  product_id: IdSchema.optional().describe('Forecast this product (with category_id too: its sales within that category).'),
+  category_id: IdSchema.optional().describe('Forecast this category. Without product_id and category_id: the whole store.'),
+  forecast_days: z
+    .number({ error: `must be an integer from ${FORECAST_DAYS_MIN} to ${FORECAST_DAYS_MAX}` })
+    .int(`must be an integer from ${FORECAST_DAYS_MIN} to ${FORECAST_DAYS_MAX}`)
+    .min(FORECAST_DAYS_MIN, `must be an integer from ${FORECAST_DAYS_MIN} to ${FORECAST_DAYS_MAX}`)
+    .max(FORECAST_DAYS_MAX, `must be an integer from ${FORECAST_DAYS_MIN} to ${FORECAST_DAYS_MAX}`)
+    .default(30)
+    .describe(`Days to forecast after the last day of history, ${FORECAST_DAYS_MIN}..${FORECAST_DAYS_MAX}.`),
+});
+
+export const PriceElasticityBodySchema = z.strictObject({
+  product_id: IdSchema.optional().describe('One product: log-log OLS of its weekly units on its weekly price.'),
+  category: IdSchema.optional().describe('A category: pooled over its products with product fixed effects. Neither: the whole store, pooled.'),
+});
+
+export const PriceBandSchema = z
+  .tuple([
+    finite('must be a number').pipe(z.number().positive('must be > 0').max(PRICE_BAND_FACTOR_MAX, `must be at most ${PRICE_BAND_FACTOR_MAX}`)),
+    finite('must be a number').pipe(z.number().positive('must be > 0').max(PRICE_BAND_FACTOR_MAX, `must be at most ${PRICE_BAND_FACTOR_MAX}`)),
+  ], { error: 'must be [min, max], multiples of current_price' })
+  .refine(([low, high]) => high >= low, { message: 'max must be >= min', path: [1] })
+  .describe('Allowed prices as multiples of current_price, [min, max] (default: the configured band, [0.5, 2]).');
+
+export const PriceOptimizationBodySchema = z.strictObject({
+  product_id: IdSchema.describe('The product whose elasticity is estimated from its weekly sales.'),
+  current_price: finite('must be a number').pipe(z.number().positive('must be > 0')).describe('Current unit price.'),
+  current_quantity: finite('must be a number').pipe(z.number().nonnegative('must be >= 0')).describe('Units sold per period at the current price.'),
+  cost_per_unit: finite('must be a number').pipe(z.number().nonnegative('must be >= 0')).describe('Unit cost.'),
+  band: PriceBandSchema.optional(),
+});
+
+const CURSOR = /^[A-Za-z0-9_-]{1,400}$/;
+
+export const CustomersBodySchema = z
+  .strictObject({
+    customer_ids: z
+      .array(IdSchema, { error: 'must be a list of customer ids' })
+      .min(1, 'give at least one id, or leave customer_ids out for all customers')
+      .max(CUSTOMER_IDS_MAX, `at most ${CUSTOMER_IDS_MAX} ids per request`)
+      .optional()
+      .describe(`Customers to score (at most ${CUSTOMER_IDS_MAX}). Without it: all customers, a page at a time (limit, cursor).`),
+    limit: z
+      .number({ error: `must be an integer from 1 to ${CUSTOMER_PAGE_MAX}` })
+      .int(`must be an integer from 1 to ${CUSTOMER_PAGE_MAX}`)
+      .min(1, `must be an integer from 1 to ${CUSTOMER_PAGE_MAX}`)
+      .max(CUSTOMER_PAGE_MAX, `must be an integer from 1 to ${CUSTOMER_PAGE_MAX}`)
+      .optional()
+      .describe(`Without customer_ids: page size (default ${CUSTOMER_PAGE_DEFAULT}, at most ${CUSTOMER_PAGE_MAX}).`),
+    cursor: z
+      .string({ error: 'must be the next_cursor of a previous page' })
+      .regex(CURSOR, 'must be the next_cursor of a previous page')
+      .optional()
+      .describe('Without customer_ids: the next_cursor of the previous page.'),
+  })
+  .superRefine((body, context) => {
+    if (body.customer_ids === undefined) return;
+    for (const field of ['limit', 'cursor'] as const) {
+      if (body[field] !== undefined) context.addIssue({ code: 'custom', path: [field], message: 'applies only without customer_ids' });
+    }
+  });
+
+export const AtRiskQuerySchema = z.strictObject({
+  threshold: queryNumber(z.number({ error: 'must be a number from 0 to 1' }).min(0, 'must be a number from 0 to 1').max(1, 'must be a number from 0 to 1'))
+    .default(0.6)
+    .describe('Customers with churn probability >= threshold, 0..1.'),
+  limit: queryNumber(
+    z
+      .number({ error: `must be an integer from 1 to ${AT_RISK_LIMIT_MAX}` })
+      .int(`must be an integer from 1 to ${AT_RISK_LIMIT_MAX}`)
+      .min(1, `must be an integer from 1 to ${AT_RISK_LIMIT_MAX}`)
+      .max(AT_RISK_LIMIT_MAX, `must be an integer from 1 to ${AT_RISK_LIMIT_MAX}`),
+  )
+    .default(100)
+    .describe(`At most this many customers, 1..${AT_RISK_LIMIT_MAX}.`),
+});
+
+export type SegmentsRequest = z.output<typeof SegmentsQuerySchema>;
+export type ForecastRequest = z.output<typeof ForecastBodySchema>;
+export type PriceElasticityRequest = z.output<typeof PriceElasticityBodySchema>;
+export type PriceOptimizationRequest = z.output<typeof PriceOptimizationBodySchema>;
+export type CustomersRequest = z.output<typeof CustomersBodySchema>;
+export type AtRiskRequest = z.output<typeof AtRiskQuerySchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+const IsoDate = z.iso.date();
+const IsoDateTime = z.iso.datetime();
+const Probability = z.number().min(0).max(1);
+
+export const ScopeSchema = z.object({
+  level: z.enum(['product', 'category', 'store']),
+  product_id: z.string().nullable(),
+  category_id: z.string().nullable(),
+});
+
+export const SegmentsResponseSchema = z.object({
+  n_clusters: z.number().int(),
+  as_of: IsoDate.describe('RFM as of the last day in the lake.'),
+  customers: z.number().int().nonnegative(),
+  method: z.literal('rfm-kmeans').describe('log1p(R, F, M), z-scores, K-Means (k-means++, seeded, best of several restarts).'),
+  segments: z.array(
+    z.object({
+      segment: z.number().int().nonnegative(),
+      name: z.string(),
+      size: z.number().int().nonnegative(),
+      share: Probability,
+      means: z.object({ recency_days: z.number(), frequency: z.number(), monetary: z.number() }),
+      centroid: z.object({ recency: z.number(), frequency: z.number(), monetary: z.number() }).describe('In z-space; recency: higher = longer ago.'),
+    }),
+  ),
+  silhouette: z.object({ value: z.number().min(-1).max(1), sampled: z.boolean(), sample_size: z.number().int().nonnegative() }),
+  inertia: z.number().nonnegative(),
+});
+
+export const ForecastResponseSchema = z.object({
+  scope: ScopeSchema,
+  method: z.literal('weekday-quantile'),
+  history_start: IsoDate,
+  history_end: IsoDate,
+  forecast_days: z.number().int(),
+  interval_coverage: Probability.describe('Nominal coverage of [lower, upper].'),
+  backtest_coverage: Probability.nullable().describe('Coverage the interval reached on rolling-origin backtests inside the history.'),
+  points: z.array(
+    z.object({
+      date: IsoDate,
+      forecast: z.number().nonnegative().describe('Median demand of the day (the point forecast).'),
+      mean: z.number().nonnegative().describe('Expected demand of the day: sum these for totals.'),
+      lower: z.number().nonnegative(),
+      upper: z.number().nonnegative(),
+      closed: z.boolean().describe('A known non-trading day: forecast exactly 0.'),
+    }),
+  ),
+  expected_total: z.number().nonnegative().describe('Sum of the daily means over the forecast days.'),
+  feature_importances: z
+    .object({ level: z.number(), weekday: z.number(), irregular: z.number() })
+    .describe('Shares of the in-sample absolute error removed by the moving level and the weekday profile; they sum to 1.'),
+  weekday_profile: z.array(z.number()).length(7).describe('Median demand per weekday at the current level, Monday first.'),
+  level: z.number().nonnegative(),
+});
+
+const InferenceSchema = z.object({
+  standard_error: z.number().nonnegative(),
+  ci: z.tuple([z.number(), z.number()]),
+  p_value: Probability,
+  df: z.number(),
+});
+
+export const ElasticityResponseSchema = z.object({
+  scope: ScopeSchema,
+  method: z.enum(['log-log-ols', 'pooled-fixed-effects']),
+  coefficient: z.number(),
+  ...InferenceSchema.shape,
+  confidence: Probability,
+  intercept: z.number().nullable(),
+  r_squared: z.number(),
+  observations: z.number().int().nonnegative().describe('Product-weeks with sales.'),
+  products: z.number().int().nonnegative(),
+  clustered: InferenceSchema.nullable().describe('Pooled only: standard errors clustered by product.'),
+  interpretation: z.string(),
+});
+
+const PricePointSchema = z.object({
+  price: z.number(),
+  quantity: z.number(),
+  revenue: z.number(),
+  profit: z.number(),
+});
+
+export const PriceOptimizationResponseSchema = z.object({
+  product_id: z.string(),
+  elasticity: z.object({
+    coefficient: z.number(),
+    ci: z.tuple([z.number(), z.number()]),
+    r_squared: z.number(),
+    observations: z.number().int(),
+    interpretation: z.string(),
+  }),
+  regime: z.enum(['elastic', 'inelastic', 'non-negative']),
+  current: PricePointSchema,
+  optimal: PricePointSchema,
+  unconstrained_optimal_price: z.number().nullable().describe('c·b/(1+b) when elastic (b < −1), before the band; null otherwise.'),
+  position: z.enum(['interior', 'lower-edge', 'upper-edge']),
+  band: z.object({ min_factor: z.number(), max_factor: z.number(), min_price: z.number(), max_price: z.number() }),
+  profit_change: z.number(),
+  explanation: z.string(),
+});
+
+const SourceSchema = z.enum(['stream', 'lake']).describe('stream: the scorer\'s state store; lake: the same model on the customer\'s lake history.');
+
+const ScoredRowBase = {
+  customer_id: z.string(),
+  found: z.literal(true),
+  source: SourceSchema,
+  as_of: IsoDateTime,
+  model_version: z.string(),
+};
+
+const NotFoundRowSchema = z.object({ customer_id: z.string(), found: z.literal(false) });
+
+export const ClvRowSchema = z.object({
+  ...ScoredRowBase,
+  clv: z.number().nonnegative().describe('Expected spend over the horizon.'),
+  expected_purchases: z.number().nonnegative(),
+  expected_spend: z.number().nonnegative().describe('Expected spend per purchase.'),
+  p_alive: Probability,
+  total_spend: z.number(),
+});
+
+export const ChurnRowSchema = z.object({
+  ...ScoredRowBase,
+  churn_probability: Probability.describe('P(no purchase within the horizon).'),
+  p_alive: Probability,
+  recency_days: z.number().nonnegative(),
+  frequency: z.number().int().nonnegative().describe('Purchase days.'),
+  tenure_days: z.number().nonnegative(),
+});
+
+const ListingFields = {
+  horizon_days: z.number().int().positive(),
+  model_version: z.string(),
+  as_of: IsoDateTime.describe('Scores are as of this time (the store\'s event-time watermark, or the lake\'s last day).'),
+  total: z.number().int().nonnegative().describe('Customers in this answer\'s universe: the distinct ids asked for, or every known customer.'),
+  next_cursor: z.string().nullable().describe('Without customer_ids: pass it as cursor for the next page; null on the last page.'),
+};
+
+export const ClvResponseSchema = z.object({
+  ...ListingFields,
+  customers: z.array(z.discriminatedUnion('found', [ClvRowSchema, NotFoundRowSchema])),
+});
+
+export const ChurnResponseSchema = z.object({
+  ...ListingFields,
+  customers: z.array(z.discriminatedUnion('found', [ChurnRowSchema, NotFoundRowSchema])),
+});
+
+export const AtRiskResponseSchema = z.object({
+  threshold: Probability,
+  limit: z.number().int(),
+  horizon_days: z.number().int().positive(),
+  model_version: z.string(),
+  as_of: IsoDateTime,
+  total_at_risk: z.number().int().nonnegative().describe('Customers at or above the threshold, before the limit.'),
+  customers: z.array(
+    z.object({
+      customer_id: z.string(),
+      source: SourceSchema,
+      churn_probability: Probability,
+      clv: z.number().nonnegative(),
+      expected_loss: z.number().nonnegative().describe('churn_probability × clv: the sort key, highest first.'),
+      as_of: IsoDateTime,
+    }),
+  ),
+});
+
+export const ErrorResponseSchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    field: z.string().optional().describe('The offending request field, for 400s.'),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+  request_id: z.string().optional(),
+});
+
+export type SegmentsResponse = z.output<typeof SegmentsResponseSchema>;
+export type ForecastResponse = z.output<typeof ForecastResponseSchema>;
+export type ElasticityResponse = z.output<typeof ElasticityResponseSchema>;
+export type PriceOptimizationResponse = z.output<typeof PriceOptimizationResponseSchema>;
+export type ClvResponse = z.output<typeof ClvResponseSchema>;
+export type ChurnResponse = z.output<typeof ChurnResponseSchema>;
+export type ClvRow = z.output<typeof ClvRowSchema>;
+export type ChurnRow = z.output<typeof ChurnRowSchema>;
+export type AtRiskResponse = z.output<typeof AtRiskResponseSchema>;
+export type ErrorResponse = z.output<typeof ErrorResponseSchema>;
+export type Scope = z.output<typeof ScopeSchema>;

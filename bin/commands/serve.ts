@@ -1,0 +1,183 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { ApiService, type ApiServiceConfig } from '../../api/apiService.ts';
+import { createDuckDbEngine } from '../../api/engines/duckdbEngine.ts';
+import { parseAllowedOrigins } from '../../api/http/cors.ts';
+import { type ApiLogger, createApiHandler } from '../../api/http/apiHandler.ts';
+import { buildLake } from '../../api/lake/buildLake.ts';
+import { createLakeQueries } from '../../api/lakeQueriesSql.ts';
+import { type LocalServer, serveLocal } from '../../api/localServer.ts';
+import { OPENAPI_PATH, ROUTES } from '../../api/routes/index.ts';
+import { dynamoClient } from '../../consumers/awsClients.ts';
+import { DynamoStateStore } from '../../consumers/stateStore/dynamoStateStore.ts';
+import { MemoryStateStore } from '../../consumers/stateStore/memoryStateStore.ts';
+import type { StateStore } from '../../consumers/stateStore/stateStore.ts';
+import { BtydModel } from '../../models/btydModel.ts';
+import { trainBtyd } from '../../models/btydTraining.ts';
+import { dayIndex, isoDay } from '../../models/calendar.ts';
+import type { CustomerModel } from '../../models/customerModel.ts';
+import { loadModel } from '../../models/modelArtifact.ts';
+import type { OrderEvent } from '../../models/orderEvent.ts';
+import { readDataset } from '../../producers/datasets/index.ts';
+
+/**
+ * `demand-insights serve`: the API on this machine. The lake is DuckDB over Parquet files (built
+ * from --data into .local/lake unless --lake names one), the model is an artifact (--model) or
+ * BG/NBD + Gamma-Gamma trained on the data, and the state store is empty (every customer scored
+ * from the lake) unless --dynamodb-endpoint/--state-table point at a running scorer's table. The
+ * HTTP server turns each request into the API Gateway event the Lambda gets on AWS.
+ */
+const ServeOptionsSchema = z
+  .object({
+    data: z.string().min(1).optional(),
+    format: z.enum(['cdnow', 'online-retail', 'jsonl']).optional(),
+    port: z.coerce.number().int().min(0).max(65_535).default(8080),
+    host: z.string().min(1).default('127.0.0.1'),
+    model: z.string().min(1).optional(),
+    lake: z.string().min(1).optional(),
+    cors: z.string().default('*'),
+    dynamodbEndpoint: z.string().url().optional(),
+    stateTable: z.string().min(1).optional(),
+    verbose: z.boolean().default(false),
+  })
+  .refine((o) => !o.data || o.format, { message: '--format is required with --data', path: ['format'] })
+  .refine((o) => o.data || o.lake, { message: 'give --data (to build a lake) or --lake (an existing one)', path: ['data'] })
+  .refine((o) => o.data || o.model, { message: 'give --model, or --data to train one', path: ['model'] })
+  .refine((o) => !o.dynamodbEndpoint === !o.stateTable, { message: '--dynamodb-endpoint and --state-table go together', path: ['stateTable'] });
+
+export const DEFAULT_LAKE_DIR = join('.local', 'lake');
+
+export interface LocalApiOptions {
+  /** An existing lake directory; without it, `events` are written to `lakeOut` first. */
+  lakeDir?: string;
+  events?: readonly OrderEvent[];
+  lakeOut?: string;
+  /** The model; without it, BTYD is trained on `events` (calibration end = their last day, 90-day horizon). */
+  model?: CustomerModel;
+  /** The scorer's store; default an empty in-memory store (every customer scored from the lake). */
+  store?: StateStore;
+  port?: number;
+  host?: string;
+  corsOrigins?: string;
+  config?: Partial<ApiServiceConfig>;
+  logger?: ApiLogger;
+  /** Compute the shared aggregates before listening (default true). */
+  warmUp?: boolean;
+  say?: (line: string) => void;
+}
+
+export interface LocalApi {
+  server: LocalServer;
+  service: ApiService;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the local API: the piece `serve` runs, and the one `local` (and tests) can start
+ * beside a running scorer by passing its `store`.
+ */
+export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi> {
+  const say = options.say ?? (() => {});
+  let lakeDir = options.lakeDir;
+  if (!lakeDir) {
+    if (!options.events) throw new Error('startLocalApi: give lakeDir or events');
+    const out = resolve(options.lakeOut ?? DEFAULT_LAKE_DIR);
+    const summary = await buildLake(options.events, out);
+    say(`• lake: ${summary.orderLines.toLocaleString()} order lines, ${summary.customers.toLocaleString()} customers, ${summary.days} days (${summary.firstDay}..${summary.lastDay}) → ${out} in ${(summary.ms / 1000).toFixed(2)} s`);
+    lakeDir = out;
+  }
+  const model = options.model ?? trainOn(options.events, say);
+  const engine = await createDuckDbEngine({ lakeDir });
+  const service = new ApiService({
+    lake: createLakeQueries(engine),
+    store: options.store ?? new MemoryStateStore(),
+    model,
+    config: { scoreClock: 'event', ...options.config },
+    onBackgroundError: (error, what) => say(`! background refresh of ${what} failed: ${(error as Error).message}`),
+  });
+  try {
+    if (options.warmUp ?? true) {
+      const started = performance.now();
+      const timings = await service.warmUp();
+      say(`• warm-up ${Math.round(performance.now() - started)} ms (${Object.entries(timings).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+    }
+    const handler = createApiHandler({ service: () => service, cors: { allowedOrigins: parseAllowedOrigins(options.corsOrigins ?? '*') }, logger: options.logger });
+    const server = await serveLocal({ handler, port: options.port ?? 0, host: options.host });
+    return {
+      server,
+      service,
+      close: async () => {
+        await server.close();
+        await service.close();
+      },
+    };
+  } catch (error) {
+    await service.close();
+    throw error;
+  }
+}
+
+function trainOn(events: readonly OrderEvent[] | undefined, say: (line: string) => void): CustomerModel {
+  if (!events || events.length === 0) throw new Error('no model: give one, or events to train it on');
+  let last = -Infinity;
+  for (const event of events) last = Math.max(last, Date.parse(event.occurredAt));
+  const calibrationEnd = isoDay(dayIndex(last));
+  const started = performance.now();
+  const model = BtydModel.load(trainBtyd(events, { calibrationEnd, horizonDays: 90 }));
+  say(`• model ${model.version} trained on the data up to ${calibrationEnd} in ${Math.round(performance.now() - started)} ms`);
+  return model;
+}
+
+export async function run(rawOptions: Record<string, unknown>): Promise<void> {
+  const parsed = ServeOptionsSchema.safeParse(rawOptions);
+  if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `--${String(i.path[0] ?? '')}: ${i.message}`).join('; '));
+  const options = parsed.data;
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+
+  let events: OrderEvent[] | undefined;
+  if (options.data) {
+    const started = performance.now();
+    const dataset = await readDataset(options.data, options.format!);
+    events = dataset.events;
+    say(`• ${events.length.toLocaleString()} events from ${options.data} in ${Math.round(performance.now() - started)} ms`);
+  }
+  if (options.lake && !existsSync(options.lake)) throw new Error(`--lake: ${options.lake} does not exist (build one with \`demand-insights lake build\`)`);
+  const model = options.model ? loadModel(JSON.parse(await readFile(options.model, 'utf8'))) : undefined;
+  if (model) say(`• model ${model.version} from ${options.model}`);
+
+  const dynamo = options.dynamodbEndpoint ? dynamoClient({ endpoint: options.dynamodbEndpoint }) : undefined;
+  const store = dynamo ? new DynamoStateStore({ client: dynamo, tableName: options.stateTable! }) : undefined;
+  say(store ? `• live scores from table ${options.stateTable} at ${options.dynamodbEndpoint}` : '• no state store given: every customer is scored from the lake (source "lake")');
+
+  const api = await startLocalApi({
+    lakeDir: options.lake,
+    events,
+    model,
+    store,
+    port: options.port,
+    host: options.host,
+    corsOrigins: options.cors,
+    logger: options.verbose ? consoleLogger() : undefined,
+    say,
+  });
+  say(`• API listening on ${api.server.url}`);
+  for (const route of ROUTES) say(`    ${route.method.padEnd(4)} ${api.server.url}${route.path}`);
+  say(`    GET  ${api.server.url}${OPENAPI_PATH}`);
+
+  await new Promise<void>((resolveStop) => {
+    const stop = () => resolveStop();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  say('• stopping');
+  await api.close();
+  dynamo?.destroy();
+}
+
+function consoleLogger(): ApiLogger {
+  const write = (level: string) => (message: string, ...extra: unknown[]) =>
+    process.stderr.write(`${JSON.stringify({ level, message, ...Object.assign({}, ...extra.filter((e) => typeof e === 'object')) })}\n`);
+  return { error: write('ERROR'), warn: write('WARN'), info: write('INFO'), debug: write('DEBUG') };
+}

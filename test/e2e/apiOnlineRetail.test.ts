@@ -1,0 +1,194 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiService, weeklyTables } from '../../api/apiService.ts';
+import { createDuckDbEngine, type DuckDbEngine } from '../../api/engines/duckdbEngine.ts';
+import { createApiHandler } from '../../api/http/apiHandler.ts';
+import { httpApiEvent, restApiEvent } from '../../api/http/events.ts';
+import { buildLake, type LakeSummary } from '../../api/lake/buildLake.ts';
+import type { LakeQueries } from '../../api/lakeQueries.ts';
+import { createLakeQueries } from '../../api/lakeQueriesSql.ts';
+import { ROUTES } from '../../api/routes/index.ts';
+import {
+  AtRiskResponseSchema,
+  ChurnResponseSchema,
+  ClvResponseSchema,
+  ElasticityResponseSchema,
+  ForecastResponseSchema,
+  PriceOptimizationResponseSchema,
+  SegmentsResponseSchema,
+} from '../../api/schemas.ts';
+import { streamStore } from '../../bench/apiBench.ts';
+import type { MemoryStateStore } from '../../consumers/stateStore/memoryStateStore.ts';
+import { BtydModel } from '../../models/btydModel.ts';
+import { statesUpTo, trainBtyd } from '../../models/btydTraining.ts';
+import { featuresOf } from '../../models/customerFeatures.ts';
+import { eligibility } from '../../models/elasticity.ts';
+import { weekdayOf } from '../../models/forecast/weekdayQuantile.ts';
+import { parseIsoDay } from '../../models/calendar.ts';
+import type { OrderEvent } from '../../models/orderEvent.ts';
+import { readDataset } from '../../producers/datasets/index.ts';
+
+/*
+ * Every endpoint on DuckDB with the shared Online Retail II sample (2009-12-01..2010-11-30), the
+ * lake written by `lake build`'s code, BTYD trained on all of it, and a state store holding the
+ * customers active in the last 30 days as the stream would (the rest come from the lake). The
+ * OpenAPI examples (product 85123A, customers 13085 and 13078) are real here. `bench api` times
+ * the same requests; the timing checks below are loose guards, not the measurement.
+ */
+
+const DATA = new URL('../../../shared/data/online_retail_ii_2009_2010/online_retail_ii_2009_2010.csv.gz', import.meta.url).pathname;
+
+let events: OrderEvent[];
+let dir: string;
+let summary: LakeSummary;
+let engine: DuckDbEngine;
+let lake: LakeQueries;
+let model: BtydModel;
+let store: MemoryStateStore;
+let handler: ReturnType<typeof createApiHandler>;
+let thinProduct: string;
+
+beforeAll(async () => {
+  events = (await readDataset(DATA, 'online-retail')).events;
+  dir = await mkdtemp(join(tmpdir(), 'di-api-retail-'));
+  summary = await buildLake(events, dir);
+  engine = await createDuckDbEngine({ lakeDir: dir });
+  lake = createLakeQueries(engine);
+  model = BtydModel.load(trainBtyd(events, { calibrationEnd: summary.lastDay!, horizonDays: 90 }));
+  store = await streamStore(events, model, 30);
+  const service = new ApiService({ lake, store, model });
+  handler = createApiHandler({ service: () => service });
+  thinProduct = [...weeklyTables(await lake.weeklyProductSales({})).values()].find((table) => table.weeks.length < 20)!.productId;
+}, 180_000);
+
+afterAll(async () => {
+  await engine?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function call(method: string, url: string, body?: unknown) {
+  const response = await handler(httpApiEvent({ method, url, body }));
+  return { status: response.statusCode, body: JSON.parse(response.body), raw: response.body };
+}
+
+describe('the API on the Online Retail II sample', () => {
+  it('segments the 2009-10 customers as of 2010-11-30', async () => {
+    const response = await call('GET', '/demand-insights/segments?n_clusters=5');
+    expect(response.status).toBe(200);
+    const body = SegmentsResponseSchema.parse(response.body);
+    expect(body.as_of).toBe('2010-11-30');
+    expect(body.customers).toBeGreaterThan(4_200);
+    expect(body.customers).toBeLessThanOrEqual(summary.customers);
+    expect(body.segments.reduce((sum, s) => sum + s.size, 0)).toBe(body.customers);
+    expect(body.silhouette.value).toBeGreaterThan(0.2);
+    // Named by profile: the most recent, frequent, high-spending centroid is not called "Lost".
+    const best = [...body.segments].sort((a, b) => b.centroid.monetary - a.centroid.monetary)[0];
+    expect(['Champions', 'Loyal', "Can't lose them", 'Big spenders']).toContain(best.name);
+  });
+
+  it('forecasts 85123A and the store with Saturdays closed (no Saturday trading)', async () => {
+    for (const body of [{ product_id: '85123A', forecast_days: 30 }, { forecast_days: 30 }]) {
+      const response = await call('POST', '/demand-insights/forecast', body);
+      expect(response.status).toBe(200);
+      const forecast = ForecastResponseSchema.parse(response.body);
+      expect(forecast.history_end).toBe('2010-11-30');
+      expect(forecast.points[0].date).toBe('2010-12-01');
+      for (const point of forecast.points) {
+        if (weekdayOf(parseIsoDay(point.date)) === 5) expect(point).toMatchObject({ closed: true, forecast: 0, lower: 0, upper: 0 });
+      }
+      expect(forecast.points.some((point) => !point.closed && point.forecast > 0)).toBe(true);
+      expect(forecast.backtest_coverage).not.toBeNull();
+    }
+  });
+
+  it('estimates 85123A\'s elasticity, pools the store, and refuses a thin product with 422', async () => {
+    const product = ElasticityResponseSchema.parse((await call('POST', '/demand-insights/price-elasticity', { product_id: '85123A' })).body);
+    expect(product.observations).toBeGreaterThanOrEqual(20);
+    expect(product.coefficient).toBeLessThan(0);
+    const store = ElasticityResponseSchema.parse((await call('POST', '/demand-insights/price-elasticity', {})).body);
+    expect(store.products).toBeGreaterThan(1_000);
+    expect(store.coefficient).toBeLessThan(-1);
+    expect(store.ci[1]).toBeLessThan(0);
+    const thin = await call('POST', '/demand-insights/price-elasticity', { product_id: thinProduct });
+    expect(thin.status).toBe(422);
+    expect(thin.body.error.code).toBe('insufficient_price_variation');
+    // No categories in this dataset: any category is unknown.
+    expect((await call('POST', '/demand-insights/price-elasticity', { category: 'HOME' })).status).toBe(404);
+  });
+
+  it('optimises 85123A\'s price inside the band', async () => {
+    const response = await call('POST', '/demand-insights/price-optimization', { product_id: '85123A', current_price: 2.55, current_quantity: 500, cost_per_unit: 1.5 });
+    expect(response.status).toBe(200);
+    const body = PriceOptimizationResponseSchema.parse(response.body);
+    expect(body.optimal.price).toBeGreaterThanOrEqual(body.band.min_price);
+    expect(body.optimal.price).toBeLessThanOrEqual(body.band.max_price);
+    expect(body.optimal.profit).toBeGreaterThanOrEqual(body.current.profit);
+  });
+
+  it('scores named customers from the stream or the lake, exactly as the model scores their history', async () => {
+    const { states } = statesUpTo(events, Number.MAX_SAFE_INTEGER);
+    const ids = ['13085', '13078', '12346', '18102', 'ghost'];
+    const body = ChurnResponseSchema.parse((await call('POST', '/demand-insights/churn', { customer_ids: ids })).body);
+    expect(body.customers.map((row) => row.found)).toEqual([true, true, true, true, false]);
+    for (const row of body.customers) {
+      if (!row.found) continue;
+      const expected = model.score(featuresOf(states.get(row.customer_id)!, Date.parse(row.as_of)));
+      expect(row.churn_probability, row.customer_id).toBeCloseTo(expected.churnProbability, 12);
+    }
+    expect(new Set(body.customers.filter((row) => row.found).map((row) => (row.found ? row.source : '')))).toEqual(new Set(['stream', 'lake']));
+  });
+
+  it('lists every customer for clv, and ranks the at-risk ones by churn × CLV', async () => {
+    const clv = ClvResponseSchema.parse((await call('POST', '/demand-insights/clv', { limit: 5000 })).body);
+    expect(clv.total).toBe(summary.customers);
+    expect(clv.customers).toHaveLength(summary.customers);
+    expect(clv.next_cursor).toBeNull();
+    const atRisk = AtRiskResponseSchema.parse((await call('GET', '/demand-insights/at-risk-customers?threshold=0.6&limit=100')).body);
+    expect(atRisk.customers).toHaveLength(100);
+    const losses = atRisk.customers.map((row) => row.expected_loss);
+    expect(losses).toEqual([...losses].sort((a, b) => b - a));
+    expect(atRisk.total_at_risk).toBeGreaterThan(100);
+  });
+
+  it('answers the OpenAPI examples of every route with 200, as REST and HTTP API events', async () => {
+    for (const route of ROUTES) {
+      const url = route.input === 'query' ? `${route.path}?${new URLSearchParams(route.example as Record<string, string>)}` : route.path;
+      const body = route.input === 'body' ? route.example : undefined;
+      for (const build of [httpApiEvent, restApiEvent]) {
+        const response = await handler(build({ method: route.method, url, body }));
+        expect(response.statusCode, `${route.path}: ${response.body.slice(0, 200)}`).toBe(200);
+        expect(route.response.safeParse(JSON.parse(response.body)).success).toBe(true);
+      }
+    }
+  });
+
+  it('answers warm requests fast and cold ones within seconds (loose guards; `bench api` measures)', async () => {
+    const requests: Array<[string, string, unknown?]> = [
+      ['GET', '/demand-insights/segments?n_clusters=5'],
+      ['POST', '/demand-insights/forecast', { product_id: '85123A', forecast_days: 30 }],
+      ['POST', '/demand-insights/price-elasticity', { product_id: '85123A' }],
+      ['POST', '/demand-insights/price-optimization', { product_id: '85123A', current_price: 2.55, current_quantity: 500, cost_per_unit: 1.5 }],
+      ['POST', '/demand-insights/clv', { customer_ids: ['13085'] }],
+      ['POST', '/demand-insights/churn', { limit: 1000 }],
+      ['GET', '/demand-insights/at-risk-customers'],
+    ];
+    for (const [method, url, body] of requests) {
+      const fresh = new ApiService({ lake, store, model });
+      const freshHandler = createApiHandler({ service: () => fresh });
+      const started = performance.now();
+      expect((await freshHandler(httpApiEvent({ method, url, body }))).statusCode).toBe(200);
+      const cold = performance.now() - started;
+      const warm: number[] = [];
+      for (let i = 0; i < 21; i++) {
+        const at = performance.now();
+        await freshHandler(httpApiEvent({ method, url, body }));
+        warm.push(performance.now() - at);
+      }
+      warm.sort((a, b) => a - b);
+      expect(cold, `${url} cold`).toBeLessThan(6_000);
+      expect(warm[10], `${url} warm median`).toBeLessThan(50);
+    }
+  }, 120_000);
+});

@@ -1,0 +1,530 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  DuckDBDateValue,
+  DuckDBDecimalType,
+  DuckDBDecimalValue,
+  DuckDBInstance,
+  DuckDBTimestampValue,
+  DuckDBTypeId,
+  type DuckDBConnection,
+  type DuckDBPreparedStatement,
+  type DuckDBResultReader,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import { createLakeViews, Serial } from '../../api/engines/duckdbEngine.ts';
+import { scanSql, type SqlParam } from '../../api/engines/queryEngine.ts';
+
+/**
+ * A stand-in for Amazon Athena on a free loopback port, speaking its AWS JSON 1.1 protocol
+ * (POST /, X-Amz-Target: AmazonAthena.<Operation>, application/x-amz-json-1.1), so tests drive the
+ * real AthenaClient. It runs the received SQL on DuckDB over a lake directory, whose tables it
+ * exposes as "<database>"."order_lines" and "<database>"."products".
+ *
+ * What it enforces, as Athena does: the workgroup must exist; ExecutionParameters are SQL literals
+ * (a string must come single-quoted with inner quotes doubled, an unquoted word fails the query),
+ * their count must match the `?`s, and `?` may only appear in WHERE; GetQueryResults takes
+ * MaxResults 1..1000, pages with NextToken, and its first page starts with the header row; results
+ * can only be read once the query SUCCEEDED. A query goes QUEUED → RUNNING → SUCCEEDED (a
+ * configurable number of GetQueryExecution polls in each), or FAILED with a StateChangeReason (SQL
+ * errors, bad parameters, injected failures); StopQueryExecution cancels it. Identical queries
+ * with result reuse on are answered from the previous result. Reasons for failures Athena's docs do
+ * not spell out are this stand-in's own wording.
+ */
+
+export interface StartedQuery {
+  id: string;
+  queryString: string;
+  executionParameters?: string[];
+  workGroup?: string;
+  database?: string;
+  catalog?: string;
+  outputLocation?: string;
+  resultReuse?: { enabled: boolean; maxAgeInMinutes?: number };
+  clientRequestToken?: string;
+}
+
+export interface RecordedOperation {
+  operation: string;
+  at: number;
+  queryExecutionId?: string;
+}
+
+export interface InjectedOutcome {
+  state: 'FAILED' | 'CANCELLED';
+  reason: string;
+}
+
+export interface AthenaEndpointOptions {
+  lakeDir: string;
+  database?: string;
+  workgroup?: string;
+  /** GetQueryExecution calls answered QUEUED (default 1), then RUNNING (default 1; Infinity never ends). */
+  queuedPolls?: number;
+  runningPolls?: number;
+  /** Decides a query's fate instead of running it (`index` counts started queries from 0). */
+  outcome?: (query: StartedQuery, index: number) => InjectedOutcome | undefined;
+  /** Honour ResultReuseConfiguration (default true). */
+  resultReuse?: boolean;
+}
+
+export interface AthenaEndpoint {
+  endpoint: string;
+  database: string;
+  workgroup: string;
+  /** Every accepted StartQueryExecution, in order. */
+  started: StartedQuery[];
+  /** Every request, in order: operation, arrival time (ms) and the query it names. */
+  operations: RecordedOperation[];
+  /** Query ids StopQueryExecution was called for. */
+  stopped: string[];
+  close(): Promise<void>;
+}
+
+type State = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+
+interface ResultTable {
+  columnInfo: Record<string, unknown>[];
+  /** Header row first. */
+  rows: (string | undefined)[][];
+}
+
+interface Failure {
+  reason: string;
+  category: number;
+  type: number;
+}
+
+interface Execution {
+  query: StartedQuery;
+  submitted: number;
+  completed?: number;
+  polls: number;
+  state: State;
+  reason?: string;
+  error?: Failure;
+  reused: boolean;
+  injected?: InjectedOutcome;
+  result?: Promise<ResultTable | Failure>;
+  table?: ResultTable;
+}
+
+const JSON_11 = 'application/x-amz-json-1.1';
+const MAX_QUERY_BYTES = 262_144;
+const MAX_PAGE = 1000;
+
+class ServiceError extends Error {
+  constructor(readonly type: string, message: string, readonly status = 400) {
+    super(message);
+  }
+}
+
+export async function startAthenaEndpoint(options: AthenaEndpointOptions): Promise<AthenaEndpoint> {
+  const database = options.database ?? 'demand_insights_lake';
+  const workgroup = options.workgroup ?? 'demand-insights';
+  const queuedPolls = options.queuedPolls ?? 1;
+  const runningPolls = options.runningPolls ?? 1;
+  const reuseEnabled = options.resultReuse ?? true;
+  const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+  const connection = await instance.connect();
+  await createLakeViews(connection, options.lakeDir, database);
+  const serial = new Serial();
+
+  const executions = new Map<string, Execution>();
+  const reusable = new Map<string, Execution>();
+  const started: StartedQuery[] = [];
+  const operations: RecordedOperation[] = [];
+  const stopped: string[] = [];
+
+  const finish = (execution: Execution, state: State, reason?: string, error?: Failure) => {
+    execution.state = state;
+    execution.reason = reason;
+    execution.error = error;
+    execution.completed = Date.now();
+  };
+
+  const startQuery = (body: Record<string, unknown>) => {
+    const queryString = body.QueryString;
+    if (typeof queryString !== 'string' || queryString.length === 0) throw new ServiceError('InvalidRequestException', 'QueryString is required');
+    if (Buffer.byteLength(queryString) > MAX_QUERY_BYTES) throw new ServiceError('InvalidRequestException', `Query string exceeds ${MAX_QUERY_BYTES} bytes`);
+    const group = typeof body.WorkGroup === 'string' ? body.WorkGroup : 'primary';
+    if (group !== workgroup) throw new ServiceError('InvalidRequestException', `WorkGroup ${group} is not found.`);
+    const parameters = body.ExecutionParameters;
+    if (parameters !== undefined && (!Array.isArray(parameters) || parameters.length === 0 || parameters.some((p) => typeof p !== 'string' || p.length < 1 || p.length > 1024))) {
+      throw new ServiceError('InvalidRequestException', 'ExecutionParameters must be a non-empty list of strings of 1..1024 characters');
+    }
+    const context = (body.QueryExecutionContext ?? {}) as Record<string, unknown>;
+    const reuse = ((body.ResultReuseConfiguration as Record<string, unknown> | undefined)?.ResultReuseByAgeConfiguration ?? undefined) as
+      | { Enabled?: boolean; MaxAgeInMinutes?: number }
+      | undefined;
+    const query: StartedQuery = {
+      id: randomUUID(),
+      queryString,
+      executionParameters: parameters as string[] | undefined,
+      workGroup: group,
+      database: typeof context.Database === 'string' ? context.Database : undefined,
+      catalog: typeof context.Catalog === 'string' ? context.Catalog : undefined,
+      outputLocation: ((body.ResultConfiguration as Record<string, unknown> | undefined)?.OutputLocation as string | undefined) ?? undefined,
+      resultReuse: reuse ? { enabled: reuse.Enabled === true, maxAgeInMinutes: reuse.MaxAgeInMinutes } : undefined,
+      clientRequestToken: typeof body.ClientRequestToken === 'string' ? body.ClientRequestToken : undefined,
+    };
+    const index = started.length;
+    started.push(query);
+    const execution: Execution = { query, submitted: Date.now(), polls: 0, state: 'QUEUED', reused: false };
+    executions.set(query.id, execution);
+
+    execution.injected = options.outcome?.(query, index);
+    const key = JSON.stringify([queryString, parameters ?? [], query.database, group]);
+    const previous = reusable.get(key);
+    const maxAgeMs = (query.resultReuse?.maxAgeInMinutes ?? 60) * 60_000;
+    if (!execution.injected && reuseEnabled && query.resultReuse?.enabled && previous?.table && Date.now() - (previous.completed ?? 0) <= maxAgeMs) {
+      execution.reused = true;
+      execution.table = previous.table;
+      finish(execution, 'SUCCEEDED');
+    } else if (!execution.injected) {
+      execution.result = serial.run(() => execute(connection, query, database));
+      execution.result.then((outcome) => {
+        if (!('reason' in outcome)) reusable.set(key, execution);
+      });
+    }
+    return { QueryExecutionId: query.id };
+  };
+
+  const advance = async (execution: Execution) => {
+    if (execution.state === 'SUCCEEDED' || execution.state === 'FAILED' || execution.state === 'CANCELLED') return;
+    execution.polls++;
+    if (execution.polls <= queuedPolls) execution.state = 'QUEUED';
+    else if (execution.polls <= queuedPolls + runningPolls) execution.state = 'RUNNING';
+    else if (execution.injected) {
+      const { state, reason } = execution.injected;
+      finish(execution, state, reason, state === 'FAILED' ? { reason, category: 2, type: 1100 } : undefined);
+    } else {
+      const outcome = await (execution.result as Promise<ResultTable | Failure>);
+      if ('reason' in outcome) finish(execution, 'FAILED', outcome.reason, outcome);
+      else {
+        execution.table = outcome;
+        finish(execution, 'SUCCEEDED');
+      }
+    }
+  };
+
+  const describe = (execution: Execution) => {
+    const { query } = execution;
+    const status: Record<string, unknown> = { State: execution.state, SubmissionDateTime: execution.submitted / 1000 };
+    if (execution.completed) status.CompletionDateTime = execution.completed / 1000;
+    if (execution.reason) status.StateChangeReason = execution.reason;
+    if (execution.error) {
+      status.AthenaError = { ErrorCategory: execution.error.category, ErrorType: execution.error.type, Retryable: false, ErrorMessage: execution.error.reason };
+    }
+    return {
+      QueryExecution: {
+        QueryExecutionId: query.id,
+        Query: query.queryString,
+        StatementType: 'DML',
+        ResultConfiguration: { OutputLocation: `${query.outputLocation ?? `s3://athena-results-${workgroup}/`}${query.id}.csv` },
+        ...(query.resultReuse
+          ? { ResultReuseConfiguration: { ResultReuseByAgeConfiguration: { Enabled: query.resultReuse.enabled, MaxAgeInMinutes: query.resultReuse.maxAgeInMinutes } } }
+          : {}),
+        QueryExecutionContext: { Database: query.database, Catalog: query.catalog ?? 'AwsDataCatalog' },
+        Status: status,
+        Statistics: {
+          EngineExecutionTimeInMillis: execution.completed ? execution.completed - execution.submitted : 0,
+          DataScannedInBytes: 0,
+          TotalExecutionTimeInMillis: (execution.completed ?? Date.now()) - execution.submitted,
+          ResultReuseInformation: { ReusedPreviousResult: execution.reused },
+        },
+        WorkGroup: query.workGroup,
+        EngineVersion: { SelectedEngineVersion: 'Athena engine version 3', EffectiveEngineVersion: 'Athena engine version 3' },
+        ...(query.executionParameters ? { ExecutionParameters: query.executionParameters } : {}),
+      },
+    };
+  };
+
+  const find = (body: Record<string, unknown>): Execution => {
+    const id = body.QueryExecutionId;
+    if (typeof id !== 'string') throw new ServiceError('InvalidRequestException', 'QueryExecutionId is required');
+    const execution = executions.get(id);
+    if (!execution) throw new ServiceError('InvalidRequestException', `QueryExecution ${id} was not found`);
+    return execution;
+  };
+
+  const results = (body: Record<string, unknown>) => {
+    const execution = find(body);
+    const max = body.MaxResults === undefined ? MAX_PAGE : body.MaxResults;
+    if (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > MAX_PAGE) {
+      throw new ServiceError('InvalidRequestException', `MaxResults must be between 1 and ${MAX_PAGE}`);
+    }
+    if (execution.state !== 'SUCCEEDED' || !execution.table) {
+      throw new ServiceError('InvalidRequestException', `Query has not yet finished. Current state: ${execution.state}`);
+    }
+    let offset = 0;
+    if (body.NextToken !== undefined) {
+      const token = decodeToken(body.NextToken);
+      if (!token || token.id !== execution.query.id) throw new ServiceError('InvalidRequestException', 'NextToken is invalid');
+      offset = token.offset;
+    }
+    const { rows, columnInfo } = execution.table;
+    const page = rows.slice(offset, offset + max);
+    const next = offset + max < rows.length ? encodeToken(execution.query.id, offset + max) : undefined;
+    return {
+      UpdateCount: 0,
+      ResultSet: {
+        Rows: page.map((row) => ({ Data: row.map((value) => (value === undefined ? {} : { VarCharValue: value })) })),
+        ResultSetMetadata: { ColumnInfo: columnInfo },
+      },
+      ...(next ? { NextToken: next } : {}),
+    };
+  };
+
+  const handle = async (target: string, body: Record<string, unknown>): Promise<unknown> => {
+    switch (target) {
+      case 'StartQueryExecution':
+        return startQuery(body);
+      case 'GetQueryExecution': {
+        const execution = find(body);
+        await advance(execution);
+        return describe(execution);
+      }
+      case 'GetQueryResults':
+        return results(body);
+      case 'StopQueryExecution': {
+        const execution = find(body);
+        stopped.push(execution.query.id);
+        if (execution.state === 'QUEUED' || execution.state === 'RUNNING') finish(execution, 'CANCELLED', 'Query was cancelled by user');
+        return {};
+      }
+      default:
+        throw new ServiceError('UnknownOperationException', `unsupported operation ${target}`);
+    }
+  };
+
+  const server = createServer((req, res) => {
+    void readBody(req)
+      .then(async (text) => {
+        const target = String(req.headers['x-amz-target'] ?? '');
+        if (req.method !== 'POST' || req.headers['content-type'] !== JSON_11) throw new ServiceError('SerializationException', `expected POST with ${JSON_11}`);
+        if (!target.startsWith('AmazonAthena.')) throw new ServiceError('UnknownOperationException', `unsupported target ${target}`);
+        const operation = target.slice('AmazonAthena.'.length);
+        let body: Record<string, unknown>;
+        try {
+          body = ((text ? JSON.parse(text) : {}) ?? {}) as Record<string, unknown>;
+        } catch {
+          throw new ServiceError('SerializationException', 'body is not JSON');
+        }
+        const recorded: RecordedOperation = { operation, at: performance.now() };
+        if (typeof body.QueryExecutionId === 'string') recorded.queryExecutionId = body.QueryExecutionId;
+        operations.push(recorded);
+        const answer = await handle(operation, body);
+        if (operation === 'StartQueryExecution') recorded.queryExecutionId = (answer as { QueryExecutionId: string }).QueryExecutionId;
+        reply(res, 200, answer);
+      })
+      .catch((error: unknown) => {
+        if (error instanceof ServiceError) reply(res, error.status, { __type: error.type, Message: error.message });
+        else reply(res, 500, { __type: 'InternalServerException', Message: String(error) });
+      });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    database,
+    workgroup,
+    started,
+    operations,
+    stopped,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await serial.run(async () => {
+        connection.closeSync();
+        instance.closeSync();
+      });
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a query on DuckDB
+
+async function execute(connection: DuckDBConnection, query: StartedQuery, database: string): Promise<ResultTable | Failure> {
+  if (query.database !== database) return { reason: `SCHEMA_NOT_FOUND: Schema '${query.database ?? ''}' does not exist`, category: 2, type: 1100 };
+  const scan = scanSql(query.queryString);
+  const literals = query.executionParameters ?? [];
+  if (scan.parameters.length !== literals.length) {
+    return { reason: `Incorrect number of parameters: expected ${scan.parameters.length} but found ${literals.length}`, category: 2, type: 1006 };
+  }
+  const misplaced = scan.parameters.findIndex((parameter) => parameter.clause !== 'WHERE');
+  if (misplaced >= 0) {
+    return { reason: `SYNTAX_ERROR: parameter ${misplaced + 1} is in ${scan.parameters[misplaced].clause || 'the statement head'}; parameters are only allowed in WHERE`, category: 2, type: 1006 };
+  }
+  const values: SqlParam[] = [];
+  for (const [index, literal] of literals.entries()) {
+    const value = parseLiteral(literal);
+    if (value instanceof Error) return { reason: `SYNTAX_ERROR: ExecutionParameters[${index}] ${value.message}`, category: 2, type: 1006 };
+    values.push(value);
+  }
+  let statement: DuckDBPreparedStatement | undefined;
+  try {
+    statement = await connection.prepare(query.queryString);
+    values.forEach((value, index) => bindLiteral(statement as DuckDBPreparedStatement, index + 1, value));
+    return toResultTable(await statement.runAndReadAll());
+  } catch (error) {
+    const message = (error as Error).message;
+    const category = /^(Parser|Binder|Catalog|Conversion) Error/.test(message) ? 'SYNTAX_ERROR' : 'GENERIC_INTERNAL_ERROR';
+    return { reason: `${category}: ${message}`, category: category === 'SYNTAX_ERROR' ? 2 : 1, type: category === 'SYNTAX_ERROR' ? 1006 : 1000 };
+  } finally {
+    statement?.destroySync();
+  }
+}
+
+/** An ExecutionParameters entry as Trino reads a literal; an Error for anything else. */
+export function parseLiteral(text: string): SqlParam | Error {
+  const quoted = /^'((?:[^']|'')*)'$/s.exec(text);
+  if (quoted) return quoted[1].replaceAll("''", "'");
+  if (/^NULL$/i.test(text)) return null;
+  if (/^TRUE$/i.test(text)) return true;
+  if (/^FALSE$/i.test(text)) return false;
+  if (/^[+-]?\d+$/.test(text)) return Number(text);
+  if (/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(text)) return Number(text);
+  if (text.startsWith("'")) return new Error(`is not a valid string literal (quotes inside a string must be doubled): ${text}`);
+  return new Error(`is not a literal: ${text} (string values must be enclosed in single quotes)`);
+}
+
+function bindLiteral(statement: DuckDBPreparedStatement, index: number, value: SqlParam): void {
+  if (value === null) statement.bindNull(index);
+  else if (typeof value === 'string') statement.bindVarchar(index, value);
+  else if (typeof value === 'boolean') statement.bindBoolean(index, value);
+  else if (Number.isInteger(value) && Math.abs(value) <= 2 ** 31 - 1) statement.bindInteger(index, value);
+  else if (Number.isSafeInteger(value)) statement.bindBigInt(index, BigInt(value));
+  else statement.bindDouble(index, value);
+}
+
+/** DuckDB's type as Athena's ColumnInfo names it. */
+function athenaType(reader: DuckDBResultReader, index: number): { Type: string; Precision: number; Scale: number } {
+  const id = reader.columnTypeId(index);
+  switch (id) {
+    case DuckDBTypeId.VARCHAR:
+      return { Type: 'varchar', Precision: 2147483647, Scale: 0 };
+    case DuckDBTypeId.BIGINT:
+    case DuckDBTypeId.HUGEINT:
+    case DuckDBTypeId.UBIGINT:
+    case DuckDBTypeId.UINTEGER:
+      return { Type: 'bigint', Precision: 19, Scale: 0 };
+    case DuckDBTypeId.INTEGER:
+    case DuckDBTypeId.USMALLINT:
+      return { Type: 'integer', Precision: 10, Scale: 0 };
+    case DuckDBTypeId.SMALLINT:
+    case DuckDBTypeId.UTINYINT:
+      return { Type: 'smallint', Precision: 5, Scale: 0 };
+    case DuckDBTypeId.TINYINT:
+      return { Type: 'tinyint', Precision: 3, Scale: 0 };
+    case DuckDBTypeId.DOUBLE:
+      return { Type: 'double', Precision: 17, Scale: 0 };
+    case DuckDBTypeId.FLOAT:
+      return { Type: 'float', Precision: 17, Scale: 0 };
+    case DuckDBTypeId.DECIMAL: {
+      const type = reader.columnType(index) as DuckDBDecimalType;
+      return { Type: 'decimal', Precision: type.width, Scale: type.scale };
+    }
+    case DuckDBTypeId.DATE:
+      return { Type: 'date', Precision: 0, Scale: 0 };
+    case DuckDBTypeId.TIMESTAMP:
+      return { Type: 'timestamp', Precision: 3, Scale: 0 };
+    case DuckDBTypeId.BOOLEAN:
+      return { Type: 'boolean', Precision: 0, Scale: 0 };
+    default:
+      throw new Error(`the Athena stand-in cannot return DuckDB type ${DuckDBTypeId[id]}`);
+  }
+}
+
+function toResultTable(reader: DuckDBResultReader): ResultTable {
+  const names = reader.columnNames();
+  const types = names.map((_, index) => athenaType(reader, index));
+  const columnInfo = names.map((name, index) => ({
+    CatalogName: 'hive',
+    SchemaName: '',
+    TableName: '',
+    Name: name,
+    Label: name,
+    ...types[index],
+    Nullable: 'UNKNOWN',
+    CaseSensitive: types[index].Type === 'varchar',
+  }));
+  const columns = reader.getColumns();
+  const rows: (string | undefined)[][] = [names];
+  for (let r = 0; r < reader.currentRowCount; r++) rows.push(columns.map((column, c) => athenaText(column[r], types[c].Type)));
+  return { columnInfo, rows };
+}
+
+/** A value as Athena writes it in GetQueryResults: text, doubles in Java's notation, timestamps with milliseconds. */
+function athenaText(value: DuckDBValue, type: string): string | undefined {
+  if (value === null) return undefined;
+  switch (type) {
+    case 'double':
+    case 'float':
+      return javaDouble(Number(value));
+    case 'decimal':
+      return (value as DuckDBDecimalValue).toString();
+    case 'date':
+      return (value as DuckDBDateValue).toString();
+    case 'timestamp': {
+      const iso = new Date(Number((value as DuckDBTimestampValue).micros / 1000n)).toISOString();
+      return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+    }
+    case 'boolean':
+      return value ? 'true' : 'false';
+    default:
+      return String(value);
+  }
+}
+
+/** Java's Double.toString: 1.0E7 and 1.0E-4 outside [1e-3, 1e7), a trailing .0 on whole numbers. */
+export function javaDouble(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (!Number.isFinite(value)) return value > 0 ? 'Infinity' : '-Infinity';
+  if (value === 0) return Object.is(value, -0) ? '-0.0' : '0.0';
+  const magnitude = Math.abs(value);
+  if (magnitude >= 1e-3 && magnitude < 1e7) {
+    const text = String(value);
+    return text.includes('.') ? text : `${text}.0`;
+  }
+  const [mantissa, exponent] = value.toExponential().split('e');
+  return `${mantissa.includes('.') ? mantissa : `${mantissa}.0`}E${Number(exponent)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plumbing
+
+function encodeToken(id: string, offset: number): string {
+  return Buffer.from(JSON.stringify({ id, offset })).toString('base64url');
+}
+
+function decodeToken(token: unknown): { id: string; offset: number } | undefined {
+  if (typeof token !== 'string') return undefined;
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { id?: unknown; offset?: unknown };
+    if (typeof parsed.id === 'string' && typeof parsed.offset === 'number' && Number.isInteger(parsed.offset) && parsed.offset > 0) {
+      return { id: parsed.id, offset: parsed.offset };
+    }
+  } catch {
+    // fall through
+  }
+  return undefined;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': JSON_11, 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': randomUUID() });
+  res.end(text);
+}

@@ -1,0 +1,272 @@
+import type {
+  CustomerRfm,
+  DailyUnits,
+  DemandScope,
+  LakeOrderLine,
+  LakeQueries,
+  WeeklyProductSales,
+} from '../../api/lakeQueries.ts';
+import { ApiService, type ApiServiceConfig, type LakeOrderTotal } from '../../api/apiService.ts';
+import { type ApiLogger, createApiHandler } from '../../api/http/apiHandler.ts';
+import type { CorsConfig } from '../../api/http/cors.ts';
+import { httpApiEvent, restApiEvent } from '../../api/http/events.ts';
+import { MemoryStateStore } from '../../consumers/stateStore/memoryStateStore.ts';
+import { BtydModel } from '../../models/btydModel.ts';
+import { trainBtyd } from '../../models/btydTraining.ts';
+import { dayIndex, isoDay, parseIsoDay, weekIndex } from '../../models/calendar.ts';
+import type { CustomerModel } from '../../models/customerModel.ts';
+import { applyEvent, type CustomerState, emptyState } from '../../models/customerState.ts';
+import { weekStartIso } from '../../models/demandSeries.ts';
+import type { OrderEvent } from '../../models/orderEvent.ts';
+import { DEFAULT_RISK_POLICY, rescore } from '../../models/riskPolicy.ts';
+
+/**
+ * LakeQueries computed in memory from OrderEvents, with no SQL at all: the development stand-in
+ * for the lake, and an independent oracle the SQL implementations are checked against.
+ *
+ * Semantics (the contract the SQL files must meet too):
+ * - a day is the UTC calendar day of `occurredAt` (the lake's `date` partition);
+ * - demand (dailyUnits, weeklyProductSales) and RFM read order lines only, never returns;
+ * - a scope with both productId and categoryId keeps the lines matching both;
+ * - productExists / categoryExists look at every line, orders and returns;
+ * - customerRfm(asOf): customers with an order on or before asOf; recency in days from the last
+ *   order day to asOf, frequency = distinct order ids, monetary = Σ round(quantity × unit price
+ *   × 100) / 100 (and weekly revenue likewise: cents per line, as the SQL sums them);
+ * - customerOrderLines: every line of the given customers (all customers when omitted), ordered
+ *   by event time, then order id, type and line position.
+ */
+export class MemoryLakeQueries implements LakeQueries {
+  private readonly lines: (LakeOrderLine & { day: number; position: number })[] = [];
+  private readonly products = new Set<string>();
+  private readonly categories = new Set<string>();
+  /** Calls per method, so tests can see what the service cached. */
+  readonly calls = new Map<string, number>();
+  closed = false;
+
+  constructor(
+    events: readonly OrderEvent[],
+    private readonly options: { orderTotals?: boolean } = {},
+  ) {
+    // Without `orderTotals` the optional order-level query is hidden, so the service reads order
+    // lines, as it does over the SQL lake today; with it, the service takes the order-totals path.
+    if (!options.orderTotals) (this as { customerOrderTotals?: unknown }).customerOrderTotals = undefined;
+    for (const event of events) {
+      const ms = Date.parse(event.occurredAt);
+      event.lines.forEach((line, position) => {
+        this.lines.push({
+          orderId: event.orderId,
+          customerId: event.customerId,
+          productId: line.productId,
+          categoryId: line.categoryId ?? null,
+          quantity: line.quantity,
+          unitPrice: line.unitPrice,
+          occurredAt: new Date(ms).toISOString(),
+          type: event.type,
+          day: dayIndex(ms),
+          position,
+        });
+        this.products.add(line.productId);
+        if (line.categoryId !== undefined) this.categories.add(line.categoryId);
+      });
+    }
+    this.lines.sort(
+      (a, b) =>
+        a.occurredAt.localeCompare(b.occurredAt) ||
+        compare(a.orderId, b.orderId) ||
+        compare(a.type, b.type) ||
+        a.position - b.position,
+    );
+  }
+
+  private count(method: string): void {
+    this.calls.set(method, (this.calls.get(method) ?? 0) + 1);
+  }
+
+  private inScope(line: LakeOrderLine, scope: DemandScope): boolean {
+    return (
+      line.type === 'order' &&
+      (scope.productId === undefined || line.productId === scope.productId) &&
+      (scope.categoryId === undefined || line.categoryId === scope.categoryId)
+    );
+  }
+
+  async dateRange(): Promise<{ first: string; last: string } | null> {
+    this.count('dateRange');
+    if (this.lines.length === 0) return null;
+    let first = Infinity;
+    let last = -Infinity;
+    for (const line of this.lines) {
+      if (line.day < first) first = line.day;
+      if (line.day > last) last = line.day;
+    }
+    return { first: isoDay(first), last: isoDay(last) };
+  }
+
+  async productExists(productId: string): Promise<boolean> {
+    this.count('productExists');
+    return this.products.has(productId);
+  }
+
+  async categoryExists(categoryId: string): Promise<boolean> {
+    this.count('categoryExists');
+    return this.categories.has(categoryId);
+  }
+
+  async dailyUnits(scope: DemandScope): Promise<DailyUnits[]> {
+    this.count('dailyUnits');
+    const byDay = new Map<number, number>();
+    for (const line of this.lines) {
+      if (this.inScope(line, scope)) byDay.set(line.day, (byDay.get(line.day) ?? 0) + line.quantity);
+    }
+    return [...byDay.entries()].sort((a, b) => a[0] - b[0]).map(([day, units]) => ({ date: isoDay(day), units }));
+  }
+
+  async weeklyProductSales(scope: DemandScope): Promise<WeeklyProductSales[]> {
+    this.count('weeklyProductSales');
+    const cells = new Map<string, WeeklyProductSales>();
+    for (const line of this.lines) {
+      if (!this.inScope(line, scope)) continue;
+      const weekStart = weekStartIso(weekIndex(line.day));
+      const key = `${line.productId}\u0000${weekStart}`;
+      const cell = cells.get(key) ?? { productId: line.productId, weekStart, units: 0, revenue: 0 };
+      cell.units += line.quantity;
+      cell.revenue += cents(line);
+      cells.set(key, cell);
+    }
+    return [...cells.values()]
+      .filter((cell) => cell.units > 0)
+      .map((cell) => ({ ...cell, revenue: cell.revenue / 100 }))
+      .sort((a, b) => compare(a.productId, b.productId) || compare(a.weekStart, b.weekStart));
+  }
+
+  async customerRfm(asOf: string): Promise<CustomerRfm[]> {
+    this.count('customerRfm');
+    const asOfDay = parseIsoDay(asOf);
+    const customers = new Map<string, { last: number; orders: Set<string>; monetary: number }>();
+    for (const line of this.lines) {
+      if (line.type !== 'order' || line.day > asOfDay) continue;
+      let customer = customers.get(line.customerId);
+      if (!customer) customers.set(line.customerId, (customer = { last: line.day, orders: new Set(), monetary: 0 }));
+      customer.last = Math.max(customer.last, line.day);
+      customer.orders.add(line.orderId);
+      customer.monetary += cents(line);
+    }
+    return [...customers.entries()]
+      .sort((a, b) => compare(a[0], b[0]))
+      .map(([customerId, c]) => ({ customerId, recencyDays: asOfDay - c.last, frequency: c.orders.size, monetary: c.monetary / 100 }));
+  }
+
+  async customerOrderLines(customerIds?: readonly string[]): Promise<LakeOrderLine[]> {
+    this.count('customerOrderLines');
+    const wanted = customerIds ? new Set(customerIds) : null;
+    return this.lines
+      .filter((line) => !wanted || wanted.has(line.customerId))
+      .map(({ day: _day, position: _position, ...line }) => line);
+  }
+
+  /** The optional order-level query (LakeOrderTotals in api/apiService.ts), when `orderTotals` is on. */
+  async customerOrderTotals(customerIds?: readonly string[]): Promise<LakeOrderTotal[]> {
+    if (!this.options.orderTotals) throw new Error('customerOrderTotals is off for this lake');
+    this.count('customerOrderTotals');
+    const wanted = customerIds ? new Set(customerIds) : null;
+    const totals = new Map<string, LakeOrderTotal>();
+    for (const line of this.lines) {
+      if (wanted && !wanted.has(line.customerId)) continue;
+      const key = `${line.type}\u0000${line.orderId}\u0000${line.customerId}\u0000${line.occurredAt}`;
+      const total = totals.get(key) ?? { orderId: line.orderId, customerId: line.customerId, type: line.type, occurredAt: line.occurredAt, cents: 0, units: 0 };
+      total.cents += cents(line);
+      total.units += line.quantity;
+      totals.set(key, total);
+    }
+    return [...totals.values()];
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+/** A line's value in integer cents, as the SQL sums it (exact and order-independent). */
+function cents(line: LakeOrderLine): number {
+  return Math.round(line.quantity * line.unitPrice * 100);
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A whole API over the memory lake, for the API tests
+
+export interface TestApiOptions {
+  events: readonly OrderEvent[];
+  /** Customers with an event in this many last days are in the state store ("stream"); 0: none. */
+  streamDays?: number;
+  config?: Partial<ApiServiceConfig>;
+  model?: CustomerModel;
+  /** The service's wall clock. */
+  now?: () => number;
+  cors?: Partial<CorsConfig>;
+  logger?: ApiLogger;
+  /** Offer the optional order-totals query (default true; false: states from order lines). */
+  orderTotals?: boolean;
+}
+
+export interface TestResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: any;
+  raw: string;
+}
+
+export async function createTestApi(options: TestApiOptions) {
+  const events = options.events;
+  const lake = new MemoryLakeQueries(events, { orderTotals: options.orderTotals ?? true });
+  let lastMs = -Infinity;
+  for (const event of events) lastMs = Math.max(lastMs, Date.parse(event.occurredAt));
+  const model = options.model ?? BtydModel.load(trainBtyd(events, { calibrationEnd: isoDay(dayIndex(lastMs)), horizonDays: 90 }));
+  const store = new MemoryStateStore();
+  const streamDays = options.streamDays ?? 30;
+  if (streamDays > 0) {
+    const since = (dayIndex(lastMs) - streamDays + 1) * 86_400_000;
+    const recent = new Set(events.filter((event) => Date.parse(event.occurredAt) >= since).map((event) => event.customerId));
+    const states = new Map<string, CustomerState>();
+    for (const event of events) {
+      if (!recent.has(event.customerId)) continue;
+      let state = states.get(event.customerId);
+      if (!state) states.set(event.customerId, (state = emptyState(event.customerId)));
+      applyEvent(state, event);
+    }
+    for (const state of states.values()) {
+      rescore(state, model, DEFAULT_RISK_POLICY, state.lastEventMs);
+      state.outbox = [];
+      await store.save(state);
+    }
+    await store.advanceWatermark(lastMs);
+  }
+  const service = new ApiService({ lake, store, model, config: options.config, now: options.now });
+  const handler = createApiHandler({ service: () => service, cors: options.cors, logger: options.logger });
+  const respond = (raw: Awaited<ReturnType<typeof handler>>): TestResponse => ({
+    status: raw.statusCode,
+    headers: raw.headers,
+    body: raw.body ? JSON.parse(raw.body) : undefined,
+    raw: raw.body,
+  });
+  return {
+    events,
+    lake,
+    model,
+    store,
+    service,
+    handler,
+    lastMs,
+    /** One request as an HTTP API (2.0) event. */
+    call: async (method: string, url: string, body?: unknown, headers?: Record<string, string>) =>
+      respond(await handler(httpApiEvent({ method, url, body, headers }))),
+    /** The same request as a REST API (1.0) event. */
+    callRest: async (method: string, url: string, body?: unknown, headers?: Record<string, string>) =>
+      respond(await handler(restApiEvent({ method, url, body, headers }))),
+  };
+}
+
+export type TestApi = Awaited<ReturnType<typeof createTestApi>>;

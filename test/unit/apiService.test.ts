@@ -1,0 +1,185 @@
+import fc from 'fast-check';
+import { describe, expect, it, vi } from 'vitest';
+import { Memo, statesFromLines, statesFromOrderTotals, weeklyTables, zeroFilled } from '../../api/apiService.ts';
+import { readApiEnv } from '../../api/lambda.ts';
+import { statesUpTo } from '../../models/btydTraining.ts';
+import { parseIsoDay, weekIndex } from '../../models/calendar.ts';
+import { weeklyProductTables } from '../../models/demandSeries.ts';
+import { generateEvents } from '../../producers/syntheticGenerator.ts';
+import { MemoryLakeQueries } from '../support/memoryLakeQueries.ts';
+import { order, shuffled } from '../support/orderEvents.ts';
+
+/*
+ * The service's pure helpers and its cache, and the Lambda's configuration.
+ */
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+describe('Memo', () => {
+  const make = (now: () => number, overrides: Partial<{ ttlMs: number; staleMs: number; maxEntries: number }> = {}) =>
+    new Memo<string, number>({ ttlMs: 100, staleMs: 50, maxEntries: 3, now, ...overrides });
+
+  it('shares one load between concurrent callers', async () => {
+    const memo = make(() => 0);
+    const gate = deferred<number>();
+    let loads = 0;
+    const load = () => {
+      loads++;
+      return gate.promise;
+    };
+    const calls = [memo.get('k', load), memo.get('k', load), memo.get('k', load)];
+    gate.resolve(7);
+    expect(await Promise.all(calls)).toEqual([7, 7, 7]);
+    expect(loads).toBe(1);
+  });
+
+  it('serves a fresh value, serves a stale one while refreshing it, and waits once it is too old', async () => {
+    let now = 0;
+    const memo = make(() => now);
+    let version = 0;
+    const load = async () => ++version;
+    expect(await memo.get('k', load)).toBe(1);
+    now = 100;
+    expect(await memo.get('k', load)).toBe(1); // fresh: no reload
+    now = 120;
+    expect(await memo.get('k', load)).toBe(1); // stale: answered at once, refresh started
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(await memo.get('k', load)).toBe(2); // the refresh landed
+    now = 120 + 151;
+    expect(await memo.get('k', load)).toBe(3); // past ttl + stale: waits for the reload
+  });
+
+  it('does not keep a failed first load, and keeps the old value when a refresh fails', async () => {
+    let now = 0;
+    const errors: unknown[] = [];
+    const memo = new Memo<string, number>({ ttlMs: 10, staleMs: 100, maxEntries: 3, now: () => now, onRefreshError: (error) => errors.push(error) });
+    await expect(memo.get('k', async () => Promise.reject(new Error('down')))).rejects.toThrow('down');
+    expect(memo.size).toBe(0);
+    expect(await memo.get('k', async () => 1)).toBe(1);
+    now = 20;
+    expect(await memo.get('k', async () => Promise.reject(new Error('flaky')))).toBe(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(errors).toHaveLength(1);
+    expect(await memo.get('k', async () => 2)).toBe(1); // still the old value; the next refresh starts
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await memo.get('k', async () => 3)).toBe(2);
+  });
+
+  it('keeps at most maxEntries, evicting the least recently used', async () => {
+    const memo = make(() => 0);
+    for (const key of ['a', 'b', 'c']) await memo.get(key, async () => 1);
+    await memo.get('a', async () => 1);
+    await memo.get('d', async () => 1);
+    expect(memo.peek('b')).toBeUndefined();
+    expect(memo.peek('a')).toBe(1);
+    expect(memo.size).toBe(3);
+  });
+});
+
+describe('lake rows to model inputs', () => {
+  const events = generateEvents({ customers: 80, days: 200, seed: 4, start: '2024-01-01' });
+  const lake = new MemoryLakeQueries(events);
+
+  it('zero-fills daily units over the whole range', () => {
+    const series = zeroFilled([{ date: '2024-01-03', units: 4 }, { date: '2024-01-01', units: 2 }, { date: '2023-12-31', units: 9 }], parseIsoDay('2024-01-01'), parseIsoDay('2024-01-04'));
+    expect(Array.from(series.units)).toEqual([2, 0, 4, 0]);
+  });
+
+  it('builds the same weekly tables as the models\' own builder', async () => {
+    const fromLake = weeklyTables(await lake.weeklyProductSales({}));
+    const orders = events.filter((event) => event.type === 'order');
+    const direct = weeklyProductTables(
+      orders.flatMap((event) => event.lines.map((line) => ({ day: Math.floor(Date.parse(event.occurredAt) / 86_400_000), productId: line.productId, quantity: line.quantity, price: line.unitPrice }))),
+    );
+    expect([...fromLake.keys()].sort()).toEqual([...direct.keys()].sort());
+    for (const [id, table] of fromLake) {
+      const expected = direct.get(id)!;
+      expect(Array.from(table.weeks)).toEqual(Array.from(expected.weeks));
+      expect(Array.from(table.units)).toEqual(Array.from(expected.units));
+      table.revenue.forEach((revenue, i) => expect(revenue).toBeCloseTo(expected.revenue[i], 6));
+    }
+    expect(weekIndex(parseIsoDay('2024-01-01'))).toBe(weekIndex(parseIsoDay('2024-01-07')));
+  });
+
+  it('rebuilds exactly the stream\'s customer states from lake lines, in any line order', async () => {
+    const { states } = statesUpTo(events, Number.MAX_SAFE_INTEGER);
+    const lines = await lake.customerOrderLines();
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), async (seed) => {
+        const rebuilt = statesFromLines(shuffled(lines, seed));
+        expect(rebuilt.size).toBe(states.size);
+        for (const [id, state] of states) {
+          const other = rebuilt.get(id)!;
+          const strip = (s: typeof state) => ({ ...s, recentOrders: [...s.recentOrders].sort((a, b) => (a.key < b.key ? -1 : 1)) });
+          expect(strip(other)).toEqual(strip(state));
+        }
+      }),
+      { numRuns: 5 },
+    );
+  });
+});
+
+describe('states from order totals', () => {
+  it('equal the states from order lines (the optional order-level lake query)', async () => {
+    const events = generateEvents({ customers: 120, days: 300, seed: 8, start: '2024-01-01' });
+    const lake = new MemoryLakeQueries(events, { orderTotals: true });
+    const fromLines = statesFromLines(await lake.customerOrderLines());
+    const fromTotals = statesFromOrderTotals(await lake.customerOrderTotals());
+    expect(fromTotals).toEqual(fromLines);
+  });
+
+  it('give back every order\'s cents exactly, whatever its prices and quantities', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ quantity: fc.double({ min: 0.001, max: 5000, noNaN: true }), unitPrice: fc.double({ min: 0, max: 20_000, noNaN: true }) }), { minLength: 1, maxLength: 30 }),
+        async (lines) => {
+          const event = { ...order('c', 'o1', '2024-03-01T10:00:00Z'), lines: lines.map((line, i) => ({ productId: `p${i}`, ...line })) };
+          const lake = new MemoryLakeQueries([event], { orderTotals: true });
+          const [orderLines, totals] = await Promise.all([lake.customerOrderLines(), lake.customerOrderTotals()]);
+          expect(statesFromOrderTotals(totals)).toEqual(statesFromLines(orderLines));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('API Lambda configuration', () => {
+  const base = { ATHENA_DATABASE: 'lake', ATHENA_WORKGROUP: 'wg', STATE_TABLE: 'customers' };
+
+  it('needs the Athena database and workgroup and the state table, and defaults the rest', () => {
+    expect(readApiEnv(base)).toMatchObject({ MODEL_PATH: './model.json', CORS_ALLOWED_ORIGINS: '', LOG_LEVEL: 'INFO', SCORE_CLOCK: 'wall' });
+    expect(() => readApiEnv({})).toThrow(/ATHENA_DATABASE.*ATHENA_WORKGROUP.*STATE_TABLE/);
+  });
+
+  it('refuses a bad output location, log level or CORS origin list', () => {
+    expect(() => readApiEnv({ ...base, ATHENA_OUTPUT_LOCATION: 'bucket/x' })).toThrow(/ATHENA_OUTPUT_LOCATION/);
+    expect(() => readApiEnv({ ...base, LOG_LEVEL: 'LOUD' })).toThrow(/LOG_LEVEL/);
+    expect(() => readApiEnv({ ...base, CORS_ALLOWED_ORIGINS: 'example.com' })).toThrow(/CORS_ALLOWED_ORIGINS/);
+  });
+
+  it('answers 500 (without throwing) when misconfigured', async () => {
+    const saved = { ...process.env };
+    const { handler } = await import('../../api/lambda.ts');
+    // The logged reason goes to stdout (Powertools); keep the test output clean.
+    const quiet = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    for (const key of Object.keys(base)) delete process.env[key];
+    try {
+      const response = await handler({ version: '2.0', rawPath: '/demand-insights/segments', rawQueryString: '', headers: {}, requestContext: { http: { method: 'GET' } } } as never);
+      expect(response.statusCode).toBe(500);
+      expect(JSON.parse(response.body).error).toEqual({ code: 'internal', message: 'internal error' });
+    } finally {
+      quiet.mockRestore();
+      process.env = saved;
+    }
+  });
+});

@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ORDER_LINE_COLUMNS, ORDERS_DIR, PARTITION_COLUMN, PRODUCT_COLUMNS, PRODUCTS_DIR } from '../../api/lake/lakeLayout.ts';
+
+/*
+ * The Glue tables of terraform/lake.tf describe the same files `lake build` writes: same columns,
+ * same types, same order; orders partitioned by a string `date` projected as yyyy-MM-dd days,
+ * both under the curated root with the local directory names.
+ */
+
+const LAKE_TF = readFileSync(new URL('../../terraform/lake.tf', import.meta.url), 'utf8');
+
+function localList(name: string): { name: string; type: string }[] {
+  const match = new RegExp(`\\n\\s*${name}\\s*=\\s*\\[([\\s\\S]*?)\\n\\s*\\]`).exec(LAKE_TF);
+  if (!match) throw new Error(`local ${name} not found in lake.tf`);
+  return [...match[1].matchAll(/\{\s*name\s*=\s*"([^"]+)"\s*,\s*type\s*=\s*"([^"]+)"\s*\}/g)].map((entry) => ({ name: entry[1], type: entry[2] }));
+}
+
+function resourceBody(type: string, name: string): string {
+  const start = LAKE_TF.indexOf(`resource "${type}" "${name}" {`);
+  if (start < 0) throw new Error(`${type}.${name} not found`);
+  let depth = 0;
+  for (let i = LAKE_TF.indexOf('{', start); i < LAKE_TF.length; i++) {
+    if (LAKE_TF[i] === '{') depth++;
+    else if (LAKE_TF[i] === '}' && --depth === 0) return LAKE_TF.slice(start, i + 1);
+  }
+  throw new Error('unbalanced braces');
+}
+
+describe('terraform/lake.tf matches api/lake/lakeLayout.ts', () => {
+  it('order_lines has the order-line columns and types, in order', () => {
+    expect(localList('order_line_columns')).toEqual(ORDER_LINE_COLUMNS.map((column) => ({ name: column.name, type: column.glue })));
+    expect(resourceBody('aws_glue_catalog_table', 'order_lines')).toMatch(/for_each\s*=\s*local\.order_line_columns/);
+  });
+
+  it('products has the product columns and types, in order', () => {
+    expect(localList('product_columns')).toEqual(PRODUCT_COLUMNS.map((column) => ({ name: column.name, type: column.glue })));
+    expect(resourceBody('aws_glue_catalog_table', 'products')).toMatch(/for_each\s*=\s*local\.product_columns/);
+  });
+
+  it('order_lines is Parquet, partitioned by a projected yyyy-MM-dd date string at the local layout path', () => {
+    const body = resourceBody('aws_glue_catalog_table', 'order_lines');
+    expect(body).toMatch(new RegExp(`partition_keys\\s*\\{\\s*name\\s*=\\s*"${PARTITION_COLUMN}"\\s*type\\s*=\\s*"string"`));
+    expect(body).toMatch(/"projection\.enabled"\s*=\s*"true"/);
+    expect(body).toMatch(new RegExp(`"projection\\.${PARTITION_COLUMN}\\.type"\\s*=\\s*"date"`));
+    expect(body).toMatch(new RegExp(`"projection\\.${PARTITION_COLUMN}\\.format"\\s*=\\s*"yyyy-MM-dd"`));
+    expect(body).toContain(`"storage.location.template"     = "\${local.curated_root}/${ORDERS_DIR}/${PARTITION_COLUMN}=$\${${PARTITION_COLUMN}}/"`);
+    expect(body).toContain(`location      = "\${local.curated_root}/${ORDERS_DIR}/"`);
+    expect(body).toContain('org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
+  });
+
+  it('products is Parquet at the local layout path', () => {
+    const body = resourceBody('aws_glue_catalog_table', 'products');
+    expect(body).toContain(`location      = "\${local.curated_root}/${PRODUCTS_DIR}/"`);
+    expect(body).toContain('org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
+  });
+
+  it('the curated root is apart from the raw JSON Firehose writes', () => {
+    expect(LAKE_TF).toMatch(/curated_root\s*=\s*"s3:\/\/\$\{aws_s3_bucket\.lake\.bucket\}\/curated"/);
+    expect(LAKE_TF).toMatch(/prefix\s*=\s*"orders\/date=/);
+  });
+
+  it('the curation query writes the order-line columns then the partition', () => {
+    const body = resourceBody('aws_athena_named_query', 'curate_order_lines');
+    expect(body).toMatch(/INSERT INTO order_lines/);
+    expect(body).toMatch(/CROSS JOIN UNNEST\(r\.lines\)/);
+    expect(body).toMatch(/r\.type, r\.order_date\n/);
+  });
+});
