@@ -15,7 +15,7 @@ import { fitWeekdayQuantile, type WeekdayQuantileModel } from '../models/forecas
 import type { OrderEvent } from '../models/orderEvent.ts';
 import { DEFAULT_PRICE_BAND, optimizePrice } from '../models/priceOptimization.ts';
 import { fitSegments } from '../models/segmentation.ts';
-import type { CustomerRfm, DemandScope, LakeOrderLine, LakeQueries, WeeklyProductSales } from './lakeQueries.ts';
+import type { CustomerRfm, DemandScope, LakeOrderLine, LakeOrderTotal, LakeOrderTotals, LakeQueries, WeeklyProductSales } from './lakeQueries.ts';
 import {
   type AtRiskRequest,
   type AtRiskResponse,
@@ -61,24 +61,6 @@ import {
  * an event's time, type, id, Σ round(quantity × price × 100) cents and Σ quantity, never its
  * products), at a twentieth of the rows of its lines.
  */
-export interface LakeOrderTotal {
-  orderId: string;
-  customerId: string;
-  type: 'order' | 'return';
-  /** ISO-8601 */
-  occurredAt: string;
-  cents: number;
-  units: number;
-}
-
-/**
- * An optional LakeQueries extension: when the lake offers order totals, the service builds
- * customer states from them instead of from every order line (same states, far fewer rows).
- */
-export interface LakeOrderTotals {
-  customerOrderTotals(customerIds?: readonly string[]): Promise<LakeOrderTotal[]>;
-}
-
 function hasOrderTotals(lake: LakeQueries): lake is LakeQueries & LakeOrderTotals {
   return typeof (lake as Partial<LakeOrderTotals>).customerOrderTotals === 'function';
 }

@@ -46,6 +46,24 @@ export interface LakeOrderLine {
   type: 'order' | 'return';
 }
 
+export interface LakeOrderTotal {
+  orderId: string;
+  customerId: string;
+  type: 'order' | 'return';
+  /** ISO-8601 */
+  occurredAt: string;
+  cents: number;
+  units: number;
+}
+
+/**
+ * An optional LakeQueries extension: when the lake offers order totals, the service builds
+ * customer states from them instead of from every order line (same states, far fewer rows).
+ */
+export interface LakeOrderTotals {
+  customerOrderTotals(customerIds?: readonly string[]): Promise<LakeOrderTotal[]>;
+}
+
 export interface LakeQueries {
   /** First and last day with any order line, YYYY-MM-DD; null when the lake is empty. */
   dateRange(): Promise<{ first: string; last: string } | null>;

@@ -1,11 +1,11 @@
-import type { CustomerRfm, DailyUnits, DemandScope, LakeOrderLine, LakeQueries, WeeklyProductSales } from './lakeQueries.ts';
+import type { CustomerRfm, DailyUnits, DemandScope, LakeOrderLine, LakeOrderTotal, LakeOrderTotals, LakeQueries, WeeklyProductSales } from './lakeQueries.ts';
 import { CUSTOMER_BATCH, QueryEngineError, type QueryEngine, type Row, type SqlParam } from './engines/queryEngine.ts';
 
 /**
  * LakeQueries over the SQL files of api/sql/, on any QueryEngine (DuckDB locally, Athena on
  * AWS). Caller values become positional parameters; nothing a caller sends reaches the SQL text.
  */
-export function createLakeQueries(engine: QueryEngine, options: { concurrency?: number } = {}): LakeQueries {
+export function createLakeQueries(engine: QueryEngine, options: { concurrency?: number } = {}): LakeQueries & LakeOrderTotals {
   const concurrency = Math.max(1, options.concurrency ?? 4);
 
   return {
@@ -54,18 +54,42 @@ export function createLakeQueries(engine: QueryEngine, options: { concurrency?: 
 
     async customerOrderLines(customerIds): Promise<LakeOrderLine[]> {
       if (customerIds === undefined) return (await engine.query('customer_order_lines')).rows.map(orderLine);
-      const ids = [...new Set(customerIds.map((id) => text(id, 'customerIds[]')))].sort(compareCodePoints);
-      const batches: SqlParam[][] = [];
-      for (let at = 0; at < ids.length; at += CUSTOMER_BATCH) {
-        const batch: SqlParam[] = ids.slice(at, at + CUSTOMER_BATCH);
-        while (batch.length < CUSTOMER_BATCH) batch.push(batch[batch.length - 1]);
-        batches.push(batch);
-      }
-      const results = await mapLimited(batches, concurrency, (batch) => engine.query('customer_order_lines_for', batch));
+      const results = await mapLimited(customerBatches(customerIds), concurrency, (batch) => engine.query('customer_order_lines_for', batch));
       return results.flatMap((result) => result.rows.map(orderLine));
     },
 
+    async customerOrderTotals(customerIds): Promise<LakeOrderTotal[]> {
+      if (customerIds === undefined) return (await engine.query('customer_order_totals')).rows.map(orderTotal);
+      const results = await mapLimited(customerBatches(customerIds), concurrency, (batch) => engine.query('customer_order_totals_for', batch));
+      return results.flatMap((result) => result.rows.map(orderTotal));
+    },
+
     close: () => engine.close(),
+  };
+}
+
+/** Distinct ids in code-point order, in batches of exactly CUSTOMER_BATCH parameters (the last id repeated). */
+function customerBatches(customerIds: readonly string[]): SqlParam[][] {
+  const ids = [...new Set(customerIds.map((id) => text(id, 'customerIds[]')))].sort(compareCodePoints);
+  const batches: SqlParam[][] = [];
+  for (let at = 0; at < ids.length; at += CUSTOMER_BATCH) {
+    const batch: SqlParam[] = ids.slice(at, at + CUSTOMER_BATCH);
+    while (batch.length < CUSTOMER_BATCH) batch.push(batch[batch.length - 1]);
+    batches.push(batch);
+  }
+  return batches;
+}
+
+function orderTotal(row: Row): LakeOrderTotal {
+  const type = requiredText(row, 'type');
+  if (type !== 'order' && type !== 'return') throw new QueryEngineError(`order of unknown type ${JSON.stringify(type)}`);
+  return {
+    orderId: requiredText(row, 'order_id'),
+    customerId: requiredText(row, 'customer_id'),
+    type,
+    occurredAt: requiredText(row, 'occurred_at'),
+    cents: number(row, 'cents'),
+    units: number(row, 'units'),
   };
 }
 

@@ -45,6 +45,8 @@ export const QUERIES = {
   customer_rfm: 2,
   customer_order_lines: 0,
   customer_order_lines_for: CUSTOMER_BATCH,
+  customer_order_totals: 0,
+  customer_order_totals_for: CUSTOMER_BATCH,
 } as const satisfies Record<string, number>;
 
 export type QueryName = keyof typeof QUERIES;

@@ -81,6 +81,8 @@ function paramSets(customers: readonly string[]): Record<QueryName, SqlParam[][]
     ],
     customer_order_lines: [[]],
     customer_order_lines_for: [batch(customers.slice(0, 3)), batch(customers.slice(0, 150))],
+    customer_order_totals: [[]],
+    customer_order_totals_for: [batch(customers.slice(0, 3)), batch(customers.slice(0, 150))],
   };
 }
 

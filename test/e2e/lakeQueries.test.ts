@@ -9,6 +9,8 @@ import { QUERY_NAMES } from '../../api/engines/queryEngine.ts';
 import { buildLake, type LakeSummary } from '../../api/lake/buildLake.ts';
 import type { DemandScope, LakeQueries } from '../../api/lakeQueries.ts';
 import { compareCodePoints, createLakeQueries } from '../../api/lakeQueriesSql.ts';
+import { statesFromLines, statesFromOrderTotals } from '../../api/apiService.ts';
+import { statisticsOf } from '../../models/customerState.ts';
 import { weekIndex } from '../../models/calendar.ts';
 import type { OrderEvent } from '../../models/orderEvent.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
@@ -97,7 +99,7 @@ function refDailyUnits(lines: readonly RefLine[], scope: DemandScope) {
 function refWeekly(lines: readonly RefLine[], scope: DemandScope) {
   const weeks = new Map<string, { productId: string; weekStart: string; units: number; cents: number }>();
   for (const line of lines) {
-    if (line.type !== 'order' || !inScope(line, scope)) continue;
+    if (line.type !== 'order' || line.unitPrice <= 0 || !inScope(line, scope)) continue;
     const weekStart = isoOfDay(weekIndex(dayNumber(line.day)) * 7 - 3);
     const key = `${line.productId}\u0000${weekStart}`;
     const entry = weeks.get(key) ?? { productId: line.productId, weekStart, units: 0, cents: 0 };
@@ -242,7 +244,7 @@ describe('lake on synthetic data', () => {
   let events: OrderEvent[];
   let summary: LakeSummary;
   let engine: DuckDbEngine;
-  let queries: LakeQueries;
+  let queries: ReturnType<typeof createLakeQueries>;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'lake-synthetic-'));
@@ -340,6 +342,16 @@ describe('lake on synthetic data', () => {
   it('rejects a malformed as-of day before any SQL runs', async () => {
     await expect(queries.customerRfm('2024-02-30')).rejects.toThrow(/calendar date/);
     await expect(queries.customerRfm("2024-01-01' OR 1=1")).rejects.toThrow(/calendar date/);
+  });
+
+  it('rebuilds the same customer states from order totals as from order lines', async () => {
+    const fromLines = statesFromLines(await queries.customerOrderLines());
+    const fromTotals = statesFromOrderTotals(await queries.customerOrderTotals());
+    expect(fromTotals.size).toBe(fromLines.size);
+    for (const [id, state] of fromLines) expect(statisticsOf(fromTotals.get(id)!)).toEqual(statisticsOf(state));
+    const some = [...fromLines.keys()].slice(0, 120);
+    const subset = statesFromOrderTotals(await queries.customerOrderTotals(some));
+    expect([...subset.keys()].sort()).toEqual([...some].sort());
   });
 
   it('batches long customer lists and keeps the order', async () => {

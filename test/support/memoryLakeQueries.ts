@@ -6,7 +6,8 @@ import type {
   LakeQueries,
   WeeklyProductSales,
 } from '../../api/lakeQueries.ts';
-import { ApiService, type ApiServiceConfig, type LakeOrderTotal } from '../../api/apiService.ts';
+import { ApiService, type ApiServiceConfig } from '../../api/apiService.ts';
+import type { LakeOrderTotal } from '../../api/lakeQueries.ts';
 import { type ApiLogger, createApiHandler } from '../../api/http/apiHandler.ts';
 import type { CorsConfig } from '../../api/http/cors.ts';
 import { httpApiEvent, restApiEvent } from '../../api/http/events.ts';
@@ -31,7 +32,8 @@ import { DEFAULT_RISK_POLICY, rescore } from '../../models/riskPolicy.ts';
  * - productExists / categoryExists look at every line, orders and returns;
  * - customerRfm(asOf): customers with an order on or before asOf; recency in days from the last
  *   order day to asOf, frequency = distinct order ids, monetary = Σ round(quantity × unit price
- *   × 100) / 100 (and weekly revenue likewise: cents per line, as the SQL sums them);
+ *   × 100) / 100 (and weekly revenue likewise: cents per line, as the SQL sums them; weekly
+ *   sales leave out free lines, unit price 0);
  * - customerOrderLines: every line of the given customers (all customers when omitted), ordered
  *   by event time, then order id, type and line position.
  */
@@ -125,7 +127,7 @@ export class MemoryLakeQueries implements LakeQueries {
     this.count('weeklyProductSales');
     const cells = new Map<string, WeeklyProductSales>();
     for (const line of this.lines) {
-      if (!this.inScope(line, scope)) continue;
+      if (!this.inScope(line, scope) || line.unitPrice <= 0) continue;
       const weekStart = weekStartIso(weekIndex(line.day));
       const key = `${line.productId}\u0000${weekStart}`;
       const cell = cells.get(key) ?? { productId: line.productId, weekStart, units: 0, revenue: 0 };
