@@ -29,6 +29,7 @@ import { weekdayOf } from '../../models/forecast/weekdayQuantile.ts';
 import { parseIsoDay } from '../../models/calendar.ts';
 import type { OrderEvent } from '../../models/orderEvent.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
+import { ONLINE_RETAIL_II } from '../support/sharedData.ts';
 
 /*
  * Every endpoint on DuckDB with the shared Online Retail II sample (2009-12-01..2010-11-30), the
@@ -38,7 +39,7 @@ import { readDataset } from '../../producers/datasets/index.ts';
  * the same requests; the timing checks below are loose guards, not the measurement.
  */
 
-const DATA = new URL('../../../shared/data/online_retail_ii_2009_2010/online_retail_ii_2009_2010.csv.gz', import.meta.url).pathname;
+const DATA = ONLINE_RETAIL_II;
 
 let events: OrderEvent[];
 let dir: string;

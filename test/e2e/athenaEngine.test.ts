@@ -19,6 +19,7 @@ import type { OrderEvent } from '../../models/orderEvent.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
 import { startAthenaEndpoint, type AthenaEndpoint, type AthenaEndpointOptions } from '../support/athenaEndpoint.ts';
+import { ONLINE_RETAIL_II } from '../support/sharedData.ts';
 
 /*
  * The Athena engine through the real AthenaClient against the local Athena protocol endpoint
@@ -28,7 +29,7 @@ import { startAthenaEndpoint, type AthenaEndpoint, type AthenaEndpointOptions } 
  * with the query text never changing whatever the values.
  */
 
-const RETAIL = new URL('../../../shared/data/online_retail_ii_2009_2010/online_retail_ii_2009_2010.csv.gz', import.meta.url).pathname;
+const RETAIL = ONLINE_RETAIL_II;
 
 const HOSTILE = [
   "O'Brien",

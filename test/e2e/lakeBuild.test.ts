@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run } from '../../bin/commands/lake.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
+import { ONLINE_RETAIL_II } from '../support/sharedData.ts';
 
 /*
  * `demand-insights lake build --data F --format X --out DIR`: the command's summary, what it
@@ -14,7 +15,7 @@ import { generateEvents } from '../../producers/syntheticGenerator.ts';
  * Online Retail II sample.
  */
 
-const RETAIL = new URL('../../../shared/data/online_retail_ii_2009_2010/online_retail_ii_2009_2010.csv.gz', import.meta.url).pathname;
+const RETAIL = ONLINE_RETAIL_II;
 const CLI = new URL('../../bin/demand-insights.js', import.meta.url).pathname;
 
 async function printed(options: Record<string, unknown>): Promise<string> {

@@ -15,6 +15,7 @@ import { weekIndex } from '../../models/calendar.ts';
 import type { OrderEvent } from '../../models/orderEvent.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
+import { ONLINE_RETAIL_II } from '../support/sharedData.ts';
 
 /*
  * The lake as `lake build` writes it and every LakeQueries method on DuckDB, checked against the
@@ -22,7 +23,7 @@ import { generateEvents } from '../../producers/syntheticGenerator.ts';
  * categories, returns, offsets and hostile ids, and on the shared Online Retail II sample.
  */
 
-const RETAIL = new URL('../../../shared/data/online_retail_ii_2009_2010/online_retail_ii_2009_2010.csv.gz', import.meta.url).pathname;
+const RETAIL = ONLINE_RETAIL_II;
 
 // ---------------------------------------------------------------------------------------------
 // The reference: the same answers, computed from the events

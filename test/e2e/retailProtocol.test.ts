@@ -3,6 +3,7 @@ import { run as runElasticity } from '../../bin/commands/evalElasticity.ts';
 import { run as runForecast } from '../../bin/commands/evalForecast.ts';
 import { cleanRetailRows } from '../../models/retailCleaning.ts';
 import { readOnlineRetailRows } from '../../producers/datasets/onlineRetail.ts';
+import { ONLINE_RETAIL_II } from '../support/sharedData.ts';
 
 /**
  * The retail protocol (../shared/protocols/retail.md) end to end on the shared Online Retail II
@@ -10,7 +11,7 @@ import { readOnlineRetailRows } from '../../producers/datasets/onlineRetail.ts';
  * through the same commands `npx demand-insights eval forecast|elasticity --json` run.
  */
 
-const DATA = new URL('../../../shared/data/online_retail_ii_2009_2010/online_retail_ii_2009_2010.csv.gz', import.meta.url).pathname;
+const DATA = ONLINE_RETAIL_II;
 
 async function jsonOutput(run: (options: Record<string, unknown>) => Promise<void>): Promise<Record<string, unknown>> {
   let printed = '';

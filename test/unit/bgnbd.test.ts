@@ -14,8 +14,9 @@ import { parseIsoDay } from '../../models/calendar.ts';
 import { minimizeFromStarts, minimizeNelderMead } from '../../models/nelderMead.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
 import { createRandom, type Random } from '../../producers/random.ts';
+import { CDNOW_SAMPLE } from '../support/sharedData.ts';
 
-const CDNOW_SAMPLE = '/work/shared/data/cdnow/CDNOW_sample.txt';
+
 const PUBLISHED: BgnbdParams = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
 
 /**

@@ -11,8 +11,8 @@ import { FEATURE_NAMES, featuresOf, type CustomerFeatures } from '../../models/c
 import { gammaGammaExpectedSpend } from '../../models/gammaGamma.ts';
 import type { OrderEvent } from '../../models/orderEvent.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
+import { CDNOW_MASTER, CDNOW_SAMPLE } from '../support/sharedData.ts';
 
-const CDNOW = '/work/shared/data/cdnow';
 
 const FIELDS = {
   horizonDays: 273,
@@ -214,7 +214,7 @@ describe('trainBtyd', () => {
   it(
     'reproduces the protocol figures on the full CDNOW cohort (calibration 1997-01-01..1997-09-30)',
     async () => {
-      const { events: master } = await readDataset(join(CDNOW, 'CDNOW_master.txt'), 'cdnow');
+      const { events: master } = await readDataset(CDNOW_MASTER, 'cdnow');
       const artifact = trainBtyd(master, { calibrationEnd: '1997-09-30', horizonDays: 273 });
       expect(artifact.trainedOn.customers).toBe(23_570);
       const expected = { r: 0.2516, alpha: 4.789, a: 0.7234, b: 2.161, p: 6.275, q: 3.624, gamma: 14.98 };
@@ -240,7 +240,7 @@ describe('demand-insights train', () => {
     const out = join(work, 'nested', 'model.json');
     const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
-      await trainCommand({ data: join(CDNOW, 'CDNOW_sample.txt'), format: 'cdnow', out, calibrationEnd: '1997-09-30', horizonDays: '273' });
+      await trainCommand({ data: CDNOW_SAMPLE, format: 'cdnow', out, calibrationEnd: '1997-09-30', horizonDays: '273' });
       const printed = write.mock.calls.map((call) => String(call[0])).join('');
       expect(printed).toMatch(/BG\/NBD\s+r=0\.24\d+ alpha=4\.41\d+ a=0\.79\d+ b=2\.42\d+/);
       expect(printed).toMatch(/2357 customers/);
@@ -253,7 +253,7 @@ describe('demand-insights train', () => {
   }, 30_000);
 
   it('rejects bad options with messages naming the flag', async () => {
-    const base = { data: join(CDNOW, 'CDNOW_sample.txt'), format: 'cdnow', out: join(work, 'x.json'), horizonDays: '90' };
+    const base = { data: CDNOW_SAMPLE, format: 'cdnow', out: join(work, 'x.json'), horizonDays: '90' };
     await expect(trainCommand({ ...base, horizonDays: '0' })).rejects.toThrow(/--horizon-days must be a whole number/);
     await expect(trainCommand({ ...base, horizonDays: 'soon' })).rejects.toThrow(/--horizon-days/);
     await expect(trainCommand({ ...base, calibrationEnd: '1997-02-30' })).rejects.toThrow(/--calibration-end is not a calendar date/);

@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrderEventSchema } from '../../models/orderEvent.ts';
 import { readOnlineRetail, readOnlineRetailRows, SKIP_REASONS } from '../../producers/datasets/onlineRetail.ts';
+import { ONLINE_RETAIL_II } from '../support/sharedData.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -224,7 +225,7 @@ describe('readOnlineRetail', () => {
   });
 });
 
-const SHARED = '/work/shared/data/online_retail_ii_2009_2010/online_retail_ii_2009_2010.csv.gz';
+const SHARED = ONLINE_RETAIL_II;
 
 describe.skipIf(!existsSync(SHARED))('the shared Online Retail II 2009-2010 file', () => {
   it('reads every row into schema-valid events with the expected counts', async () => {
