@@ -1,4 +1,4 @@
-import { applyEvent, cloneState, comparePositions, type CustomerState, emptyState, type PendingAlert } from '../models/customerState.ts';
+import { applyEvent, blankWorkingState, cloneState, comparePositions, type CustomerState, type PendingAlert } from '../models/customerState.ts';
 import type { CustomerModel } from '../models/customerModel.ts';
 import { rescore, type RiskPolicy } from '../models/riskPolicy.ts';
 import type { AlertSink } from './alerts/alertSink.ts';
@@ -29,9 +29,40 @@ export interface BatchResult {
   alertsPublished: number;
 }
 
+type DecodedEvent = Extract<DecodedRecord, { ok: true }>;
+type PoisonRecord = Extract<DecodedRecord, { ok: false }>;
+
 interface CustomerWork {
   customerId: string;
-  records: Extract<DecodedRecord, { ok: true }>[];
+  records: DecodedEvent[];
+}
+
+/** What a save came to, besides a new version: a lost race, or any other failure. */
+class SaveFailure {
+  constructor(readonly conflict: boolean) {}
+}
+const CONFLICT = new SaveFailure(true);
+const FAILED = new SaveFailure(false);
+type SaveOutcome = number | SaveFailure;
+
+const saveFailure = (error: unknown): SaveOutcome => (error instanceof VersionConflictError ? CONFLICT : FAILED);
+
+/** store.save, settled into an outcome: never rejects, even if the store throws synchronously. */
+function trySave(store: StateStore, state: CustomerState): Promise<SaveOutcome> {
+  try {
+    return store.save(state).then(undefined, saveFailure);
+  } catch (error) {
+    return Promise.resolve(saveFailure(error));
+  }
+}
+
+/** Per-batch counters, reported once per batch rather than once per record or customer. */
+interface BatchCounts {
+  rescored: number;
+  applied: number;
+  duplicatePositions: number;
+  duplicateOrders: number;
+  conflicts: number;
 }
 
 /**
@@ -39,49 +70,120 @@ interface CustomerWork {
  * order, load states in one batched read, apply, rescore, save conditionally (reloading and
  * reapplying on conflict), then publish the transitions from each customer's outbox.
  * Poison records go to the dead-letter sink; transient failures come back as failed positions.
+ *
+ * Every customer is applied and rescored first, then all saves are issued together and awaited
+ * together, so a remote store still sees them concurrently while an in-process one costs no
+ * promise chain per customer; only the customers that lose a race take the slower retry path.
  */
 export async function processRecords(records: readonly StreamRecord[], deps: ConsumerDeps): Promise<BatchResult> {
   deps.metrics.count('RecordsReceived', records.length);
-  const decoded = records.map(decodeRecord);
   const failed = new Set<string>();
 
-  const poison = decoded.filter((item): item is Extract<DecodedRecord, { ok: false }> => !item.ok);
-  const deadLettered = await setAsidePoison(poison, deps, failed);
-
-  const work = groupByCustomer(decoded);
+  // Decode and group by customer in one pass; the watermark candidate comes along.
+  const groups = new Map<string, CustomerWork>();
+  const work: CustomerWork[] = [];
+  const customerIds: string[] = [];
+  let poison: PoisonRecord[] | null = null;
+  let batchMax = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < records.length; i++) {
+    const item = decodeRecord(records[i]);
+    if (!item.ok) {
+      (poison ??= []).push(item);
+      continue;
+    }
+    const id = item.event.customerId;
+    const group = groups.get(id);
+    if (group === undefined) {
+      const created: CustomerWork = { customerId: id, records: [item] };
+      groups.set(id, created);
+      work.push(created);
+      customerIds.push(id);
+    } else {
+      group.records.push(item);
+    }
+  }
+  const deadLettered = poison === null ? 0 : await setAsidePoison(poison, deps, failed);
   if (work.length === 0) return { failedPositions: [...failed], deadLettered, alertsPublished: 0 };
+  for (let i = 0; i < work.length; i++) {
+    const items = work[i].records;
+    if (items.length > 1) items.sort(byPosition);
+    for (let j = 0; j < items.length; j++) batchMax = Math.max(batchMax, items[j].eventMs);
+  }
 
-  const asOfMs = await watermarkFor(work, deps);
-  const settled: CustomerState[] = [];
+  const asOfMs = await watermarkFor(batchMax, deps);
   let loaded: Map<string, CustomerState>;
   try {
-    loaded = await deps.store.getMany(work.map((item) => item.customerId));
+    loaded = await deps.store.getMany(customerIds);
   } catch {
     for (const item of work) for (const { record } of item.records) failed.add(record.position);
     deps.metrics.count('RecordsFailed', failed.size);
     return { failedPositions: [...failed], deadLettered, alertsPublished: 0 };
   }
-  await Promise.all(
-    work.map(async (item) => {
-      const state = await applyAndSave(item, loaded.get(item.customerId), asOfMs, deps);
-      if (state) settled.push(state);
-      else for (const { record } of item.records) failed.add(record.position);
-    }),
-  );
+
+  const counts: BatchCounts = { rescored: 0, applied: 0, duplicatePositions: 0, duplicateOrders: 0, conflicts: 0 };
+  const settled: CustomerState[] = [];
+  const attempts = deps.maxConflictRetries ?? 5;
+  const saving: CustomerWork[] = [];
+  const savingStates: CustomerState[] = [];
+  const savingApplied: number[] = [];
+  const saves: Promise<SaveOutcome>[] = [];
+  for (let i = 0; i < work.length; i++) {
+    const item = work[i];
+    if (attempts < 1) {
+      for (const { record } of item.records) failed.add(record.position);
+      continue;
+    }
+    // The store hands out copies it no longer owns, so they are updated in place.
+    const state = loaded.get(item.customerId) ?? blankWorkingState(item.customerId);
+    const applied = applyRecords(state, item, counts);
+    if (applied === 0) {
+      settled.push(state);
+      continue;
+    }
+    rescore(state, deps.model, deps.policy, Math.max(asOfMs, state.lastEventMs));
+    counts.rescored++;
+    saving.push(item);
+    savingStates.push(state);
+    savingApplied.push(applied);
+    saves.push(trySave(deps.store, state));
+  }
+
+  const outcomes = await Promise.all(saves);
+  let retries: Promise<void>[] | null = null;
+  for (let i = 0; i < outcomes.length; i++) {
+    const outcome = outcomes[i];
+    const item = saving[i];
+    if (outcome instanceof SaveFailure && !outcome.conflict) {
+      for (const { record } of item.records) failed.add(record.position);
+    } else if (outcome instanceof SaveFailure) {
+      counts.conflicts++;
+      (retries ??= []).push(
+        retryAfterConflict(item, asOfMs, deps, attempts - 1, counts).then((state) => {
+          if (state) settled.push(state);
+          else for (const { record } of item.records) failed.add(record.position);
+        }),
+      );
+    } else {
+      const state = savingStates[i];
+      state.version = outcome;
+      counts.applied += savingApplied[i];
+      settled.push(state);
+    }
+  }
+  if (retries !== null) await Promise.all(retries);
+  reportCounts(counts, deps.metrics);
 
   const alertsPublished = await deliverOutboxes(settled, deps, (customerId) => {
-    const item = work.find((entry) => entry.customerId === customerId);
+    const item = groups.get(customerId);
     for (const { record } of item?.records ?? []) failed.add(record.position);
   });
   deps.metrics.count('RecordsFailed', failed.size);
   return { failedPositions: [...failed], deadLettered, alertsPublished };
 }
 
-async function setAsidePoison(
-  poison: Extract<DecodedRecord, { ok: false }>[],
-  deps: ConsumerDeps,
-  failed: Set<string>,
-): Promise<number> {
+const byPosition = (a: DecodedEvent, b: DecodedEvent): number => comparePositions(a.record.position, b.record.position);
+
+async function setAsidePoison(poison: PoisonRecord[], deps: ConsumerDeps, failed: Set<string>): Promise<number> {
   if (poison.length === 0) return 0;
   const now = new Date(deps.now?.() ?? Date.now()).toISOString();
   try {
@@ -104,72 +206,67 @@ async function setAsidePoison(
   }
 }
 
-function groupByCustomer(decoded: readonly DecodedRecord[]): CustomerWork[] {
-  const groups = new Map<string, CustomerWork>();
-  for (const item of decoded) {
-    if (!item.ok) continue;
-    const id = item.event.customerId;
-    let group = groups.get(id);
-    if (!group) groups.set(id, (group = { customerId: id, records: [] }));
-    group.records.push(item);
-  }
-  for (const group of groups.values()) {
-    group.records.sort((a, b) => comparePositions(a.record.position, b.record.position));
-  }
-  return [...groups.values()];
-}
-
 /** Scores are as of the event-time watermark (the wall clock is a floor in live deployments). */
-async function watermarkFor(work: readonly CustomerWork[], deps: ConsumerDeps): Promise<number> {
-  let batchMax = Number.NEGATIVE_INFINITY;
-  for (const item of work) for (const { eventMs } of item.records) batchMax = Math.max(batchMax, eventMs);
+async function watermarkFor(batchMax: number, deps: ConsumerDeps): Promise<number> {
   const known = await deps.store.getWatermark();
   if (batchMax > known) await deps.store.advanceWatermark(batchMax);
   const floor = deps.clock === 'wall' ? (deps.now?.() ?? Date.now()) : Number.NEGATIVE_INFINITY;
   return Math.max(batchMax, known, floor);
 }
 
-/** Applies a customer's records and saves; on a lost race, reloads and reapplies. Null = give up. */
-async function applyAndSave(
+/** After a lost race: reloads, reapplies and saves again, up to `attempts` times. Null = give up. */
+async function retryAfterConflict(
   item: CustomerWork,
-  stored: CustomerState | undefined,
   asOfMs: number,
   deps: ConsumerDeps,
+  attempts: number,
+  counts: BatchCounts,
 ): Promise<CustomerState | null> {
-  const attempts = deps.maxConflictRetries ?? 5;
-  let current = stored;
   for (let attempt = 0; attempt < attempts; attempt++) {
-    // The store hands out copies it no longer owns, so they are updated in place.
-    const state = current ?? emptyState(item.customerId);
-    const applied = applyRecords(state, item, deps);
+    let current: CustomerState | undefined;
+    try {
+      current = (await deps.store.getMany([item.customerId])).get(item.customerId);
+    } catch {
+      return null;
+    }
+    const state = current ?? blankWorkingState(item.customerId);
+    const applied = applyRecords(state, item, counts);
     if (applied === 0) return state;
     rescore(state, deps.model, deps.policy, Math.max(asOfMs, state.lastEventMs));
-    deps.metrics.count('CustomersRescored', 1);
-    try {
-      state.version = await deps.store.save(state);
-      deps.metrics.count('EventsApplied', applied);
-      return state;
-    } catch (error) {
-      if (!(error instanceof VersionConflictError)) return null;
-      deps.metrics.count('VersionConflicts', 1);
-      try {
-        current = (await deps.store.getMany([item.customerId])).get(item.customerId);
-      } catch {
-        return null;
-      }
+    counts.rescored++;
+    const outcome = await trySave(deps.store, state);
+    if (outcome instanceof SaveFailure && !outcome.conflict) return null;
+    if (outcome instanceof SaveFailure) {
+      counts.conflicts++;
+      continue;
     }
+    state.version = outcome;
+    counts.applied += applied;
+    return state;
   }
   return null;
 }
 
-function applyRecords(state: CustomerState, item: CustomerWork, deps: ConsumerDeps): number {
+function applyRecords(state: CustomerState, item: CustomerWork, counts: BatchCounts): number {
   let applied = 0;
-  for (const { record, event, eventMs } of item.records) {
-    const outcome = applyEvent(state, event, { source: record.source, position: record.position }, eventMs);
+  const items = item.records;
+  for (let i = 0; i < items.length; i++) {
+    const { record, event, eventMs } = items[i];
+    // A StreamRecord is a StreamPosition (source and position): no per-record wrapper.
+    const outcome = applyEvent(state, event, record, eventMs);
     if (outcome === 'applied') applied++;
-    else deps.metrics.count(outcome === 'duplicate-position' ? 'DuplicatePositions' : 'DuplicateOrders', 1);
+    else if (outcome === 'duplicate-position') counts.duplicatePositions++;
+    else counts.duplicateOrders++;
   }
   return applied;
+}
+
+function reportCounts(counts: BatchCounts, metrics: ConsumerMetrics): void {
+  metrics.count('DuplicatePositions', counts.duplicatePositions);
+  metrics.count('DuplicateOrders', counts.duplicateOrders);
+  metrics.count('CustomersRescored', counts.rescored);
+  metrics.count('VersionConflicts', counts.conflicts);
+  metrics.count('EventsApplied', counts.applied);
 }
 
 /**

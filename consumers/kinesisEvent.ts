@@ -8,10 +8,22 @@ export function shardOf(record: KinesisStreamRecord): string {
 }
 
 export function fromKinesisEvent(event: KinesisStreamEvent): StreamRecord[] {
-  return event.Records.map((record) => ({
-    source: shardOf(record),
-    position: record.kinesis.sequenceNumber,
-    partitionKey: record.kinesis.partitionKey,
-    data: record.kinesis.data,
-  }));
+  const records = event.Records;
+  const result: StreamRecord[] = new Array(records.length);
+  // A batch comes from one shard: reuse its id rather than slice a new string per record.
+  let source = '';
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i];
+    const id = record.eventID;
+    if (!(source.length > 0 && id.length > source.length && id.charCodeAt(source.length) === 58 && id.indexOf(':') === source.length && id.startsWith(source))) {
+      source = shardOf(record);
+    }
+    result[i] = {
+      source,
+      position: record.kinesis.sequenceNumber,
+      partitionKey: record.kinesis.partitionKey,
+      data: record.kinesis.data,
+    };
+  }
+  return result;
 }

@@ -1,3 +1,4 @@
+import { parseEventTime } from '../models/eventTime.ts';
 import { describeZodError, type OrderEvent, parseOrderEvent } from '../models/orderEvent.ts';
 
 /** A stream record as every transport hands it over: where it sits, and its base64 data. */
@@ -24,5 +25,5 @@ export function decodeRecord(record: StreamRecord): DecodedRecord {
   }
   const parsed = parseOrderEvent(payload);
   if (!parsed.success) return { ok: false, record, reason: `not an OrderEvent v1: ${describeZodError(parsed.error)}` };
-  return { ok: true, record, event: parsed.data, eventMs: Date.parse(parsed.data.occurredAt) };
+  return { ok: true, record, event: parsed.data, eventMs: parseEventTime(parsed.data.occurredAt) };
 }

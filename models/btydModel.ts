@@ -59,6 +59,22 @@ function parseArtifact(json: unknown): BtydArtifact {
   return parsed.data;
 }
 
+/** churnCrossingDays looks this far (about 270 years) before answering "never". */
+const MAX_SILENCE_DAYS = 100_000;
+/** Entries each memo keeps before starting afresh. */
+const MAX_REMEMBERED = 200_000;
+
+/**
+ * A small-integer key for a summary pair (repeat count, weeks) as featuresOf makes them (whole
+ * x, weeks = whole days / 7), or -1 for any other pair, which is then not remembered: the key
+ * is exact, never shared by two different pairs.
+ */
+function summaryKey(x: number, weeks: number): number {
+  const days = Math.round(weeks * 7);
+  if (!(x >= 0 && x < 512 && Number.isInteger(x) && days >= 0 && days < 2_097_152 && days / 7 === weeks)) return -1;
+  return x * 2_097_152 + days;
+}
+
 /** Summaries beyond this are clamped: no customer is a billion weeks old, and Infinity would make NaN. */
 const MAX_SUMMARY = 1e9;
 
@@ -76,6 +92,11 @@ export class BtydModel implements CustomerModel {
   private readonly gammaGamma: GammaGammaParams;
   /** Horizon in weeks, the unit of x, tx and T. */
   private readonly t: number;
+  /** purchasesIfAlive's memory: summaryKey(x, T) → E[purchases within the horizon | alive]. */
+  private readonly purchases = new Map<number, number>();
+  /** churnCrossingDays' memory: summaryKey(x, tx) → days, for one threshold at a time. */
+  private readonly crossings = new Map<number, number>();
+  private crossingThreshold = Number.NaN;
 
   private constructor(artifact: BtydArtifact) {
     this.artifact = artifact;
@@ -99,17 +120,93 @@ export class BtydModel implements CustomerModel {
 
   /** P(no purchase within the horizon): two powers, no hypergeometric function. */
   churnProbability(features: CustomerFeatures): number {
-    const x = repeatCount(features.x);
-    const T = clampWeeks(features.T);
-    const pAlive = bgnbdProbabilityAlive(this.bgnbd, x, clampWeeks(Math.min(features.tx, T)), T);
+    return this.churnOf(features.x, features.tx, features.T);
+  }
+
+  /** churnProbability as a function of the three summaries it reads: x, tx and T. */
+  private churnOf(rawX: number, tx: number, rawT: number): number {
+    const x = repeatCount(rawX);
+    const T = clampWeeks(rawT);
+    const pAlive = bgnbdProbabilityAlive(this.bgnbd, x, clampWeeks(Math.min(tx, T)), T);
     return probability(bgnbdNoPurchaseGivenAlive(this.bgnbd, pAlive, x, T, this.t));
+  }
+
+  /**
+   * bgnbdPurchasesIfAlive for this model, remembered per (x, T): a hypergeometric series of up
+   * to a hundred terms, while day-granular summaries take few distinct values (x repeat days, T
+   * whole days / 7), so a stream of rescores keeps meeting the same pairs. Same value, same bits.
+   */
+  private purchasesIfAlive(x: number, T: number): number {
+    const key = summaryKey(x, T);
+    if (key < 0) return bgnbdPurchasesIfAlive(this.bgnbd, x, T, this.t);
+    let value = this.purchases.get(key);
+    if (value === undefined) {
+      value = bgnbdPurchasesIfAlive(this.bgnbd, x, T, this.t);
+      if (this.purchases.size >= MAX_REMEMBERED) this.purchases.clear();
+      this.purchases.set(key, value);
+    }
+    return value;
+  }
+
+  /**
+   * With no further purchase, the first whole number of days since the first purchase, k >= the
+   * days from first to last purchase, at which churnProbability reaches `threshold`: the value
+   * it returns for these features with T = k / 7, exactly as featuresOf computes T on that day.
+   * Infinity if churn stays below the threshold for MAX_SILENCE_DAYS (over 270 years).
+   *
+   * Churn here reads the as-of time only through T, and for T >= tx it only grows with T
+   * (P(alive) falls, the chance of a silent horizon while alive rises), so the answer depends
+   * on (x, tx) alone and is remembered per pair: the due-time search of a whole stream reduces
+   * to one search per distinct (x, tx), and each of those to exponential then binary search.
+   */
+  churnCrossingDays(features: CustomerFeatures, threshold: number): number {
+    const x = features.x;
+    const tx = features.tx;
+    const key = summaryKey(x, tx);
+    if (key < 0) return this.searchCrossingDays(x, tx, threshold);
+    if (threshold !== this.crossingThreshold) {
+      this.crossings.clear();
+      this.crossingThreshold = threshold;
+    }
+    let days = this.crossings.get(key);
+    if (days === undefined) {
+      days = this.searchCrossingDays(x, tx, threshold);
+      if (this.crossings.size >= MAX_REMEMBERED) this.crossings.clear();
+      this.crossings.set(key, days);
+    }
+    return days;
+  }
+
+  private searchCrossingDays(x: number, tx: number, threshold: number): number {
+    if (!Number.isFinite(tx)) return Infinity;
+    // The smallest whole day count at which T = k / 7 is not below tx: T >= tx from there on.
+    let lo = Math.max(0, Math.ceil(tx * 7));
+    while (lo > 0 && (lo - 1) / 7 >= tx) lo--;
+    while (lo / 7 < tx) lo++;
+    const first = lo;
+    if (this.churnOf(x, tx, lo / 7) >= threshold) return lo;
+    // churn(lo) < threshold: find hi with churn(hi) >= threshold, then the first crossing in (lo, hi].
+    let step = 64;
+    let hi = lo + step;
+    while (this.churnOf(x, tx, hi / 7) < threshold) {
+      if (hi - first > MAX_SILENCE_DAYS) return Infinity;
+      lo = hi;
+      step *= 2;
+      hi = lo + step;
+    }
+    while (hi - lo > 1) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      if (this.churnOf(x, tx, mid / 7) >= threshold) hi = mid;
+      else lo = mid;
+    }
+    return hi;
   }
 
   score(features: CustomerFeatures): ModelScore {
     const x = repeatCount(features.x);
     const T = clampWeeks(features.T);
     const pAlive = bgnbdProbabilityAlive(this.bgnbd, x, clampWeeks(Math.min(features.tx, T)), T);
-    const expectedPurchases = nonNegative(pAlive * bgnbdPurchasesIfAlive(this.bgnbd, x, T, this.t));
+    const expectedPurchases = nonNegative(pAlive * this.purchasesIfAlive(x, T));
     const m = features.repeatMeanSpend > 0 && features.repeatMeanSpend < Infinity ? features.repeatMeanSpend : 0;
     const expectedSpend = nonNegative(gammaGammaExpectedSpend(this.gammaGamma, x, m));
     return {

@@ -45,6 +45,13 @@ const isFiniteNumber = (value: unknown): value is number => typeof value === 'nu
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** Own enumerable keys, counted without building the array Object.keys would allocate. */
+function keyCount(value: Record<string, unknown>): number {
+  let count = 0;
+  for (const key in value) if (Object.hasOwn(value, key)) count++;
+  return count;
+}
+
 /** True when OrderEventSchema accepts `value` unchanged (no unknown keys to strip). */
 export function isOrderEventV1(value: unknown): value is OrderEvent {
   if (!isRecord(value)) return false;
@@ -55,14 +62,14 @@ export function isOrderEventV1(value: unknown): value is OrderEvent {
   if (currency !== undefined && !isText(currency, 3, 3)) return false;
   if (!Array.isArray(lines) || lines.length < 1 || lines.length > 1000) return false;
   let keys = 5 + (currency === undefined ? 0 : 1);
-  if (Object.keys(value).length !== keys) return false;
+  if (keyCount(value) !== keys) return false;
   for (const line of lines) {
     if (!isRecord(line)) return false;
     const { productId, categoryId, quantity, unitPrice } = line;
     if (!isText(productId, 1, 128) || (categoryId !== undefined && !isText(categoryId, 1, 128))) return false;
     if (!isFiniteNumber(quantity) || quantity <= 0 || !isFiniteNumber(unitPrice) || unitPrice < 0) return false;
     keys = 3 + (categoryId === undefined ? 0 : 1);
-    if (Object.keys(line).length !== keys) return false;
+    if (keyCount(line) !== keys) return false;
   }
   return true;
 }

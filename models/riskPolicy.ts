@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { DAY_MS } from './calendar.ts';
-import { featuresOf } from './customerFeatures.ts';
+import { asOfFeaturesInto, emptyFeatures, featuresInto, type CustomerFeatures } from './customerFeatures.ts';
 import type { CustomerModel } from './customerModel.ts';
-import type { AlertType, CustomerState, PendingAlert } from './customerState.ts';
+import type { AlertType, CustomerScore, CustomerState, PendingAlert } from './customerState.ts';
 
 /**
  * When a customer is at risk. Hysteresis keeps a customer whose churn probability hovers at
@@ -28,17 +28,26 @@ export function alertEventId(customerId: string, detailType: AlertType, ordinal:
  * due time, and returns the alert for a transition (also appended to the state's outbox).
  */
 export function rescore(state: CustomerState, model: CustomerModel, policy: RiskPolicy, asOfMs: number): PendingAlert | null {
-  const features = featuresOf(state, asOfMs);
+  const features = featuresInto(scoreFeatures, state, asOfMs);
   const score = model.score(features);
   const previous = state.score?.churnProbability ?? null;
-  state.score = { asOfMs, modelVersion: model.version, ...score };
+  const stored: CustomerScore = {
+    asOfMs,
+    modelVersion: model.version,
+    churnProbability: score.churnProbability,
+    clv: score.clv,
+    pAlive: score.pAlive,
+    expectedPurchases: score.expectedPurchases,
+    expectedSpend: score.expectedSpend,
+  };
+  state.score = stored;
 
   let detailType: AlertType | null = null;
   if (!state.atRisk && score.churnProbability >= policy.threshold) detailType = 'Customer At Risk';
   else if (state.atRisk && score.churnProbability < policy.threshold - policy.margin) detailType = 'Customer Recovered';
 
   if (detailType) state.atRisk = detailType === 'Customer At Risk';
-  state.dueAtMs = state.atRisk ? null : dueTime(state, model, policy, asOfMs, score.churnProbability);
+  state.dueAtMs = state.atRisk ? null : dueTimeFrom(state, model, policy, asOfMs, score.churnProbability, features);
   if (!detailType) return null;
 
   state.transitions += 1;
@@ -67,26 +76,84 @@ export function rescore(state: CustomerState, model: CustomerModel, policy: Risk
 }
 
 /**
+ * A model that can say, for a customer's features, after how many days since the first purchase
+ * (T = days / 7 weeks) its churn probability first reaches a threshold if the customer stays
+ * silent (Infinity: never). Only for models whose churn reads the as-of time through T alone and
+ * never falls as T grows from tx (BtydModel): then the due day is that crossing, exactly the day
+ * the search finds, without evaluating the model day by day.
+ */
+export interface SilenceCrossingModel extends CustomerModel {
+  churnCrossingDays(features: CustomerFeatures, threshold: number): number;
+}
+
+function hasSilenceCrossing(model: CustomerModel): model is SilenceCrossingModel {
+  return typeof (model as Partial<SilenceCrossingModel>).churnCrossingDays === 'function';
+}
+
+/**
+ * Working features, refilled by featuresInto rather than allocated per call: models are pure
+ * (they never keep what they are given), and rescoring is synchronous, so one object for the
+ * score (read until rescore returns) and one for the due-time search serve every customer.
+ */
+const scoreFeatures: CustomerFeatures = emptyFeatures();
+const searchFeatures: CustomerFeatures = emptyFeatures();
+
+/**
+ * Churn probability minus the threshold on a day boundary, with no purchase until then. The
+ * search fills searchFeatures once per customer (featuresInto) and then moves only its as-of
+ * time: the values the model sees are exactly featuresOf(state, day * DAY_MS).
+ */
+function gapOn(state: CustomerState, model: CustomerModel, threshold: number, day: number): number {
+  return model.churnProbability(asOfFeaturesInto(searchFeatures, state, day * DAY_MS)) - threshold;
+}
+
+/**
  * The first day-boundary after `asOfMs` at which, with no further purchase, churn probability
  * reaches the threshold. Churn only grows with silence, so the crossing is bracketed and found
  * by regula falsi (Illinois variant) on whole days, falling back to bisection whenever an
- * interpolation step fails to halve the bracket: about 4 model evaluations instead of 10.
+ * interpolation step fails to halve the bracket (6 to 10 model evaluations on a year-long
+ * bracket). A SilenceCrossingModel answers without the search.
  */
 export function dueTime(state: CustomerState, model: CustomerModel, policy: RiskPolicy, asOfMs: number, churnNow?: number): number {
+  return dueTimeFrom(state, model, policy, asOfMs, churnNow, undefined);
+}
+
+/** dueTime, with the customer's features (as of any time) when the caller already has them. */
+function dueTimeFrom(
+  state: CustomerState,
+  model: CustomerModel,
+  policy: RiskPolicy,
+  asOfMs: number,
+  churnNow: number | undefined,
+  features: CustomerFeatures | undefined,
+): number {
+  const threshold = policy.threshold;
   const start = Math.floor(asOfMs / DAY_MS);
-  const gap = (day: number) => model.churnProbability(featuresOf(state, day * DAY_MS)) - policy.threshold;
   let lo = start;
   let hi = start + policy.maxDueDays;
-  let gapHi = gap(hi);
+  // A purchase history, scored as of its last purchase day or later, within a century of it.
+  const regular =
+    state.firstDay >= 0 && start >= state.lastDay && hi - state.firstDay <= 36_500 &&
+    Number.isInteger(state.firstDay) && Number.isInteger(state.lastDay) && Number.isInteger(hi);
+  if (regular && hasSilenceCrossing(model) && !Number.isNaN(threshold)) {
+    // The day the search below would find, read off the model's crossing for this customer:
+    // days since the first purchase are the only thing silence changes (see SilenceCrossingModel).
+    // x and tx, all the crossing reads, do not depend on the as-of time.
+    const crossing = state.firstDay + model.churnCrossingDays(features ?? featuresInto(searchFeatures, state, asOfMs), threshold);
+    if (crossing > hi) return hi * DAY_MS;
+    return (crossing <= start ? start + 1 : crossing) * DAY_MS;
+  }
+  featuresInto(searchFeatures, state, hi * DAY_MS);
+  let gapHi = gapOn(state, model, threshold, hi);
   if (gapHi < 0) return hi * DAY_MS;
-  let gapLo = churnNow === undefined ? gap(lo) : churnNow - policy.threshold;
+  let gapLo = churnNow === undefined ? gapOn(state, model, threshold, lo) : churnNow - threshold;
   if (gapLo >= 0) return (start + 1) * DAY_MS;
   let side = 0;
   while (hi - lo > 1) {
     const width = hi - lo;
     const guess = Math.round(lo + (width * -gapLo) / (gapHi - gapLo));
     const mid = Math.min(hi - 1, Math.max(lo + 1, guess));
-    const value = gap(mid);
+    const value = gapOn(state, model, threshold, mid);
     if (value >= 0) {
       hi = mid;
       gapHi = value;
@@ -100,9 +167,14 @@ export function dueTime(state: CustomerState, model: CustomerModel, policy: Risk
     }
     if (hi - lo > width / 2 && hi - lo > 1) {
       const half = (lo + hi) >>> 1;
-      const halfValue = gap(half);
-      if (halfValue >= 0) [hi, gapHi] = [half, halfValue];
-      else [lo, gapLo] = [half, halfValue];
+      const halfValue = gapOn(state, model, threshold, half);
+      if (halfValue >= 0) {
+        hi = half;
+        gapHi = halfValue;
+      } else {
+        lo = half;
+        gapLo = halfValue;
+      }
       side = 0;
     }
   }

