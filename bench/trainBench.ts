@@ -1,4 +1,9 @@
+import { access } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { buildPanel } from '../models/customerPanel.ts';
+import { DEFAULT_HYBRID_TRAINING, fitBtydInputs, fitChurnModel, hybridMatrix, innerGroups } from '../models/hybridTraining.ts';
 import { type FeatureMatrix, matrixStrides } from '../models/trees/featureMatrix.ts';
+import { readDataset } from '../producers/datasets/index.ts';
 import { GradientBoosting } from '../models/trees/gradientBoosting.ts';
 import { RandomForest } from '../models/trees/randomForest.ts';
 import { syntheticRows } from './syntheticRows.ts';
@@ -7,8 +12,9 @@ import { syntheticRows } from './syntheticRows.ts';
  * `demand-insights bench train`: how fast the tree learner fits.
  * - millionRowsFitSeconds: 100 boosting rounds (logistic, 31 leaves) on 1,000,000 synthetic
  *   rows × 12 features, binning included, one core.
+ * - cdnowFoldFitSeconds: the hybrid churn model's fit on one CDNOW training fold (below).
  * - syntheticFoldFitSeconds: the same learner on 18,856 × 12 rows, the size of one CDNOW
- *   training fold; a stand-in until cdnowFoldFitSeconds (below) can fit the real churn model.
+ *   training fold (100 rounds, no early stopping).
  * - mlRandomForest vs oursOnSameRowsFitSeconds: ml-random-forest's RandomForestRegression and
  *   our forest mode, 10 trees each, the same rows and settings (all features per tree,
  *   bootstrap, unlimited depth), timed in the same run; their held-out MSEs show both learned.
@@ -18,7 +24,7 @@ const FOLD_ROWS = 18_856;
 const FOREST = { rows: 5_000, testRows: 5_000, trees: 10 };
 
 export interface TrainBenchResult {
-  /** Fit of the churn model on one CDNOW training fold; absent until cdnowFoldFitSeconds() can measure it. */
+  /** Fit of the churn model on one CDNOW training fold; absent when the CDNOW file is not there. */
   cdnowFoldFitSeconds?: number;
   syntheticFoldFitSeconds: number;
   millionRowsFitSeconds: number;
@@ -36,7 +42,7 @@ export async function run(options: Record<string, unknown>): Promise<void> {
     return;
   }
   const rows: [string, string][] = [
-    ['CDNOW fold fit (churn model)', result.cdnowFoldFitSeconds === undefined ? 'not measured yet' : seconds(result.cdnowFoldFitSeconds)],
+    ['CDNOW fold fit (churn model)', result.cdnowFoldFitSeconds === undefined ? `not measured (${CDNOW_MASTER} not found)` : seconds(result.cdnowFoldFitSeconds)],
     [`synthetic fold fit (${FOLD_ROWS} × 12, 100 rounds)`, seconds(result.syntheticFoldFitSeconds)],
     [`${MILLION.rows.toLocaleString('en')} × ${MILLION.features}, ${MILLION.rounds} rounds`, seconds(result.millionRowsFitSeconds)],
     [`ml-random-forest, ${FOREST.trees} trees, ${FOREST.rows} rows`, result.mlRandomForest.fitSeconds === null ? `failed: ${result.mlRandomForest.error}` : seconds(result.mlRandomForest.fitSeconds)],
@@ -50,6 +56,7 @@ export async function run(options: Record<string, unknown>): Promise<void> {
 export async function measure(log: (line: string) => void = () => {}): Promise<TrainBenchResult> {
   log('fold-sized fit...');
   const syntheticFoldFitSeconds = foldFitSeconds();
+  log('CDNOW fold fit...');
   const cdnow = await cdnowFoldFitSeconds();
   log('forest comparison...');
   const forest = await forestComparison();
@@ -61,14 +68,34 @@ export async function measure(log: (line: string) => void = () => {}): Promise<T
   return { ...(cdnow === undefined ? {} : { cdnowFoldFitSeconds: cdnow }), syntheticFoldFitSeconds, millionRowsFitSeconds, ...forest };
 }
 
+/** The CDNOW master file of the shared data, next to this repository. */
+export const CDNOW_MASTER = fileURLToPath(new URL('../../shared/data/cdnow/CDNOW_master.txt', import.meta.url));
+
 /**
- * The place for cdnowFoldFitSeconds (issue 4): once models/ builds the CDNOW features and the
- * churn model, fit that model on fold 0's 18,856 training customers (fold = customer_id mod 5,
- * see ../shared/protocols/cdnow.md) and return the median of three fits after a warm-up,
- * as foldFitSeconds() does. Until then there is nothing honest to time.
+ * The churn model's fit on one CDNOW training fold (../shared/protocols/cdnow.md): fold 0's
+ * 18,856 training customers (fold = customer_id mod 5), their features built from the state
+ * records as of 1997-09-30 and their BTYD inputs prepared outside the clock, then the churn
+ * model exactly as fitHybrid trains it (boosted trees early-stopped on an inner split, and the
+ * logistic regression). Median of three fits after a warm-up. Undefined without the data file.
  */
-async function cdnowFoldFitSeconds(): Promise<number | undefined> {
-  return undefined;
+export async function cdnowFoldFitSeconds(path = CDNOW_MASTER): Promise<number | undefined> {
+  try {
+    await access(path);
+  } catch {
+    return undefined;
+  }
+  const { events } = await readDataset(path, 'cdnow');
+  const panel = buildPanel(events, { calibrationEnd: '1997-09-30', holdoutEnd: '1998-06-30' });
+  const rows = panel.customerIds.flatMap((_, i) => (panel.folds[i] === 0 ? [] : [i]));
+  const features = rows.map((i) => panel.features[i]);
+  const btyd = fitBtydInputs(features, panel.horizonDays);
+  const matrix = hybridMatrix(features, btyd.inputs);
+  const churn = Float64Array.from(rows, (i) => panel.churn[i]);
+  const groups = innerGroups(rows.map((i) => panel.customerIds[i]), DEFAULT_HYBRID_TRAINING.innerFolds, DEFAULT_HYBRID_TRAINING.seed);
+  const fit = () => fitChurnModel(matrix, churn, groups, DEFAULT_HYBRID_TRAINING);
+  fit();
+  const times = [timed(fit), timed(fit), timed(fit)].sort((a, b) => a - b);
+  return times[1];
 }
 
 /** Median of three fits, after one to warm the JIT: sub-second timings are otherwise compile time. */

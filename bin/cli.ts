@@ -48,6 +48,7 @@ export function buildProgram(): Command {
     .requiredOption('--out <file>', 'model artifact to write (JSON)')
     .option('--calibration-end <date>', 'last day of training history (YYYY-MM-DD; default: last day of the data)')
     .option('--horizon-days <n>', 'horizon of churn and CLV', '90')
+    .addOption(new Option('--model <kind>', 'hybrid: BTYD + boosted trees (labels from the last horizon of the data); btyd: BG/NBD + Gamma-Gamma alone').choices(['hybrid', 'btyd']).default('hybrid'))
     .action(lazy(() => import('./commands/train.ts')));
 
   program
@@ -77,6 +78,8 @@ export function buildProgram(): Command {
     .argument('<which>', 'consumer | score | train | api')
     .option('--json', 'print JSON only')
     .option('--events <n>', 'events (consumer)', '200000')
+    .option('--batch-size <n>', 'records per handler invocation (consumer)', '100')
+    .option('--repeats <n>', 'timed passes per side; the median is reported (consumer)', '3')
     .option('--customers <n>', 'customers')
     .option('--data <file>', 'dataset (api)')
     .addOption(formatOption())

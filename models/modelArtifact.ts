@@ -1,5 +1,6 @@
 import { BtydModel } from './btydModel.ts';
 import type { CustomerModel } from './customerModel.ts';
+import { HybridModel } from './hybridModel.ts';
 
 /** Restores a model from its artifact JSON, whatever kind it is; the artifact says which. */
 export function loadModel(json: unknown): CustomerModel {
@@ -7,7 +8,9 @@ export function loadModel(json: unknown): CustomerModel {
   switch (kind) {
     case 'btyd':
       return BtydModel.load(json);
+    case 'hybrid':
+      return HybridModel.load(json);
     default:
-      throw new Error(`unknown model artifact kind: ${JSON.stringify(kind)} (expected "btyd")`);
+      throw new Error(`unknown model artifact kind: ${JSON.stringify(kind)} (expected "hybrid" or "btyd")`);
   }
 }

@@ -1,16 +1,24 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { trainBtyd } from '../../models/btydTraining.ts';
+import type { HybridArtifact } from '../../models/hybridModel.ts';
 import { dayIndex, isoDay, parseIsoDay } from '../../models/calendar.ts';
 import { DATASET_FORMATS, readDataset, type DatasetFormat } from '../../producers/datasets/index.ts';
 
-/** `demand-insights train`: fit BG/NBD + Gamma-Gamma on a dataset and write the versioned artifact. */
+/**
+ * `demand-insights train`: fit a churn/CLV model on a dataset and write the versioned artifact.
+ * --model hybrid (default): BG/NBD + Gamma-Gamma and boosted trees (models/hybridTraining.ts),
+ * trained on features as of calibration-end − horizon with the last horizon's purchases as
+ * labels. --model btyd: BG/NBD + Gamma-Gamma alone, fitted up to calibration-end.
+ */
 export interface TrainOptions {
   data?: unknown;
   format?: unknown;
   out?: unknown;
   calibrationEnd?: unknown;
   horizonDays?: unknown;
+  /** 'hybrid' (the CLI's default) or 'btyd'; absent: 'btyd', what run() trained before --model existed. */
+  model?: unknown;
 }
 
 const MAX_HORIZON_DAYS = 3650;
@@ -22,6 +30,8 @@ export async function run(options: TrainOptions): Promise<void> {
   const format = datasetFormat(options.format);
   const horizonDays = horizonDaysOf(options.horizonDays ?? '90');
   const requestedEnd = options.calibrationEnd === undefined ? undefined : calibrationEndOf(options.calibrationEnd);
+  // The CLI always passes --model (default hybrid); a caller that predates the option gets the BTYD model it expects.
+  const kind = modelKind(options.model ?? 'btyd');
 
   await access(data).catch((error: Error) => {
     throw new Error(`--data: cannot read ${data} (${error.message})`);
@@ -29,6 +39,15 @@ export async function run(options: TrainOptions): Promise<void> {
   const { events, report } = await readDataset(data, format);
   if (events.length === 0) throw new Error(`${data}: no events could be read (${report.unreadableCount} unreadable rows)`);
   const calibrationEnd = requestedEnd ?? isoDay(dayIndex(Date.parse(events[events.length - 1].occurredAt)));
+  if (kind === 'hybrid') {
+    const { trainHybridFromEvents } = await import('../../models/hybridTraining.ts');
+    const artifact = trainHybridFromEvents(events, { calibrationEnd, horizonDays });
+    await mkdir(dirname(out), { recursive: true });
+    const json = JSON.stringify(artifact);
+    await writeFile(out, `${json}\n`);
+    process.stdout.write(hybridSummary(artifact, { out, data, format, read: report.events, unreadable: report.unreadableCount, labelEnd: calibrationEnd, bytes: json.length, seconds: (performance.now() - started) / 1000 }));
+    return;
+  }
   const artifact = trainBtyd(events, { calibrationEnd, horizonDays });
 
   await mkdir(dirname(out), { recursive: true });
@@ -44,6 +63,29 @@ export async function run(options: TrainOptions): Promise<void> {
     `  ${seconds.toFixed(2)} s`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function hybridSummary(
+  artifact: HybridArtifact,
+  run: { out: string; data: string; format: string; read: number; unreadable: number; labelEnd: string; bytes: number; seconds: number },
+): string {
+  const { bgnbd, gammaGamma } = artifact.btyd;
+  const lines = [
+    `model ${artifact.version} (hybrid) written to ${run.out} (${(run.bytes / 1024).toFixed(0)} KB)`,
+    `  data        ${run.data} (${run.format}): ${run.read} events read, ${run.unreadable} rows unreadable`,
+    `  features as of ${artifact.calibrationEnd}, labels ${artifact.calibrationEnd} .. ${run.labelEnd} (horizon ${artifact.horizonDays} days): ${artifact.trainedOn.customers} customers, ${artifact.trainedOn.events} events`,
+    `  churn       ${artifact.churn.trees.length} trees (logistic boosting) averaged with a logistic regression (weight ${artifact.churn.linearWeight})`,
+    `  CLV         ${artifact.clv.trees.length} trees (Tweedie boosting over the BTYD CLV) averaged with a Tweedie regression (weight ${artifact.clv.linearWeight}), total scale ${fixed(artifact.clv.scale)}`,
+    `  BG/NBD      r=${fixed(bgnbd.r)} alpha=${fixed(bgnbd.alpha)} a=${fixed(bgnbd.a)} b=${fixed(bgnbd.b)}  log-likelihood ${bgnbd.logLikelihood.toFixed(2)}`,
+    `  Gamma-Gamma p=${fixed(gammaGamma.p)} q=${fixed(gammaGamma.q)} gamma=${fixed(gammaGamma.gamma)}  log-likelihood ${gammaGamma.logLikelihood.toFixed(2)}`,
+    `  ${run.seconds.toFixed(2)} s`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function modelKind(value: unknown): 'hybrid' | 'btyd' {
+  if (value === 'hybrid' || value === 'btyd') return value;
+  throw new Error(`--model must be hybrid or btyd, got ${JSON.stringify(value)}`);
 }
 
 function fixed(value: number): string {

@@ -92,6 +92,11 @@ export type GradientBoostingJSON = z.infer<typeof GradientBoostingJSONSchema>;
 export interface BoostingData extends TrainingData {
   /** Held-out rows for early stopping; overrides options.validationFraction. */
   validation?: TrainingData;
+  /**
+   * Bin bounds to use instead of fitting them on these rows (options.maxBins and binSampleSize
+   * then play no part): models trained on subsets of one table can share one binning.
+   */
+  bins?: BinMapper;
 }
 
 export class GradientBoosting {
@@ -191,7 +196,10 @@ class BoostingRun {
     this.loss = createLoss(o.loss, o);
     for (const y of data.y) this.loss.checkTarget(y);
     this.random = new Random(o.seed);
-    this.bins = BinMapper.fit(data.x, { maxBins: o.maxBins, sampleSize: o.binSampleSize, seed: o.seed });
+    if (data.bins && data.bins.nFeatures !== data.x.nFeatures) {
+      throw new RangeError(`bins are for ${data.bins.nFeatures} features, the data has ${data.x.nFeatures}`);
+    }
+    this.bins = data.bins ?? BinMapper.fit(data.x, { maxBins: o.maxBins, sampleSize: o.binSampleSize, seed: o.seed });
     const binned = this.bins.transform(data.x);
     const weights = data.weights ?? null;
     const [trainRows, heldOut] = this.splitRows(data.x.nRows, data.validation ? 0 : o.validationFraction);

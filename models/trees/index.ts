@@ -15,3 +15,4 @@ export {
 export type { LossName } from './losses.ts';
 export { RandomForest, type RandomForestJSON, type RandomForestOptions, defaultRandomForestOptions } from './randomForest.ts';
 export { Random } from './random.ts';
+export { BinMapper } from './binning.ts';

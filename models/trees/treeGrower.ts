@@ -1,5 +1,5 @@
 import type { BinMapper, BinnedMatrix } from './binning.ts';
-import { SLOT, type SplitCandidate, type SplitParams, SplitSearch, buildHistogram, emptySplit, subtractHistogram } from './histogram.ts';
+import { SLOT, type SplitCandidate, type SplitParams, SplitSearch, buildHistogramByRow, emptySplit, subtractHistogram } from './histogram.ts';
 import type { Random } from './random.ts';
 
 /**
@@ -55,8 +55,12 @@ interface Candidate {
 }
 
 export class TreeGrower {
-  private readonly orderedGrad: Float64Array;
-  private readonly orderedHess: Float64Array;
+  /** The binned codes again, row-major, for histogram building (see buildHistogramByRow). */
+  private readonly rowCodes: Uint8Array;
+  private readonly firstSlot: Int32Array;
+  private readonly live: Uint8Array;
+  /** How many features the tree was given (dead ones included), for the subtraction heuristic. */
+  private featureCount = 0;
   private readonly partitionScratch: Uint32Array;
   private readonly scratch: [Float64Array, Float64Array];
   /** All zeros between uses: small nodes accumulate into it and clear what they touched. */
@@ -80,8 +84,23 @@ export class TreeGrower {
     private readonly options: GrowerOptions,
   ) {
     const n = binned.nRows;
-    this.orderedGrad = new Float64Array(n);
-    this.orderedHess = new Float64Array(n);
+    const nf = binned.nFeatures;
+    this.rowCodes = new Uint8Array(n * nf);
+    for (let f = 0; f < nf; f++) {
+      const column = f * n;
+      for (let r = 0; r < n; r++) this.rowCodes[r * nf + f] = binned.codes[column + r];
+    }
+    this.firstSlot = new Int32Array(nf);
+    // A feature with one value bin and no missing value can never split: boosting skips it.
+    this.live = new Uint8Array(nf);
+    for (let f = 0; f < nf; f++) {
+      if (bins.nBins[f] > 1) {
+        this.live[f] = 1;
+        continue;
+      }
+      const column = binned.codes.subarray(f * n, (f + 1) * n);
+      if (column.includes(bins.nBins[f])) this.live[f] = 1;
+    }
     this.partitionScratch = new Uint32Array(n);
     const size = bins.totalSlots * SLOT;
     this.scratch = [new Float64Array(size), new Float64Array(size)];
@@ -99,7 +118,9 @@ export class TreeGrower {
     this.grad = grad;
     this.hess = hess;
     this.rows = rows;
-    this.features = features;
+    this.featureCount = features.length;
+    // Forests draw from the full list per split, so only boosting (no per-split draw) drops dead features.
+    this.features = this.options.featuresPerSplit > 0 ? features : features.filter((f) => this.live[f] === 1);
     this.random = random;
     this.activeSlots = 0;
     for (const f of features) this.activeSlots += this.bins.nBins[f] + 1;
@@ -141,7 +162,7 @@ export class TreeGrower {
     const smallHist = this.denseHistogram(build.start[small], build.end[small]);
     let largeHist: Float64Array;
     // Subtraction costs a pass over the slots; a child with few rows is cheaper to build.
-    if (hist && largeRows * this.features.length > this.activeSlots) {
+    if (hist && largeRows * this.featureCount > this.activeSlots) {
       subtractHistogram(hist, smallHist, this.bins, this.features);
       largeHist = hist;
     } else {
@@ -229,7 +250,7 @@ export class TreeGrower {
   private denseHistogram(start: number, end: number, fallback = this.scratch[0]): Float64Array {
     const hist = this.pool.acquire() ?? fallback;
     const b = this.binned;
-    buildHistogram(hist, this.bins, this.features, b.codes, b.nRows, this.rows, start, end, this.grad, this.hess, this.orderedGrad, this.orderedHess);
+    buildHistogramByRow(hist, this.bins, this.features, this.rowCodes, b.nFeatures, this.rows, start, end, this.grad, this.hess, this.firstSlot);
     return hist;
   }
 

@@ -1,0 +1,227 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { endOfDayMs, statesUpTo } from '../../models/btydTraining.ts';
+import { parseIsoDay } from '../../models/calendar.ts';
+import { featuresOf, type CustomerFeatures } from '../../models/customerFeatures.ts';
+import { buildPanel, foldOf } from '../../models/customerPanel.ts';
+import { emptyState } from '../../models/customerState.ts';
+import { ForestScorer } from '../../models/forestScorer.ts';
+import { HYBRID_FEATURE_COUNT, hybridFeaturesOf, hybridRow } from '../../models/hybridFeatures.ts';
+import { type HybridArtifact, HybridModel } from '../../models/hybridModel.ts';
+import { fitHybrid, innerGroups, trainHybridFromEvents } from '../../models/hybridTraining.ts';
+import { fitLinear, linearRaw } from '../../models/linearModels.ts';
+import { loadModel } from '../../models/modelArtifact.ts';
+import type { OrderEvent } from '../../models/orderEvent.ts';
+import { matrixFromRows } from '../../models/trees/featureMatrix.ts';
+import { GradientBoosting } from '../../models/trees/gradientBoosting.ts';
+import { Random } from '../../models/trees/random.ts';
+import { generateEvents } from '../../producers/syntheticGenerator.ts';
+
+const CALIBRATION_END = '2024-12-31';
+let events: OrderEvent[];
+let artifact: HybridArtifact;
+let features: CustomerFeatures[];
+
+beforeAll(() => {
+  events = generateEvents({ customers: 1500, days: 540, seed: 5, start: '2023-07-11' });
+  artifact = trainHybridFromEvents(events, { calibrationEnd: CALIBRATION_END, horizonDays: 90 });
+  const { states } = statesUpTo(events, parseIsoDay(CALIBRATION_END));
+  const asOf = endOfDayMs(CALIBRATION_END);
+  features = [...states.values()].map((state) => featuresOf(state, asOf));
+  features.push(featuresOf(emptyState('nobody'), asOf));
+});
+
+describe('hybrid model artifact', () => {
+  it('is versioned, small, and survives a JSON round trip with identical scores', () => {
+    expect(artifact.kind).toBe('hybrid');
+    expect(artifact.version).toMatch(/^hybrid-[0-9a-f]{12}$/);
+    expect(artifact.horizonDays).toBe(90);
+    expect(artifact.calibrationEnd).toBe('2024-10-02');
+    const json = JSON.stringify(artifact);
+    expect(json.length).toBeLessThan(2_000_000);
+    const trained = HybridModel.fromArtifact(artifact);
+    const loaded = HybridModel.load(JSON.parse(json));
+    expect(loaded.version).toBe(artifact.version);
+    expect(loaded.toJSON()).toEqual(artifact);
+    for (const f of features) expect(loaded.score(f)).toEqual(trained.score(f));
+  });
+
+  it('is what loadModel builds for kind "hybrid"', () => {
+    const model = loadModel(JSON.parse(JSON.stringify(artifact)));
+    expect(model).toBeInstanceOf(HybridModel);
+    expect(model.version).toBe(artifact.version);
+    expect(model.horizonDays).toBe(90);
+    expect(() => loadModel({ kind: 'nope' })).toThrow(/unknown model artifact kind.*"hybrid" or "btyd"/);
+  });
+
+  it('rejects an edited artifact, a foreign feature list and broken trees, naming the field', () => {
+    const edited = structuredClone(artifact);
+    edited.clv.scale *= 1.1;
+    expect(() => HybridModel.load(edited)).toThrow(/version: does not match the model/);
+    const features = structuredClone(artifact);
+    features.features = features.features.slice(1);
+    expect(() => HybridModel.load(features)).toThrow(/features: must be the hybrid features/);
+    const broken = structuredClone(artifact) as unknown as { churn: { trees: { feature: number[] }[] } };
+    if (broken.churn.trees[0].feature.length > 0) broken.churn.trees[0].feature[0] = 999;
+    else broken.churn.trees[0].feature.push(999);
+    expect(() => HybridModel.load(broken)).toThrow(/invalid hybrid model artifact/);
+    expect(() => HybridModel.load({ ...artifact, formatVersion: 2 })).toThrow(/formatVersion/);
+  });
+
+  it('trains deterministically', () => {
+    const again = trainHybridFromEvents(events, { calibrationEnd: CALIBRATION_END, horizonDays: 90 });
+    expect(again.version).toBe(artifact.version);
+  });
+});
+
+describe('hybrid model scores', () => {
+  it('are probabilities and non-negative finite amounts, for every customer and for one with no purchase', () => {
+    const model = HybridModel.fromArtifact(artifact);
+    for (const f of features) {
+      const s = model.score(f);
+      expect(s.churnProbability).toBeGreaterThanOrEqual(0);
+      expect(s.churnProbability).toBeLessThanOrEqual(1);
+      expect(Number.isFinite(s.clv) && s.clv >= 0).toBe(true);
+      expect(s.pAlive).toBeGreaterThanOrEqual(0);
+      expect(s.pAlive).toBeLessThanOrEqual(1);
+      expect(Number.isFinite(s.expectedPurchases) && Number.isFinite(s.expectedSpend)).toBe(true);
+    }
+  });
+
+  it('churnProbability alone equals score().churnProbability exactly', () => {
+    const model = HybridModel.fromArtifact(artifact);
+    for (const f of features) expect(model.churnProbability(f)).toBe(model.score(f).churnProbability);
+  });
+
+  it('stay finite on extreme and malformed features', () => {
+    const model = HybridModel.fromArtifact(artifact);
+    const base = features[0];
+    for (const patch of [{ x: 1e12, T: 1e12, tx: 1e12 }, { repeatMeanSpend: Infinity, totalSpend: 1e300 }, { recencyDays: NaN, tenureDays: -5 }]) {
+      const s = model.score({ ...base, ...patch });
+      expect(Number.isFinite(s.churnProbability) && Number.isFinite(s.clv)).toBe(true);
+    }
+  });
+
+  it('are calibrated in total: the CLV sums to the training customers’ actual spend', () => {
+    const featureDay = artifact.calibrationEnd;
+    const panel = buildPanel(events, { calibrationEnd: featureDay, holdoutEnd: CALIBRATION_END });
+    const model = HybridModel.fromArtifact(artifact);
+    let predicted = 0;
+    let actual = 0;
+    panel.features.forEach((f, i) => {
+      predicted += model.score(f).clv;
+      actual += panel.spend[i];
+    });
+    expect(predicted / actual).toBeCloseTo(1, 6);
+  });
+
+  it('come from one feature function: hybridFeaturesOf(state) is hybridRow(featuresOf(state))', () => {
+    const { states } = statesUpTo(events, parseIsoDay(CALIBRATION_END));
+    const model = HybridModel.fromArtifact(artifact);
+    const asOf = endOfDayMs(CALIBRATION_END);
+    for (const state of [...states.values()].slice(0, 50)) {
+      const row = new Float64Array(HYBRID_FEATURE_COUNT);
+      hybridRow(featuresOf(state, asOf), model.btydInputs, row);
+      expect(Array.from(hybridFeaturesOf(state, asOf, model.btydInputs))).toEqual(Array.from(row));
+    }
+  });
+});
+
+describe('hybrid training pieces', () => {
+  it('inner groups are balanced and independent of the outer fold rule (id mod 5)', () => {
+    const ids = Array.from({ length: 20_000 }, (_, i) => String(i + 1));
+    const groups = innerGroups(ids, 4, 42);
+    const counts = [0, 0, 0, 0];
+    const byFold = Array.from({ length: 5 }, () => [0, 0, 0, 0]);
+    ids.forEach((id, i) => {
+      counts[groups[i]]++;
+      byFold[foldOf(id)][groups[i]]++;
+    });
+    for (const c of counts) expect(Math.abs(c - 5000)).toBeLessThan(300);
+    for (const fold of byFold) for (const c of fold) expect(Math.abs(c - 1000)).toBeLessThan(150);
+    expect(() => innerGroups(ids, 1, 42)).toThrow(/innerFolds/);
+  });
+
+  it('the fold rule is id mod 5 for integer ids of any length, a stable hash otherwise', () => {
+    expect(foldOf('12')).toBe(2);
+    expect(foldOf('123456789012345678901234567890')).toBe(0);
+    expect(foldOf('U000017')).toBe(foldOf('U000017'));
+    expect(foldOf('U000017')).toBeGreaterThanOrEqual(0);
+    expect(foldOf('U000017')).toBeLessThan(5);
+  });
+
+  it('fitHybrid refuses mismatched inputs', () => {
+    expect(() => fitHybrid({ customerIds: ['1'], features: [features[0]], churn: [1, 0], spend: [0] }, { horizonDays: 90, calibrationEnd: '2024-01-01', events: 1 })).toThrow(
+      /same length/,
+    );
+  });
+});
+
+describe('linear models', () => {
+  it('logistic regression recovers the direction and size of a known effect', () => {
+    const random = new Random(3);
+    const rows: number[][] = [];
+    const y: number[] = [];
+    for (let i = 0; i < 4000; i++) {
+      const a = Math.exp(random.nextGaussian());
+      const b = random.nextFloat() * 10;
+      rows.push([a, b, 7]);
+      // log-odds = 1.5·log(1 + a) − 1
+      y.push(random.nextFloat() < 1 / (1 + Math.exp(-(1.5 * Math.log1p(a) - 1))) ? 1 : 0);
+    }
+    const model = fitLinear(matrixFromRows(rows), y, { family: 'logistic', l2: 0 });
+    expect(model.weights[0] / model.std[0]).toBeCloseTo(1.5, 0);
+    expect(Math.abs(model.weights[1])).toBeLessThan(0.15);
+    expect(model.weights[2]).toBe(0);
+    expect(linearRaw(model, [Math.E - 1, 5, 7])).toBeCloseTo(0.5, 0);
+  });
+
+  it('Tweedie regression recovers a log-linear mean, and converges from a poor start on low powers', () => {
+    const random = new Random(4);
+    const rows: number[][] = [];
+    const y: number[] = [];
+    for (let i = 0; i < 4000; i++) {
+      const a = random.nextFloat() * 50;
+      rows.push([a]);
+      const mean = Math.exp(0.8 * Math.log1p(a));
+      y.push(random.nextFloat() < 0.3 ? (mean / 0.3) * Math.exp(0.3 * random.nextGaussian() - 0.045) : 0);
+    }
+    for (const power of [1.2, 1.5, 1.9]) {
+      const model = fitLinear(matrixFromRows(rows), y, { family: 'tweedie', power, l2: 0 });
+      expect(Math.abs(model.weights[0] / model.std[0] - 0.8)).toBeLessThan(0.1);
+    }
+  });
+});
+
+describe('ForestScorer', () => {
+  it('sums exactly what walking the trees sums, missing and infinite values included', () => {
+    const random = new Random(9);
+    const n = 3000;
+    const rows: number[][] = [];
+    const y: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const row = [random.nextGaussian(), random.nextFloat() < 0.1 ? NaN : random.nextGaussian(), random.nextInt(5), random.nextGaussian()];
+      rows.push(row);
+      y.push(row[0] + (row[1] === row[1] ? row[1] : 2) * row[2] + random.nextGaussian());
+    }
+    const model = GradientBoosting.fit({ x: matrixFromRows(rows), y: Float64Array.from(y) }, { nEstimators: 40, maxLeaves: 31, minChildSamples: 5 });
+    const trees = model.toJSON().trees;
+    const scorer = new ForestScorer(trees, 4);
+    const probes = [...rows.slice(0, 500), [NaN, NaN, NaN, NaN], [Infinity, -Infinity, 1e308, -1e308], [0, 0, 0, 0]];
+    for (const row of probes) {
+      expect(scorer.sum(row)).toBe(scorer.walkSum(row));
+      expect(scorer.sum(row) + model.initScore).toBe(model.predictRaw(row));
+    }
+    expect(Array.from(scorer.usedFeatures)).toEqual([1, 1, 1, 1]);
+    const halved = new ForestScorer(trees, 4, 0.5);
+    expect(halved.sum(rows[0])).toBeCloseTo(scorer.sum(rows[0]) / 2, 12);
+  });
+
+  it('walks trees with more than 32 leaves', () => {
+    const rows = Array.from({ length: 400 }, (_, i) => [i]);
+    const model = GradientBoosting.fit({ x: matrixFromRows(rows), y: Float64Array.from(rows, ([v]) => Math.sin(v / 7)) }, { nEstimators: 3, maxLeaves: 64, minChildSamples: 2 });
+    const trees = model.toJSON().trees;
+    expect(Math.max(...trees.map((t) => t.leafValue.length))).toBeGreaterThan(32);
+    const scorer = new ForestScorer(trees, 1);
+    for (const row of rows) expect(scorer.sum(row)).toBe(scorer.walkSum(row));
+  });
+});
