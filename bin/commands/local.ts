@@ -4,8 +4,9 @@ import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import cliProgress from 'cli-progress';
 import { z } from 'zod';
 import { dayIndex, isoDay } from '../../models/calendar.ts';
-import { BtydModel } from '../../models/btydModel.ts';
-import { trainBtyd } from '../../models/btydTraining.ts';
+import type { CustomerModel } from '../../models/customerModel.ts';
+import { trainHybridFromEvents } from '../../models/hybridTraining.ts';
+import { loadModel } from '../../models/modelArtifact.ts';
 import { applyEvent, emptyState, type PendingAlert } from '../../models/customerState.ts';
 import type { OrderEvent } from '../../models/orderEvent.ts';
 import { rescore } from '../../models/riskPolicy.ts';
@@ -62,8 +63,9 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
   say(`• ${events.length.toLocaleString()} events from ${source}; training on ${history.length.toLocaleString()} up to ${calibrationEnd}, replaying ${replay.length.toLocaleString()}`);
 
   const trainStart = performance.now();
-  const artifact = trainBtyd(history, { calibrationEnd, horizonDays: 90 });
-  const model = BtydModel.load(artifact);
+  // The hybrid model learns its labels from the last horizon of the training history.
+  const artifact = trainHybridFromEvents(history, { calibrationEnd, horizonDays: 90 });
+  const model = loadModel(artifact);
   await writeFile(join(options.out, 'model.json'), `${JSON.stringify(artifact, null, 2)}\n`);
   say(`• model ${model.version} trained in ${((performance.now() - trainStart) / 1000).toFixed(2)} s → ${join(options.out, 'model.json')}`);
 
@@ -275,7 +277,7 @@ function startStreaming(replay: readonly OrderEvent[], options: LocalOptions, de
 }
 
 /** Serves the API over the same state store (live scores) and a lake of the whole history, until Ctrl-C. */
-async function serveUntilStopped(events: readonly OrderEvent[], model: BtydModel, deps: ConsumerDeps, options: LocalOptions, kinesisEndpoint: string, say: (line: string) => void) {
+async function serveUntilStopped(events: readonly OrderEvent[], model: CustomerModel, deps: ConsumerDeps, options: LocalOptions, kinesisEndpoint: string, say: (line: string) => void) {
   const { startLocalApi } = await import('./serve.ts');
   const { ROUTES, OPENAPI_PATH } = await import('../../api/routes/index.ts');
   const api = await startLocalApi({ events, model, store: deps.store, port: options.port, lakeOut: join(options.out, 'lake'), say });
