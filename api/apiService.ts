@@ -20,10 +20,8 @@ import {
   type AtRiskRequest,
   type AtRiskResponse,
   type ChurnResponse,
-  type ChurnRow,
   CUSTOMER_PAGE_DEFAULT,
   type ClvResponse,
-  type ClvRow,
   type CustomersRequest,
   type ElasticityResponse,
   type ForecastRequest,
@@ -661,33 +659,27 @@ export class ApiService {
   }
 
   async clv(request: CustomersRequest): Promise<ClvResponse> {
-    const { asOfMs, total, nextCursor, rows } = await this.customerRows(request);
-    return {
-      horizon_days: this.model.horizonDays,
-      model_version: this.model.version,
-      as_of: new Date(asOfMs).toISOString(),
-      total,
-      next_cursor: nextCursor,
-      customers: rows.map((row): ClvRow | { customer_id: string; found: false } =>
-        'found' in row
-          ? { customer_id: row.customerId, found: false }
-          : {
-              customer_id: row.customerId,
-              found: true,
-              source: row.source,
-              as_of: new Date(row.asOfMs).toISOString(),
-              model_version: row.modelVersion,
-              clv: row.score.clv,
-              expected_purchases: row.score.expectedPurchases,
-              expected_spend: row.score.expectedSpend,
-              p_alive: row.score.pAlive,
-              total_spend: row.features.totalSpend,
-            },
-      ),
-    };
+    return this.customerResponse(request, (row) => ({
+      clv: row.score.clv,
+      expected_purchases: row.score.expectedPurchases,
+      expected_spend: row.score.expectedSpend,
+      p_alive: row.score.pAlive,
+      total_spend: row.features.totalSpend,
+    }));
   }
 
   async churn(request: CustomersRequest): Promise<ChurnResponse> {
+    return this.customerResponse(request, (row) => ({
+      churn_probability: row.score.churnProbability,
+      p_alive: row.score.pAlive,
+      recency_days: row.features.recencyDays,
+      frequency: row.features.frequency,
+      tenure_days: row.features.tenureDays,
+    }));
+  }
+
+  /** The envelope clv and churn share: model, as-of, paging, and per id either its fields or found: false. */
+  private async customerResponse<Fields extends object>(request: CustomersRequest, fields: (row: ScoredCustomer) => Fields) {
     const { asOfMs, total, nextCursor, rows } = await this.customerRows(request);
     return {
       horizon_days: this.model.horizonDays,
@@ -695,20 +687,16 @@ export class ApiService {
       as_of: new Date(asOfMs).toISOString(),
       total,
       next_cursor: nextCursor,
-      customers: rows.map((row): ChurnRow | { customer_id: string; found: false } =>
+      customers: rows.map((row) =>
         'found' in row
-          ? { customer_id: row.customerId, found: false }
+          ? { customer_id: row.customerId, found: false as const }
           : {
               customer_id: row.customerId,
-              found: true,
+              found: true as const,
               source: row.source,
               as_of: new Date(row.asOfMs).toISOString(),
               model_version: row.modelVersion,
-              churn_probability: row.score.churnProbability,
-              p_alive: row.score.pAlive,
-              recency_days: row.features.recencyDays,
-              frequency: row.features.frequency,
-              tenure_days: row.features.tenureDays,
+              ...fields(row),
             },
       ),
     };
