@@ -15,7 +15,7 @@ export interface DeadLetterMessage extends DeadLetter {
 }
 
 export interface SqsDeadLetterSinkConfig {
-  /** Create it with `maxAttempts: 1` (or set AWS_MAX_ATTEMPTS=1): this sink retries only what failed, with its own backoff. */
+  /** Create it with `maxAttempts: 1`: this sink retries only what failed, with its own backoff. */
   client: SQSClient;
   queueUrl: string;
   /** Attempts per letter, the first one included. */

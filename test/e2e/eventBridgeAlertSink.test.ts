@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { eventBridgeClient } from '../../consumers/awsClients.ts';
 import { ALERT_SCHEMA_DIR, alertSchemaFileName } from '../../consumers/alerts/alertSchemas.ts';
 import { EventBridgeAlertSink, PUT_EVENTS_MAX_BYTES, type EventBridgeAlertSinkConfig } from '../../consumers/alerts/eventBridgeAlertSink.ts';
@@ -92,13 +92,6 @@ describe('EventBridgeAlertSink against a PutEvents endpoint', () => {
   let endpoint: EventBridgeEndpoint | undefined;
   const sleeps: number[] = [];
 
-  // The sink owns retries: a single SDK attempt, set the way a deployment can set it.
-  beforeAll(() => {
-    process.env.AWS_MAX_ATTEMPTS = '1';
-  });
-  afterAll(() => {
-    delete process.env.AWS_MAX_ATTEMPTS;
-  });
   afterEach(async () => {
     await endpoint?.close();
     endpoint = undefined;
@@ -108,7 +101,7 @@ describe('EventBridgeAlertSink against a PutEvents endpoint', () => {
   async function sinkWith(options: EventBridgeEndpointOptions, config: Partial<EventBridgeAlertSinkConfig> = {}) {
     endpoint = await startEventBridgeEndpoint(options);
     const sink = new EventBridgeAlertSink({
-      client: eventBridgeClient({ endpoint: endpoint.endpoint }),
+      client: eventBridgeClient({ endpoint: endpoint.endpoint, maxAttempts: 1 }) /* the sink owns retries: one SDK attempt, as deployed */,
       eventBusName: BUS,
       sleep: async (ms) => void sleeps.push(ms),
       ...config,

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { sqsClient } from '../../consumers/awsClients.ts';
 import type { DeadLetter } from '../../consumers/deadLetters/deadLetterSink.ts';
 import {
@@ -33,13 +33,6 @@ describe('SqsDeadLetterSink against a SendMessageBatch endpoint', () => {
   let endpoint: SqsEndpoint | undefined;
   const sleeps: number[] = [];
 
-  // The sink owns retries: a single SDK attempt, set the way a deployment can set it.
-  beforeAll(() => {
-    process.env.AWS_MAX_ATTEMPTS = '1';
-  });
-  afterAll(() => {
-    delete process.env.AWS_MAX_ATTEMPTS;
-  });
   afterEach(async () => {
     await endpoint?.close();
     endpoint = undefined;
@@ -49,7 +42,7 @@ describe('SqsDeadLetterSink against a SendMessageBatch endpoint', () => {
   async function sinkWith(options: SqsEndpointOptions, config: Partial<SqsDeadLetterSinkConfig> = {}) {
     endpoint = await startSqsEndpoint({ queueUrls: [QUEUE_URL], ...options });
     const sink = new SqsDeadLetterSink({
-      client: sqsClient({ endpoint: endpoint.endpoint }),
+      client: sqsClient({ endpoint: endpoint.endpoint, maxAttempts: 1 }) /* the sink owns retries: one SDK attempt, as deployed */,
       queueUrl: QUEUE_URL,
       sleep: async (ms) => void sleeps.push(ms),
       ...config,
