@@ -1,9 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { MemoryAlertSink } from '../consumers/alerts/memoryAlertSink.ts';
+import { CONSUMER_V8_FLAGS } from '../consumers/consumerConfig.ts';
 import { CounterMetrics } from '../consumers/consumerMetrics.ts';
 import type { ConsumerDeps } from '../consumers/customerBatch.ts';
 import { MemoryDeadLetterSink } from '../consumers/deadLetters/memoryDeadLetterSink.ts';
@@ -24,7 +26,12 @@ const OptionsSchema = z.object({
   /** Measured passes of each side; the median of each is reported. */
   repeats: z.coerce.number().int().min(1).max(15).default(3),
   json: z.boolean().default(false),
+  /** Run in this process with its own V8 flags instead of a child with the Lambda's. */
+  inProcess: z.boolean().default(false),
 });
+
+/** Marks the child process the benchmark re-runs itself in. */
+const CHILD_MARKER = 'DEMAND_INSIGHTS_BENCH_CHILD';
 
 /**
  * `bench consumer`: the whole handler path (envelope check, decode, validate, group, load,
@@ -42,6 +49,7 @@ const OptionsSchema = z.object({
  */
 export async function run(rawOptions: Record<string, unknown>): Promise<void> {
   const options = OptionsSchema.parse(rawOptions);
+  if (!options.inProcess && process.env[CHILD_MARKER] !== '1') return rerunWithConsumerFlags();
   // The generator averages about six events per customer over 540 days.
   const customers = options.customers ?? Math.max(100, Math.ceil(options.events / 5));
   const { events, artifact } = workload(customers, options.events);
@@ -82,6 +90,19 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
       '',
     ].join('\n'),
   );
+}
+
+/**
+ * Runs the same command again in a child process with the consumer Lambda's V8 flags
+ * (CONSUMER_V8_FLAGS): a process's heap limits are fixed at its start.
+ */
+function rerunWithConsumerFlags(): void {
+  const child = spawnSync(process.execPath, [...process.execArgv, ...CONSUMER_V8_FLAGS, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, [CHILD_MARKER]: '1' },
+  });
+  if (child.error) throw child.error;
+  if (child.status !== 0) throw new Error(`bench consumer child process failed (${child.signal ?? `exit code ${child.status}`})`);
 }
 
 /** Synthetic events, trimmed to the requested count, and a model fitted on their first half. */

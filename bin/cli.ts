@@ -80,6 +80,7 @@ export function buildProgram(): Command {
     .option('--events <n>', 'events (consumer)', '200000')
     .option('--batch-size <n>', 'records per handler invocation (consumer)', '100')
     .option('--repeats <n>', 'timed passes per side; the median is reported (consumer)', '3')
+    .option('--in-process', "run in this process with its own V8 flags rather than the consumer Lambda's (consumer)")
     .option('--customers <n>', 'customers')
     .option('--data <file>', 'dataset (api)')
     .addOption(formatOption())

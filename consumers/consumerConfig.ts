@@ -28,3 +28,11 @@ export function readConsumerEnv(env: NodeJS.ProcessEnv = process.env): ConsumerE
   }
   return parsed.data;
 }
+
+/**
+ * V8 flags the consumer and sweep Lambdas run with (terraform/main.tf puts them in NODE_OPTIONS;
+ * a test keeps the two equal), and `bench consumer` too, so it measures the handler as deployed.
+ * A larger young generation: a batch's working copies of customer states are short-lived, and
+ * every young-generation collection that finds them alive copies them.
+ */
+export const CONSUMER_V8_FLAGS = ['--max-semi-space-size=64'] as const;

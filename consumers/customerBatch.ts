@@ -1,4 +1,4 @@
-import { applyEvent, blankWorkingState, cloneState, comparePositions, type CustomerState, type PendingAlert } from '../models/customerState.ts';
+import { applyOrder, blankWorkingState, cloneState, comparePositions, type CustomerState, type PendingAlert } from '../models/customerState.ts';
 import type { CustomerModel } from '../models/customerModel.ts';
 import { rescore, type RiskPolicy } from '../models/riskPolicy.ts';
 import type { AlertSink } from './alerts/alertSink.ts';
@@ -91,7 +91,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
       (poison ??= []).push(item);
       continue;
     }
-    const id = item.event.customerId;
+    const id = item.order.customerId;
     const group = groups.get(id);
     if (group === undefined) {
       const created: CustomerWork = { customerId: id, records: [item] };
@@ -107,7 +107,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   for (let i = 0; i < work.length; i++) {
     const items = work[i].records;
     if (items.length > 1) items.sort(byPosition);
-    for (let j = 0; j < items.length; j++) batchMax = Math.max(batchMax, items[j].eventMs);
+    for (let j = 0; j < items.length; j++) batchMax = Math.max(batchMax, items[j].order.eventMs);
   }
 
   const asOfMs = await watermarkFor(batchMax, deps);
@@ -251,9 +251,9 @@ function applyRecords(state: CustomerState, item: CustomerWork, counts: BatchCou
   let applied = 0;
   const items = item.records;
   for (let i = 0; i < items.length; i++) {
-    const { record, event, eventMs } = items[i];
+    const { record, order } = items[i];
     // A StreamRecord is a StreamPosition (source and position): no per-record wrapper.
-    const outcome = applyEvent(state, event, record, eventMs);
+    const outcome = applyOrder(state, order, record);
     if (outcome === 'applied') applied++;
     else if (outcome === 'duplicate-position') counts.duplicatePositions++;
     else counts.duplicateOrders++;

@@ -16,7 +16,7 @@ export function fromKinesisEvent(event: KinesisStreamEvent): StreamRecord[] {
     const record = records[i];
     const id = record.eventID;
     if (!(source.length > 0 && id.length > source.length && id.charCodeAt(source.length) === 58 && id.indexOf(':') === source.length && id.startsWith(source))) {
-      source = shardOf(record);
+      source = internalized(shardOf(record));
     }
     result[i] = {
       source,
@@ -26,4 +26,13 @@ export function fromKinesisEvent(event: KinesisStreamEvent): StreamRecord[] {
     };
   }
   return result;
+}
+
+/**
+ * The same text as a property-key string: a state record's positions are keyed by source, and a
+ * sliced string used as a key is looked up in the string table on every access; a key string
+ * is found once, here, once per batch.
+ */
+function internalized(text: string): string {
+  return Object.keys({ [text]: true })[0];
 }

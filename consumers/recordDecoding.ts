@@ -1,5 +1,7 @@
 import { parseEventTime } from '../models/eventTime.ts';
-import { describeZodError, type OrderEvent, parseOrderEvent } from '../models/orderEvent.ts';
+import { describeZodError, parseOrderEvent } from '../models/orderEvent.ts';
+import { type OrderFacts, orderFactsOf } from '../models/orderFacts.ts';
+import { scanOrderRecord } from './orderRecordScanner.ts';
 
 /** A stream record as every transport hands it over: where it sits, and its base64 data. */
 export interface StreamRecord {
@@ -11,12 +13,16 @@ export interface StreamRecord {
   data: string;
 }
 
-export type DecodedRecord =
-  | { ok: true; record: StreamRecord; event: OrderEvent; eventMs: number }
-  | { ok: false; record: StreamRecord; reason: string };
+export type DecodedRecord = { ok: true; record: StreamRecord; order: OrderFacts } | { ok: false; record: StreamRecord; reason: string };
 
-/** base64 → UTF-8 → JSON → OrderEvent v1; anything else is poison, with the reason why. */
+/**
+ * base64 → UTF-8 → JSON → OrderEvent v1 → the facts the state record takes; anything else is
+ * poison, with the reason why. Compact records of plain ASCII take the scanner's path (no
+ * JSON.parse, no line objects); the rest, and every rejection, take JSON.parse and zod.
+ */
 export function decodeRecord(record: StreamRecord): DecodedRecord {
+  const scanned = scanOrderRecord(record.data);
+  if (scanned !== null) return { ok: true, record, order: scanned };
   let payload: unknown;
   try {
     payload = JSON.parse(Buffer.from(record.data, 'base64').toString('utf8'));
@@ -25,5 +31,5 @@ export function decodeRecord(record: StreamRecord): DecodedRecord {
   }
   const parsed = parseOrderEvent(payload);
   if (!parsed.success) return { ok: false, record, reason: `not an OrderEvent v1: ${describeZodError(parsed.error)}` };
-  return { ok: true, record, event: parsed.data, eventMs: parseEventTime(parsed.data.occurredAt) };
+  return { ok: true, record, order: orderFactsOf(parsed.data, parseEventTime(parsed.data.occurredAt)) };
 }

@@ -10,7 +10,7 @@ import {
   reliabilityTable,
   type ReliabilityBin,
 } from './metrics.ts';
-import type { OrderEvent, OrderLine } from './orderEvent.ts';
+import { eventCountry, type OrderEvent, type OrderLine } from './orderEvent.ts';
 import type { CleanLine } from './retailCleaning.ts';
 import { fitSegments } from './segmentation.ts';
 
@@ -177,15 +177,18 @@ const MAX_EVENT_LINES = 1000;
 /**
  * The retail protocol's customer data (../shared/protocols/retail.md, section 4): the clean lines
  * that have a customer, one order per invoice and customer (at the invoice's earliest line time);
- * cancellations were already dropped by the cleaning rule, so there are no returns.
+ * cancellations were already dropped by the cleaning rule, so there are no returns. Each order
+ * carries the invoice's country (its first line's that fits OrderEvent's 1..64 characters; none
+ * when empty), as the Online Retail reader's events do: the models' static covariate.
  */
 export function ordersFromCleanLines(lines: readonly CleanLine[]): OrderEvent[] {
-  const drafts = new Map<string, { invoice: string; customerId: string; timeMs: number; lines: OrderLine[] }>();
+  const drafts = new Map<string, { invoice: string; customerId: string; timeMs: number; lines: OrderLine[]; country: string | undefined }>();
   for (const line of lines) {
     if (line.customerId === null) continue;
     const key = `${line.invoice}\u0000${line.customerId}`;
     let draft = drafts.get(key);
-    if (!draft) drafts.set(key, (draft = { invoice: line.invoice, customerId: line.customerId, timeMs: line.timeMs, lines: [] }));
+    if (!draft) drafts.set(key, (draft = { invoice: line.invoice, customerId: line.customerId, timeMs: line.timeMs, lines: [], country: undefined }));
+    draft.country ??= eventCountry(line.country);
     draft.timeMs = Math.min(draft.timeMs, line.timeMs);
     draft.lines.push({ productId: line.productId, quantity: line.quantity, unitPrice: line.price });
   }
@@ -194,13 +197,15 @@ export function ordersFromCleanLines(lines: readonly CleanLine[]): OrderEvent[] 
     const occurredAt = new Date(draft.timeMs).toISOString();
     for (let at = 0; at < draft.lines.length; at += MAX_EVENT_LINES) {
       const part = at / MAX_EVENT_LINES + 1;
-      events.push({
+      const event: OrderEvent = {
         type: 'order',
         orderId: part === 1 ? draft.invoice : `${draft.invoice}/${part}`,
         customerId: draft.customerId,
         occurredAt,
         lines: draft.lines.slice(at, at + MAX_EVENT_LINES),
-      });
+      };
+      if (draft.country !== undefined) event.country = draft.country;
+      events.push(event);
     }
   }
   return events.sort((a, b) => Date.parse(a.occurredAt) - Date.parse(b.occurredAt));

@@ -27,6 +27,11 @@ export interface CustomerFeatures {
   purchaseDaysLast90: number;
   spendLast13Weeks: number;
   ordersLast13Weeks: number;
+  /**
+   * Static covariate: the customer's country from the state record (null: none known). Not a
+   * number, so not in FEATURE_NAMES; models that use it encode it themselves (hybridFeatures.ts).
+   */
+  country: string | null;
 }
 
 export const FEATURE_NAMES = [
@@ -44,7 +49,7 @@ export function featuresOf(state: CustomerState, asOfMs: number): CustomerFeatur
   return featuresInto(emptyFeatures(), state, asOfMs);
 }
 
-/** A features object with every field zero, in FEATURE_NAMES order: a target for featuresInto. */
+/** A features object with every field zero (country null), in FEATURE_NAMES order then country: a target for featuresInto. */
 export function emptyFeatures(): CustomerFeatures {
   return {
     x: 0,
@@ -65,6 +70,7 @@ export function emptyFeatures(): CustomerFeatures {
     purchaseDaysLast90: 0,
     spendLast13Weeks: 0,
     ordersLast13Weeks: 0,
+    country: null,
   };
 }
 
@@ -87,6 +93,7 @@ export function featuresInto(target: CustomerFeatures, state: CustomerState, asO
   target.units = state.units;
   target.returns = state.returns;
   target.returnSpend = state.returnCents / 100;
+  target.country = state.country;
   return asOfFeaturesInto(target, state, asOfMs);
 }
 

@@ -1,5 +1,6 @@
 import { dayIndex, weekIndex } from './calendar.ts';
-import { eventCents, eventUnits, type OrderEvent } from './orderEvent.ts';
+import type { OrderEvent } from './orderEvent.ts';
+import { type OrderFacts, orderFactsOf } from './orderFacts.ts';
 
 /**
  * A customer's sufficient statistics: everything churn and CLV scoring needs, updated in O(1)
@@ -82,6 +83,13 @@ export interface CustomerState {
   lastEventMs: number;
   /** Newest week in the activity ring, or -1; slot = week mod ACTIVITY_WEEKS. */
   ringWeek: number;
+  /**
+   * The customer's country, a static covariate: taken from the event with the latest event time
+   * that carries one (ties by the greater value), so any arrival order leaves the same value.
+   */
+  country: string | null;
+  /** Event time of the event that set `country`; NO_EVENT_LAST_MS while it is null. */
+  countryMs: number;
   weekOrders: number[];
   weekCents: number[];
   recentOrders: RecentOrder[];
@@ -122,6 +130,8 @@ export function emptyState(customerId: string): CustomerState {
     firstEventMs: NO_EVENT_FIRST_MS,
     lastEventMs: NO_EVENT_LAST_MS,
     ringWeek: -1,
+    country: null,
+    countryMs: NO_EVENT_LAST_MS,
     weekOrders: new Array(ACTIVITY_WEEKS).fill(0),
     weekCents: new Array(ACTIVITY_WEEKS).fill(0),
     recentOrders: [],
@@ -174,6 +184,8 @@ export function cloneState(state: CustomerState): CustomerState {
     firstEventMs: state.firstEventMs,
     lastEventMs: state.lastEventMs,
     ringWeek: state.ringWeek,
+    country: state.country,
+    countryMs: state.countryMs,
     weekOrders: state.weekOrders.slice(),
     weekCents: state.weekCents.slice(),
     recentOrders: cloneRecentOrders(state.recentOrders),
@@ -231,34 +243,53 @@ export function applyEvent(
   from?: StreamPosition,
   ms: number = Date.parse(event.occurredAt),
 ): ApplyOutcome {
+  return applyOrder(state, orderFactsOf(event, ms), from);
+}
+
+/** applyEvent on the facts of an event: what the consumer's fast decoding path hands over. */
+export function applyOrder(state: CustomerState, order: OrderFacts, from?: StreamPosition): ApplyOutcome {
   if (from) {
     const seen = state.positions[from.source];
     if (seen !== undefined && comparePositions(from.position, seen) <= 0) return 'duplicate-position';
     state.positions[from.source] = from.position;
   }
-  const key = `${event.type}:${event.orderId}`;
+  const key = `${order.type}:${order.orderId}`;
   const recent = state.recentOrders;
   for (let i = 0; i < recent.length; i++) if (recent[i].key === key) return 'duplicate-order';
 
+  const ms = order.eventMs;
   state.firstEventMs = Math.min(state.firstEventMs, ms);
   const raised = ms > state.lastEventMs;
   if (raised) state.lastEventMs = ms;
   rememberOrder(state, key, ms, raised);
+  if (order.country !== undefined) noteCountry(state, order.country, ms);
 
-  const cents = eventCents(event);
-  if (event.type === 'return') {
+  const cents = order.cents;
+  if (order.type === 'return') {
     state.returns += 1;
     state.returnCents += cents;
     return 'applied';
   }
   const day = dayIndex(ms);
   state.orders += 1;
-  state.units += eventUnits(event);
+  state.units += order.units;
   state.spendCents += cents;
   state.maxOrderCents = Math.max(state.maxOrderCents, cents);
   addPurchaseDay(state, day, cents);
   addToActivityRing(state, weekIndex(day), cents);
   return 'applied';
+}
+
+/**
+ * The country rule, for an applied (not duplicate) event that carries a country at event time
+ * `ms`: the latest event time wins, ties by the greater value. A max over (time, value) pairs,
+ * so the result does not depend on arrival order. Orders and returns alike.
+ */
+export function noteCountry(state: CustomerState, country: string, ms: number): void {
+  if (ms > state.countryMs || (ms === state.countryMs && (state.country === null || country > state.country))) {
+    state.country = country;
+    state.countryMs = ms;
+  }
 }
 
 function rememberOrder(state: CustomerState, key: string, ms: number, horizonMoved: boolean): void {

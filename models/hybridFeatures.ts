@@ -7,8 +7,9 @@ import { gammaGammaExpectedSpend, type GammaGammaParams } from './gammaGamma.ts'
 /**
  * The hybrid model's inputs: the RFM-style features of the streaming state record (through
  * featuresOf, the one feature function) plus the BG/NBD and Gamma-Gamma outputs for the model's
- * horizon. Training, batch evaluation and live scoring all build rows with hybridRow, from
- * the CustomerFeatures that featuresOf returns, so their scores cannot drift apart.
+ * horizon, then one-hot columns for the static covariates the model learned (HybridCovariates).
+ * Training, batch evaluation and live scoring all build rows with hybridRow, from the
+ * CustomerFeatures that featuresOf returns, so their scores cannot drift apart.
  */
 export const HYBRID_FEATURE_NAMES = [
   'recencyDays',
@@ -38,7 +39,59 @@ export const HYBRID_FEATURE_NAMES = [
 ] as const;
 
 export type HybridFeatureName = (typeof HYBRID_FEATURE_NAMES)[number];
+/** Columns of a hybrid row without covariates; covariate columns come after these. */
 export const HYBRID_FEATURE_COUNT = HYBRID_FEATURE_NAMES.length;
+
+/**
+ * Static covariates a hybrid model encodes, learned from its training customers and stored in
+ * its artifact: one-hot columns `country=<value>`, one per vocabulary entry in this order,
+ * appended after the HYBRID_FEATURE_NAMES columns (whose indexes never move). A country outside
+ * the vocabulary, or none, is all zeros. With an empty vocabulary the row is exactly the
+ * covariate-free layout.
+ */
+export interface HybridCovariates {
+  country: readonly string[];
+}
+
+export const NO_COVARIATES: HybridCovariates = Object.freeze({ country: Object.freeze([]) as readonly string[] });
+/** A country gets a column only with at least this many training customers... */
+export const COUNTRY_MIN_CUSTOMERS = 50;
+/** ...and only the most frequent ones, at most this many. */
+export const COUNTRY_MAX_COLUMNS = 8;
+
+/** Column names of a hybrid row: HYBRID_FEATURE_NAMES, then the covariate columns. */
+export function hybridFeatureNames(covariates: HybridCovariates = NO_COVARIATES): string[] {
+  const names: string[] = [...HYBRID_FEATURE_NAMES];
+  for (const country of covariates.country) names.push(`country=${country}`);
+  return names;
+}
+
+export function hybridFeatureCount(covariates: HybridCovariates = NO_COVARIATES): number {
+  return HYBRID_FEATURE_COUNT + covariates.country.length;
+}
+
+/**
+ * The covariate vocabulary of a training set: the countries of at least `minCustomers`
+ * customers, the `maxColumns` most frequent (ties by name). Empty when no customer has a
+ * country (CDNOW), so such data trains the covariate-free layout.
+ */
+export function covariateVocabulary(
+  features: readonly CustomerFeatures[],
+  minCustomers = COUNTRY_MIN_CUSTOMERS,
+  maxColumns = COUNTRY_MAX_COLUMNS,
+): HybridCovariates {
+  const counts = new Map<string, number>();
+  for (const f of features) {
+    const country = f.country;
+    if (typeof country === 'string') counts.set(country, (counts.get(country) ?? 0) + 1);
+  }
+  const country = [...counts]
+    .filter(([, count]) => count >= minCustomers)
+    .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0))
+    .slice(0, maxColumns)
+    .map(([name]) => name);
+  return country.length === 0 ? NO_COVARIATES : { country };
+}
 
 /** BG/NBD and Gamma-Gamma parameters and the horizon their outputs are computed for. */
 export interface BtydInputs {
@@ -85,8 +138,9 @@ export function emptyBtydOutputs(): BtydOutputs {
 
 /**
  * Writes a customer's hybrid row into out[offset + f * stride] for each feature f (stride 1:
- * a row; stride = rows: a column-major matrix). Returns the BTYD outputs it computed. Without
- * `withPurchases`, btydExpectedPurchases and btydClv are written as 0 (see btydOutputs).
+ * a row; stride = rows: a column-major matrix), covariate columns last (hybridFeatureNames).
+ * Returns the BTYD outputs it computed. Without `withPurchases`, btydExpectedPurchases and
+ * btydClv are written as 0 (see btydOutputs).
  */
 export function hybridRow(
   features: CustomerFeatures,
@@ -96,6 +150,7 @@ export function hybridRow(
   stride = 1,
   scratch: BtydOutputs = emptyBtydOutputs(),
   withPurchases = true,
+  covariates: HybridCovariates = NO_COVARIATES,
 ): BtydOutputs {
   const b = btydOutputs(btyd, features, scratch, withPurchases);
   const frequency = features.frequency;
@@ -126,12 +181,17 @@ export function hybridRow(
   out[(k += stride)] = b.expectedPurchases;
   out[(k += stride)] = b.expectedSpend;
   out[(k += stride)] = b.expectedPurchases * b.expectedSpend;
+  const countries = covariates.country;
+  if (countries.length > 0) {
+    const country = features.country;
+    for (let c = 0; c < countries.length; c++) out[(k += stride)] = countries[c] === country ? 1 : 0;
+  }
   return b;
 }
 
 /** A customer's hybrid row as of `asOfMs`, straight from the state record. */
-export function hybridFeaturesOf(state: CustomerState, asOfMs: number, btyd: BtydInputs): Float64Array {
-  const row = new Float64Array(HYBRID_FEATURE_COUNT);
-  hybridRow(featuresOf(state, asOfMs), btyd, row);
+export function hybridFeaturesOf(state: CustomerState, asOfMs: number, btyd: BtydInputs, covariates: HybridCovariates = NO_COVARIATES): Float64Array {
+  const row = new Float64Array(hybridFeatureCount(covariates));
+  hybridRow(featuresOf(state, asOfMs), btyd, row, 0, 1, emptyBtydOutputs(), true, covariates);
   return row;
 }

@@ -7,8 +7,10 @@ import {
   type BtydInputs,
   type BtydOutputs,
   emptyBtydOutputs,
-  HYBRID_FEATURE_COUNT,
   HYBRID_FEATURE_NAMES,
+  type HybridCovariates,
+  hybridFeatureCount,
+  hybridFeatureNames,
   type HybridFeatureName,
   hybridRow,
 } from './hybridFeatures.ts';
@@ -26,6 +28,10 @@ import { TreeJSONSchema } from './trees/flatTree.ts';
  * - clv: expected spend within the horizon = scale · [(1 − w)·max(BTYD CLV, offsetFloor) ·
  *   exp(initScore + Σ trees) + w·exp(Tweedie regression)], `scale` making the training
  *   customers' predicted total equal their actual total.
+ *
+ * `covariates` is the static-covariate vocabulary learned at training time (hybridFeatures.ts):
+ * its one-hot columns follow the HYBRID_FEATURE_NAMES columns, and `features` names them all.
+ * Artifacts written before covariates existed have no such field and load as having none.
  *
  * An ensemble of several boosted models (an inner cross-fit bag) is their average in raw score:
  * its trees carry leafScale = 1 / models. Scores are as of the features' as-of time and cover the
@@ -50,6 +56,12 @@ export const HybridArtifactSchema = z
     calibrationEnd: z.iso.date(),
     trainedOn: z.object({ customers: z.number().int().nonnegative(), events: z.number().int().nonnegative() }),
     features: z.array(z.string()),
+    covariates: z
+      .object({
+        /** Countries with a one-hot column `country=<value>`, in column order. */
+        country: z.array(z.string().min(1).max(64)).max(64),
+      })
+      .default(() => ({ country: [] })),
     btyd: z.object({
       bgnbd: z.object({ r: positive, alpha: positive, a: positive, b: positive, logLikelihood: z.number() }),
       gammaGamma: z.object({
@@ -76,9 +88,12 @@ export const HybridArtifactSchema = z
     training: z.record(z.string(), z.unknown()),
   })
   .superRefine((artifact, context) => {
-    const names = HYBRID_FEATURE_NAMES as readonly string[];
+    const names = hybridFeatureNames(artifact.covariates);
+    if (new Set(artifact.covariates.country).size !== artifact.covariates.country.length) {
+      context.addIssue({ code: 'custom', path: ['covariates', 'country'], message: 'must not repeat a country' });
+    }
     if (artifact.features.length !== names.length || artifact.features.some((name, i) => name !== names[i])) {
-      context.addIssue({ code: 'custom', path: ['features'], message: `must be the hybrid features of this build (${names.join(', ')})` });
+      context.addIssue({ code: 'custom', path: ['features'], message: `must be the hybrid features of this build, then the covariate columns (${names.join(', ')})` });
     }
     for (const part of ['churn', 'clv'] as const) {
       const model = artifact[part].linear;
@@ -104,10 +119,16 @@ export function hybridVersion(artifact: Pick<HybridArtifact, 'horizonDays' | 'fe
   return `hybrid-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
 }
 
-/** Assembles and validates an artifact; throws with the failing fields named. */
-export function hybridArtifact(fields: Omit<HybridArtifact, 'kind' | 'formatVersion' | 'version' | 'features'>): HybridArtifact {
-  const features = [...HYBRID_FEATURE_NAMES];
-  const candidate = { kind: 'hybrid' as const, formatVersion: 1 as const, features, version: hybridVersion({ ...fields, features }), ...fields };
+/**
+ * Assembles and validates an artifact; throws with the failing fields named. Without
+ * `covariates`, the model has none (the covariate-free layout).
+ */
+export function hybridArtifact(
+  fields: Omit<HybridArtifact, 'kind' | 'formatVersion' | 'version' | 'features' | 'covariates'> & { covariates?: HybridCovariates },
+): HybridArtifact {
+  const covariates = { country: [...(fields.covariates?.country ?? [])] };
+  const features = hybridFeatureNames(covariates);
+  const candidate = { kind: 'hybrid' as const, formatVersion: 1 as const, features, version: hybridVersion({ ...fields, features }), ...fields, covariates };
   return parseArtifact(candidate);
 }
 
@@ -134,6 +155,9 @@ export class HybridModel implements CustomerModel {
   readonly horizonDays: number;
   private readonly artifact: HybridArtifact;
   private readonly btyd: BtydInputs;
+  /** Column names of the rows this model reads: the hybrid features, then the covariate columns. */
+  readonly featureNames: readonly string[];
+  private readonly covariates: HybridCovariates;
   private readonly churnForest: ForestScorer;
   private readonly clvForest: ForestScorer;
   private readonly churnInit: number;
@@ -145,24 +169,29 @@ export class HybridModel implements CustomerModel {
   private readonly clvLinearWeight: number;
   /** Features either linear term reads (their signed logs are computed once per score). */
   private readonly logFeatures: Int32Array;
-  private readonly logRow = new Float64Array(HYBRID_FEATURE_COUNT);
+  private readonly logRow: Float64Array;
   private readonly offsetFloor: number;
   private readonly churnNeedsPurchases: boolean;
-  private readonly row = new Float64Array(HYBRID_FEATURE_COUNT);
+  private readonly row: Float64Array;
   private readonly outputs: BtydOutputs = emptyBtydOutputs();
 
   private constructor(artifact: HybridArtifact) {
     this.artifact = artifact;
     this.version = artifact.version;
     this.horizonDays = artifact.horizonDays;
+    this.covariates = { country: [...artifact.covariates.country] };
+    this.featureNames = Object.freeze(hybridFeatureNames(this.covariates));
+    const columns = hybridFeatureCount(this.covariates);
+    this.row = new Float64Array(columns);
+    this.logRow = new Float64Array(columns);
     const { bgnbd, gammaGamma } = artifact.btyd;
     this.btyd = {
       bgnbd: { r: bgnbd.r, alpha: bgnbd.alpha, a: bgnbd.a, b: bgnbd.b },
       gammaGamma: { p: gammaGamma.p, q: gammaGamma.q, gamma: gammaGamma.gamma },
       horizonDays: artifact.horizonDays,
     };
-    this.churnForest = ensembleScorer(artifact.churn, 'churn');
-    this.clvForest = ensembleScorer(artifact.clv, 'clv');
+    this.churnForest = ensembleScorer(artifact.churn, 'churn', columns);
+    this.clvForest = ensembleScorer(artifact.clv, 'clv', columns);
     this.churnInit = artifact.churn.initScore;
     this.churnLinear = artifact.churn.linear ? linearTerm(artifact.churn.linear) : null;
     this.linearWeight = artifact.churn.linear ? artifact.churn.linearWeight : 0;
@@ -171,7 +200,7 @@ export class HybridModel implements CustomerModel {
     this.clvLinear = artifact.clv.linear ? linearTerm(artifact.clv.linear) : null;
     this.clvLinearWeight = artifact.clv.linear ? artifact.clv.linearWeight : 0;
     const logged: number[] = [];
-    for (let f = 0; f < HYBRID_FEATURE_COUNT; f++) {
+    for (let f = 0; f < columns; f++) {
       if ((this.churnLinear && this.churnLinear.coef[f] !== 0) || (this.clvLinear && this.clvLinear.coef[f] !== 0)) logged.push(f);
     }
     this.logFeatures = Int32Array.from(logged);
@@ -200,7 +229,7 @@ export class HybridModel implements CustomerModel {
   }
 
   churnProbability(features: CustomerFeatures): number {
-    hybridRow(features, this.btyd, this.row, 0, 1, this.outputs, this.churnNeedsPurchases);
+    hybridRow(features, this.btyd, this.row, 0, 1, this.outputs, this.churnNeedsPurchases, this.covariates);
     this.logTransform();
     return this.churnOfRow();
   }
@@ -219,7 +248,7 @@ export class HybridModel implements CustomerModel {
   }
 
   score(features: CustomerFeatures): ModelScore {
-    const b = hybridRow(features, this.btyd, this.row, 0, 1, this.outputs, true);
+    const b = hybridRow(features, this.btyd, this.row, 0, 1, this.outputs, true, this.covariates);
     this.logTransform();
     const churnProbability = this.churnOfRow();
     const base = Math.max(b.expectedPurchases * b.expectedSpend, this.offsetFloor);
@@ -264,9 +293,9 @@ function linearValue(term: LinearTerm, logRow: Float64Array): number {
   return eta;
 }
 
-function ensembleScorer(ensemble: HybridEnsemble, what: string): ForestScorer {
+function ensembleScorer(ensemble: HybridEnsemble, what: string, columns: number): ForestScorer {
   try {
-    return new ForestScorer(ensemble.trees, HYBRID_FEATURE_COUNT, 1 / ensemble.models);
+    return new ForestScorer(ensemble.trees, columns, 1 / ensemble.models);
   } catch (error) {
     throw new Error(`invalid hybrid model artifact: ${what}.trees: ${(error as Error).message}`);
   }

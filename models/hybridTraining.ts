@@ -3,7 +3,16 @@ import { isoDay, parseIsoDay } from './calendar.ts';
 import type { CustomerFeatures } from './customerFeatures.ts';
 import { buildPanel } from './customerPanel.ts';
 import { fitGammaGamma } from './gammaGamma.ts';
-import { type BtydInputs, HYBRID_FEATURE_COUNT, HYBRID_FEATURE_NAMES, hybridRow } from './hybridFeatures.ts';
+import {
+  type BtydInputs,
+  covariateVocabulary,
+  emptyBtydOutputs,
+  HYBRID_FEATURE_NAMES,
+  type HybridCovariates,
+  hybridFeatureCount,
+  hybridRow,
+  NO_COVARIATES,
+} from './hybridFeatures.ts';
 import { type HybridArtifact, type HybridEnsemble, hybridArtifact, HybridModel } from './hybridModel.ts';
 import { fitLinear } from './linearModels.ts';
 import type { OrderEvent } from './orderEvent.ts';
@@ -114,7 +123,9 @@ export function fitHybrid(
     return seconds;
   };
   const btydSeconds = tick();
-  const matrix = hybridMatrix(data.features, btyd.inputs);
+  // Static covariates (country) with enough training customers get one-hot columns after the rest.
+  const covariates = covariateVocabulary(data.features);
+  const matrix = hybridMatrix(data.features, btyd.inputs, covariates);
   const groups = innerGroups(data.customerIds, o.innerFolds, o.seed);
   const churn = fitChurnModel(matrix, data.churn, groups, o);
   const churnSeconds = tick();
@@ -128,6 +139,7 @@ export function fitHybrid(
     calibrationEnd: meta.calibrationEnd,
     trainedOn: { customers: n, events: meta.events },
     btyd: btyd.artifact,
+    covariates,
     churn: churn.ensemble,
     clv: {
       ...clvFit.ensemble,
@@ -182,12 +194,17 @@ export function fitBtydInputs(features: readonly CustomerFeatures[], horizonDays
   };
 }
 
-/** The hybrid rows of all customers as a column-major matrix. */
-export function hybridMatrix(features: readonly CustomerFeatures[], btyd: BtydInputs): FeatureMatrix {
+/**
+ * The hybrid rows of all customers as a column-major matrix, through hybridRow as live scoring
+ * builds them (covariate columns last; none without `covariates`).
+ */
+export function hybridMatrix(features: readonly CustomerFeatures[], btyd: BtydInputs, covariates: HybridCovariates = NO_COVARIATES): FeatureMatrix {
   const n = features.length;
-  const values = new Float64Array(n * HYBRID_FEATURE_COUNT);
-  for (let i = 0; i < n; i++) hybridRow(features[i], btyd, values, i, n);
-  return { values, nRows: n, nFeatures: HYBRID_FEATURE_COUNT, layout: 'column-major' };
+  const columns = hybridFeatureCount(covariates);
+  const values = new Float64Array(n * columns);
+  const scratch = emptyBtydOutputs();
+  for (let i = 0; i < n; i++) hybridRow(features[i], btyd, values, i, n, scratch, true, covariates);
+  return { values, nRows: n, nFeatures: columns, layout: 'column-major' };
 }
 
 /** Inner cross-fit group of each customer: a seeded FNV-1a hash of the id, so no outer fold rule (id mod 5) leaks in. */

@@ -20,6 +20,8 @@ export const OrderEventSchema = z.object({
   occurredAt: z.iso.datetime({ offset: true }),
   currency: z.string().length(3).optional(),
   lines: z.array(OrderLineSchema).min(1).max(1000),
+  /** The customer's country as the source system names it: a static covariate for the models. */
+  country: z.string().min(1).max(64).optional(),
 });
 
 export type OrderLine = z.infer<typeof OrderLineSchema>;
@@ -55,13 +57,14 @@ function keyCount(value: Record<string, unknown>): number {
 /** True when OrderEventSchema accepts `value` unchanged (no unknown keys to strip). */
 export function isOrderEventV1(value: unknown): value is OrderEvent {
   if (!isRecord(value)) return false;
-  const { type, orderId, customerId, occurredAt, currency, lines } = value;
+  const { type, orderId, customerId, occurredAt, currency, lines, country } = value;
   if (type !== 'order' && type !== 'return') return false;
   if (!isText(orderId, 1, 128) || !isText(customerId, 1, 128) || !CUSTOMER_ID_PATTERN.test(customerId)) return false;
   if (typeof occurredAt !== 'string' || !OCCURRED_AT_PATTERN.test(occurredAt)) return false;
   if (currency !== undefined && !isText(currency, 3, 3)) return false;
+  if (country !== undefined && !isText(country, 1, 64)) return false;
   if (!Array.isArray(lines) || lines.length < 1 || lines.length > 1000) return false;
-  let keys = 5 + (currency === undefined ? 0 : 1);
+  let keys = 5 + (currency === undefined ? 0 : 1) + (country === undefined ? 0 : 1);
   if (keyCount(value) !== keys) return false;
   for (const line of lines) {
     if (!isRecord(line)) return false;
@@ -72,6 +75,16 @@ export function isOrderEventV1(value: unknown): value is OrderEvent {
     if (keyCount(line) !== keys) return false;
   }
   return true;
+}
+
+/**
+ * A source's country text as an OrderEvent carries it: trimmed, and kept only when it fits the
+ * schema (1 to 64 characters); an empty country means none, and an over-long one is left out
+ * rather than losing the event over a covariate.
+ */
+export function eventCountry(text: string): string | undefined {
+  const country = text.trim();
+  return country.length >= 1 && country.length <= 64 ? country : undefined;
 }
 
 /** Monetary value of an event in integer cents, so sums are exact and commutative. */

@@ -11,7 +11,7 @@ import {
   type CreateTableCommandInput,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import type { CustomerState } from '../../models/customerState.ts';
+import { type CustomerState, NO_EVENT_LAST_MS } from '../../models/customerState.ts';
 import { VersionConflictError, type StateStore } from './stateStore.ts';
 
 export const DUE_INDEX = 'due-index';
@@ -264,6 +264,11 @@ function fromItem(item: Item): CustomerState | undefined {
   if (item.body?.S === undefined || item.v?.N === undefined) return undefined;
   const state = JSON.parse(item.body.S) as CustomerState;
   state.version = Number(item.v.N);
+  // Bodies written before the country covariate lack its fields: no country yet.
+  if (state.country === undefined) {
+    state.country = null;
+    state.countryMs = NO_EVENT_LAST_MS;
+  }
   return state;
 }
 

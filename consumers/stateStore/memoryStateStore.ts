@@ -221,7 +221,8 @@ const RECENT_LENGTH = 28;
 const RECENT_ROOM = 29;
 const DAY_BITS_LENGTH = 30;
 const OUTBOX_LENGTH = 31;
-const FIXED_FIELDS = 32;
+const COUNTRY_MS = 32;
+const FIXED_FIELDS = 33;
 
 /** Room a new row keeps for more recent orders and more dayBits words (one per 32 days). */
 const RECENT_SLACK = 8;
@@ -236,6 +237,7 @@ interface Entry {
   readonly customerId: string;
   row: number[];
   modelVersion: string;
+  country: string | null;
   recentKeys: string[];
   positionSource: string | null;
   position: string;
@@ -277,6 +279,8 @@ function pack(entry: Entry, state: CustomerState, version: number): void {
   row[FIRST_EVENT_MS] = state.firstEventMs;
   row[LAST_EVENT_MS] = state.lastEventMs;
   row[RING_WEEK] = state.ringWeek;
+  row[COUNTRY_MS] = state.countryMs;
+  entry.country = state.country;
   row[AT_RISK] = state.atRisk ? 1 : 0;
   row[HAS_DUE] = state.dueAtMs === null ? 0 : 1;
   row[DUE_AT_MS] = state.dueAtMs ?? 0;
@@ -365,6 +369,7 @@ function newEntry(state: CustomerState, version: number): Entry {
     customerId: state.customerId,
     row: [],
     modelVersion: '',
+    country: null,
     recentKeys: [],
     positionSource: null,
     position: '',
@@ -388,13 +393,7 @@ function unpack(entry: Entry): CustomerState {
     const keys = entry.recentKeys;
     for (let i = 0; i < recentLength; i++) recentOrders.push({ key: keys[i], ms: row[weekCentsEnd + i] });
   }
-  let positions: Record<string, string>;
-  if (entry.positionSource !== null) {
-    positions = {};
-    positions[entry.positionSource] = entry.position;
-  } else {
-    positions = entry.positions === null ? {} : copyPositions(entry.positions);
-  }
+  const positions = unpackPositions(entry);
   return {
     format: row[FORMAT],
     customerId: entry.customerId,
@@ -413,6 +412,8 @@ function unpack(entry: Entry): CustomerState {
     firstEventMs: row[FIRST_EVENT_MS],
     lastEventMs: row[LAST_EVENT_MS],
     ringWeek: row[RING_WEEK],
+    country: entry.country,
+    countryMs: row[COUNTRY_MS],
     weekOrders: row.slice(FIXED_FIELDS, weekOrdersEnd),
     weekCents: row.slice(weekOrdersEnd, weekCentsEnd),
     recentOrders,
@@ -434,6 +435,13 @@ function unpack(entry: Entry): CustomerState {
     transitions: row[TRANSITIONS],
     outbox: row[OUTBOX_LENGTH] === 0 ? [] : entry.outbox.slice(),
   };
+}
+
+function unpackPositions(entry: Entry): Record<string, string> {
+  if (entry.positionSource === null) return entry.positions === null ? {} : copyPositions(entry.positions);
+  const positions: Record<string, string> = {};
+  positions[entry.positionSource] = entry.position;
+  return positions;
 }
 
 /**

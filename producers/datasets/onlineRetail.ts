@@ -1,6 +1,6 @@
 import { pipeline } from 'node:stream/promises';
 import { parse, type CsvError } from 'csv-parse';
-import { describeZodError, OrderEventSchema, type OrderEvent, type OrderLine } from '../../models/orderEvent.ts';
+import { describeZodError, eventCountry, OrderEventSchema, type OrderEvent, type OrderLine } from '../../models/orderEvent.ts';
 import { openDataset } from './openDataset.ts';
 import { ReadReport } from './readReport.ts';
 
@@ -104,6 +104,8 @@ interface InvoiceDraft {
   rowLines: number[];
   occurredAt: string;
   lines: OrderLine[];
+  /** The first of its rows' countries that an OrderEvent can carry (undefined: none). */
+  country: string | undefined;
 }
 
 function addToInvoice(invoices: Map<string, InvoiceDraft>, row: RetailRow): void {
@@ -112,9 +114,10 @@ function addToInvoice(invoices: Map<string, InvoiceDraft>, row: RetailRow): void
   const key = `${row.invoice}\u0000${customerId}`;
   let draft = invoices.get(key);
   if (!draft) {
-    draft = { invoice: row.invoice, customerId, rowLines: [], occurredAt: row.invoiceDate, lines: [] };
+    draft = { invoice: row.invoice, customerId, rowLines: [], occurredAt: row.invoiceDate, lines: [], country: undefined };
     invoices.set(key, draft);
   }
+  draft.country ??= eventCountry(row.country);
   // An invoice's rows can straddle a minute; the order happened when it started.
   if (row.invoiceDate < draft.occurredAt) draft.occurredAt = row.invoiceDate;
   draft.rowLines.push(row.line);
@@ -132,13 +135,15 @@ function toEvents(draft: InvoiceDraft): OrderEvent[] {
   const events: OrderEvent[] = [];
   for (let at = 0; at < draft.lines.length; at += MAX_EVENT_LINES) {
     const part = at / MAX_EVENT_LINES + 1;
-    events.push({
+    const event: OrderEvent = {
       type: isCancellation(draft.invoice) ? 'return' : 'order',
       orderId: part === 1 ? draft.invoice : `${draft.invoice}/${part}`,
       customerId: draft.customerId,
       occurredAt: draft.occurredAt,
       lines: draft.lines.slice(at, at + MAX_EVENT_LINES),
-    });
+    };
+    if (draft.country !== undefined) event.country = draft.country;
+    events.push(event);
   }
   return events;
 }

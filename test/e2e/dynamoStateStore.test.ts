@@ -1,9 +1,10 @@
 import {
   DeleteTableCommand,
+  PutItemCommand,
   type BatchGetItemCommandInput,
   type BatchGetItemCommandOutput, DescribeTableCommand, GetItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emptyState } from '../../models/customerState.ts';
+import { applyEvent, emptyState, NO_EVENT_LAST_MS } from '../../models/customerState.ts';
 import { dynamoClient } from '../../consumers/awsClients.ts';
 import { startDynalite, type LocalPeer } from '../../consumers/localPeers.ts';
 import {
@@ -141,6 +142,26 @@ describe('DynamoStateStore table and items', () => {
     } finally {
       throttled.client.destroy();
     }
+  });
+
+  it('loads a state stored before the country covariate as no country, and round-trips one with it', async () => {
+    const tableName = await freshTable();
+    const store = new DynamoStateStore({ client, tableName });
+    const state = emptyState('C-legacy');
+    applyEvent(state, { type: 'order', orderId: 'O-1', customerId: 'C-legacy', occurredAt: '2024-01-03T09:15:00Z', lines: [{ productId: 'P', quantity: 1, unitPrice: 3 }] });
+    const { version: _version, country: _country, countryMs: _countryMs, ...legacyBody } = state;
+    await client.send(new PutItemCommand({ TableName: tableName, Item: { customerId: { S: 'C-legacy' }, v: { N: '4' }, body: { S: JSON.stringify(legacyBody) } } }));
+    const loaded = (await store.getMany(['C-legacy'])).get('C-legacy')!;
+    expect(loaded).toEqual({ ...state, version: 4 });
+    expect(loaded.country).toBeNull();
+    expect(loaded.countryMs).toBe(NO_EVENT_LAST_MS);
+
+    applyEvent(loaded, { type: 'return', orderId: 'O-1', customerId: 'C-legacy', occurredAt: '2024-02-01T00:00:00Z', country: 'Deutschland', lines: [{ productId: 'P', quantity: 1, unitPrice: 3 }] });
+    expect(await store.save(loaded)).toBe(5);
+    const reloaded = (await store.getMany(['C-legacy'])).get('C-legacy')!;
+    expect(reloaded).toEqual({ ...loaded, version: 5 });
+    expect(reloaded.country).toBe('Deutschland');
+    expect(reloaded.countryMs).toBe(Date.parse('2024-02-01T00:00:00Z'));
   });
 
   it('spreads due customers over buckets with a stable hash', () => {

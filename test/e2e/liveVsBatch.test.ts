@@ -93,3 +93,56 @@ describe('CDNOW replayed through the streaming path with the hybrid model', () =
     expect(expectLiveEqualsBatch(states)).toBe(23_570);
   });
 });
+
+/**
+ * The same check with a static covariate: every CDNOW event is given a country (by customer, a
+ * move to another country part-way for some, none on some events), so the model learns country
+ * columns, and the live path must carry the country from the records into the state and the row.
+ */
+describe('CDNOW with a country per customer, replayed through the streaming path', () => {
+  const COUNTRIES = ['Netherlands', 'Belgium', 'Luxembourg'];
+  const MOVE_MS = Date.parse('1997-06-01T00:00:00Z');
+  let countryModel: HybridModel;
+  let countryDeps: ConsumerDeps;
+  let countryStates: Map<string, CustomerState>;
+
+  function withCountry(event: OrderEvent, at: number): OrderEvent {
+    const id = Number(event.customerId);
+    if (at % 11 === 0) return event;
+    const country = id % 7 === 0 && Date.parse(event.occurredAt) >= MOVE_MS ? 'Germany' : COUNTRIES[id % 3];
+    return { ...event, country };
+  }
+
+  beforeAll(async () => {
+    const countryEvents = events.map(withCountry);
+    const artifact = trainHybridFromEvents(countryEvents, { calibrationEnd: '1997-09-30', horizonDays: 90 });
+    countryModel = loadModel(JSON.parse(JSON.stringify(artifact))) as HybridModel;
+    countryDeps = { ...deps, store: new MemoryStateStore(), alerts: new MemoryAlertSink(), deadLetters: new MemoryDeadLetterSink(), metrics: new CounterMetrics(), model: countryModel };
+    const handler = createKinesisHandler(() => countryDeps);
+    for (const batch of toKinesisEvents(countryEvents, 500)) {
+      const { batchItemFailures } = await handler(batch);
+      expect(batchItemFailures).toEqual([]);
+    }
+    countryStates = statesUpTo(countryEvents, parseIsoDay('1998-06-30')).states;
+  }, 120_000);
+
+  it('learns country columns, and every live state and score equals the batch one', async () => {
+    expect([...countryModel.toJSON().covariates.country].sort()).toEqual(['Belgium', 'Germany', 'Luxembourg', 'Netherlands']);
+    expect(countryModel.featureNames.slice(-4).every((name) => name.startsWith('country='))).toBe(true);
+    const states = await liveStates(countryDeps.store as MemoryStateStore);
+    expect(states).toHaveLength(23_570);
+    let moved = 0;
+    for (const live of states) {
+      const batchState = countryStates.get(live.customerId)!;
+      expect(live.country).toBe(batchState.country);
+      expect(live.countryMs).toBe(batchState.countryMs);
+      if (live.country === 'Germany') moved++;
+      const score = live.score!;
+      const batch = countryModel.score(featuresOf(batchState, score.asOfMs));
+      const { asOfMs: _asOf, modelVersion, ...liveScore } = score;
+      expect(modelVersion).toBe(countryModel.version);
+      if (JSON.stringify(liveScore) !== JSON.stringify(batch)) expect({ customer: live.customerId, ...liveScore }).toEqual({ customer: live.customerId, ...batch });
+    }
+    expect(moved).toBeGreaterThan(100);
+  });
+});

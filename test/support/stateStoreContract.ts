@@ -20,7 +20,7 @@ function order(orderId: string, occurredAt: string, lines: OrderEvent['lines'], 
   return { type, orderId, customerId: 'C-10042', occurredAt, currency: 'EUR', lines };
 }
 
-/** A customer with a history: several purchase days, a return, stream positions, a score and a pending alert. */
+/** A customer with a history: several purchase days, a return, a country, stream positions, a score and a pending alert. */
 export function richState(): CustomerState {
   const state = emptyState('C-10042');
   const events: [OrderEvent, string][] = [
@@ -28,11 +28,11 @@ export function richState(): CustomerState {
     [order('O-2', '2024-01-03T18:40:00+01:00', [{ productId: 'P-9', quantity: 1, unitPrice: 99.99 }]), '49650000000000000000000000000000000000000000000000000002'],
     [order('O-3', '2024-02-20T11:00:00Z', [{ productId: 'P-7', categoryId: 'books', quantity: 1, unitPrice: 12.5 }, { productId: 'P-2', quantity: 3, unitPrice: 4.2 }]), '49650000000000000000000000000000000000000000000000000003'],
     [order('O-2', '2024-02-25T08:00:00Z', [{ productId: 'P-9', quantity: 1, unitPrice: 99.99 }], 'return'), '49650000000000000000000000000000000000000000000000000004'],
-    [order('O-6', '2024-03-02T14:30:00Z', [{ productId: 'P-3', quantity: 0.5, unitPrice: 19.9 }]), '49650000000000000000000000000000000000000000000000000005'],
+    [{ ...order('O-6', '2024-03-02T14:30:00Z', [{ productId: 'P-3', quantity: 0.5, unitPrice: 19.9 }]), country: 'Côte d’Ivoire' }, '49650000000000000000000000000000000000000000000000000005'],
     [order('O-4', '2024-03-10T23:59:59Z', [{ productId: 'P-11', categoryId: 'games', quantity: 1, unitPrice: 59 }]), '49650000000000000000000000000000000000000000000000000006'],
   ];
   for (const [event, position] of events) expect(applyEvent(state, event, { source: SHARD, position })).toBe('applied');
-  applyEvent(state, order('O-5', '2023-12-30T10:00:00Z', [{ productId: 'P-1', quantity: 1, unitPrice: 5 }]), { source: 'orders-2', position: '17' });
+  applyEvent(state, { ...order('O-5', '2023-12-30T10:00:00Z', [{ productId: 'P-1', quantity: 1, unitPrice: 5 }]), country: 'Germany' }, { source: 'orders-2', position: '17' });
   state.score = { asOfMs: Date.parse('2024-04-01T00:00:00Z'), modelVersion: 'bgnbd-2024-03-31', churnProbability: 0.6125, clv: 187.33, pAlive: 0.3875, expectedPurchases: 0.91, expectedSpend: 41.07 };
   state.atRisk = true;
   state.transitions = 1;
@@ -154,6 +154,8 @@ export function describeStateStoreContract(
         expect(rich.positions[SHARD]).toBeDefined();
         expect(rich.recentOrders.length).toBeGreaterThanOrEqual(4);
         expect(rich.dayBits.length).toBeGreaterThan(1);
+        expect(rich.country).toBe('Côte d’Ivoire');
+        expect(rich.countryMs).toBe(Date.parse('2024-03-02T14:30:00Z'));
         const untouched = emptyState('C-empty');
         const returnsOnly = emptyState('C-returns');
         applyEvent(returnsOnly, { ...order('R-1', '2024-01-05T00:00:00Z', [{ productId: 'P', quantity: 1, unitPrice: 3 }], 'return'), customerId: 'C-returns' });
@@ -164,11 +166,15 @@ export function describeStateStoreContract(
         expect(found.get('C-empty')).toEqual({ ...untouched, version: 1 });
         expect(found.get('C-empty')!.firstEventMs).toBe(Number.MAX_SAFE_INTEGER);
         expect(found.get('C-empty')!.lastEventMs).toBe(Number.MIN_SAFE_INTEGER);
+        expect(found.get('C-empty')!.country).toBeNull();
+        expect(found.get('C-empty')!.countryMs).toBe(Number.MIN_SAFE_INTEGER);
         expect(found.get('C-returns')).toEqual({ ...returnsOnly, version: 1 });
 
-        // Saving what was read (with its new version) must round-trip again.
+        // Saving what was read (with its new version) must round-trip again, a changed country too.
         const again = found.get('C-10042')!;
         again.orders += 1;
+        again.country = 'France';
+        again.countryMs += 1;
         expect(await store.save(again)).toBe(2);
         expect(await stored(store, 'C-10042')).toEqual({ ...again, version: 2 });
       }));

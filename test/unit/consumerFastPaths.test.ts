@@ -86,6 +86,7 @@ function referenceFeatures(state: CustomerState, asOfMs: number): CustomerFeatur
     purchaseDaysLast90: purchaseDays,
     spendLast13Weeks: recent.cents / 100,
     ordersLast13Weeks: recent.orders,
+    country: state.country,
   };
 }
 
@@ -149,7 +150,7 @@ describe('fast paths agree with their references', () => {
         const asOf = BASE + day * DAY_MS;
         const expected = referenceFeatures(state, asOf);
         expect(featuresOf(state, asOf)).toEqual(expected);
-        expect(Object.keys(featuresOf(state, asOf))).toEqual([...FEATURE_NAMES]);
+        expect(Object.keys(featuresOf(state, asOf))).toEqual([...FEATURE_NAMES, 'country']);
         const target = featuresInto(emptyFeatures(), state, BASE + otherDay * DAY_MS);
         expect(asOfFeaturesInto(target, state, asOf)).toEqual(expected);
         const start = state.firstDay < 0 ? 0 : state.firstDay;

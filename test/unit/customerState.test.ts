@@ -27,18 +27,27 @@ function replay(events: readonly OrderEvent[]) {
 const eventsArbitrary = fc
   .array(
     fc.record({
-      day: fc.integer({ min: 0, max: 400 }),
-      minute: fc.integer({ min: 0, max: 1439 }),
+      // A few events share a time exactly, so ties of the country rule are exercised.
+      day: fc.oneof(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 0, max: 2 })),
+      minute: fc.oneof(fc.integer({ min: 0, max: 1439 }), fc.constant(0)),
       cents: fc.integer({ min: 0, max: 50_000 }),
       isReturn: fc.boolean(),
+      country: fc.option(fc.constantFrom('Germany', 'France', 'EIRE'), { nil: undefined }),
     }),
     { minLength: 1, maxLength: 40 },
   )
   .map((rows) =>
     rows.map((row, i) =>
-      order('c1', `o${i}`, new Date(BASE + row.day * DAY + row.minute * 60_000).toISOString(), row.cents / 100, row.isReturn && i % 3 === 0 ? 'return' : 'order'),
+      withCountry(
+        order('c1', `o${i}`, new Date(BASE + row.day * DAY + row.minute * 60_000).toISOString(), row.cents / 100, row.isReturn && i % 3 === 0 ? 'return' : 'order'),
+        row.country,
+      ),
     ),
   );
+
+function withCountry(event: OrderEvent, country: string | undefined): OrderEvent {
+  return country === undefined ? event : { ...event, country };
+}
 
 describe('Customer state: sufficient statistics', () => {
   it('counts purchase occasions as distinct customer-days, and returns never as occasions', () => {
@@ -78,6 +87,30 @@ describe('Customer state: sufficient statistics', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('keeps the country of the latest event that carries one (ties by value), returns included', () => {
+    const state = replay([
+      withCountry(order('c1', 'a', '2024-01-01T09:00:00Z'), 'Germany'),
+      withCountry(order('c1', 'b', '2024-03-01T09:00:00Z'), 'France'),
+      order('c1', 'c', '2024-04-01T09:00:00Z'),
+    ]);
+    expect(state.country).toBe('France');
+    expect(state.countryMs).toBe(Date.parse('2024-03-01T09:00:00Z'));
+    // An earlier event never overrides; one at the same time does only with a greater value.
+    applyEvent(state, withCountry(order('c1', 'd', '2024-02-01T09:00:00Z'), 'Spain'));
+    expect(state.country).toBe('France');
+    applyEvent(state, withCountry(order('c1', 'e', '2024-03-01T09:00:00Z'), 'Austria'));
+    expect(state.country).toBe('France');
+    applyEvent(state, withCountry(order('c1', 'f', '2024-03-01T09:00:00Z'), 'Germany'));
+    expect(state.country).toBe('Germany');
+    applyEvent(state, withCountry(order('c1', 'r', '2024-05-01T09:00:00Z', 4, 'return'), 'EIRE'));
+    expect(state.country).toBe('EIRE');
+    // A rejected duplicate changes nothing, whatever country it carries.
+    expect(applyEvent(state, withCountry(order('c1', 'c', '2024-06-01T09:00:00Z'), 'Zambia'))).toBe('duplicate-order');
+    expect(state.country).toBe('EIRE');
+    expect(state.countryMs).toBe(Date.parse('2024-05-01T09:00:00Z'));
+    expect(emptyState('c2')).toMatchObject({ country: null, countryMs: Number.MIN_SAFE_INTEGER });
   });
 
   it('ignores a producer retry (same order id, new record) and a redelivered record (same position)', () => {
@@ -125,9 +158,12 @@ describe('Customer state: sufficient statistics', () => {
   it('survives a JSON round trip and a clone without sharing arrays', () => {
     const state = replay([order('c1', 'a', '2024-01-01T00:00:00Z'), order('c1', 'b', '2024-02-01T00:00:00Z')]);
     expect(JSON.parse(JSON.stringify(state))).toEqual(state);
+    applyEvent(state, withCountry(order('c1', 'g', '2024-02-02T00:00:00Z'), 'Germany'));
+    expect(cloneState(state)).toEqual(state);
+    expect(JSON.parse(JSON.stringify(state))).toEqual(state);
     const copy = cloneState(state);
     applyEvent(copy, order('c1', 'c', '2024-03-01T00:00:00Z'));
-    expect(state.orders).toBe(2);
-    expect(copy.orders).toBe(3);
+    expect(state.orders).toBe(3);
+    expect(copy.orders).toBe(4);
   });
 });

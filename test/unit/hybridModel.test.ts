@@ -5,9 +5,16 @@ import { featuresOf, type CustomerFeatures } from '../../models/customerFeatures
 import { buildPanel, foldOf } from '../../models/customerPanel.ts';
 import { emptyState } from '../../models/customerState.ts';
 import { ForestScorer } from '../../models/forestScorer.ts';
-import { HYBRID_FEATURE_COUNT, hybridFeaturesOf, hybridRow } from '../../models/hybridFeatures.ts';
+import {
+  COUNTRY_MAX_COLUMNS,
+  covariateVocabulary,
+  HYBRID_FEATURE_COUNT,
+  HYBRID_FEATURE_NAMES,
+  hybridFeaturesOf,
+  hybridRow,
+} from '../../models/hybridFeatures.ts';
 import { type HybridArtifact, HybridModel } from '../../models/hybridModel.ts';
-import { fitHybrid, innerGroups, trainHybridFromEvents } from '../../models/hybridTraining.ts';
+import { fitBtydInputs, fitHybrid, hybridMatrix, innerGroups, trainHybridFromEvents } from '../../models/hybridTraining.ts';
 import { fitLinear, linearRaw } from '../../models/linearModels.ts';
 import { loadModel } from '../../models/modelArtifact.ts';
 import type { OrderEvent } from '../../models/orderEvent.ts';
@@ -123,6 +130,115 @@ describe('hybrid model scores', () => {
       hybridRow(featuresOf(state, asOf), model.btydInputs, row);
       expect(Array.from(hybridFeaturesOf(state, asOf, model.btydInputs))).toEqual(Array.from(row));
     }
+  });
+});
+
+describe('hybrid model covariates (country)', () => {
+  const COUNTRIES = ['Germany', 'France', 'Spain'];
+  /** Churn rate by country: the label depends on country alone, not on the other features. */
+  const CHURN_RATE: Record<string, number> = { Germany: 0.1, France: 0.5, Spain: 0.9, Malta: 0.5 };
+  let labelled: { customerIds: string[]; features: CustomerFeatures[]; churn: Float64Array; spend: Float64Array };
+  let covariateArtifact: HybridArtifact;
+
+  beforeAll(() => {
+    const random = new Random(11);
+    const customers = features.slice(0, -1);
+    const withCountry = customers.map((f, i) => ({ ...f, country: i < 30 ? 'Malta' : COUNTRIES[i % 3] }));
+    const churn = Float64Array.from(withCountry, (f) => (random.nextFloat() < CHURN_RATE[f.country] ? 1 : 0));
+    const spend = Float64Array.from(withCountry, (f, i) => (churn[i] === 1 ? 0 : (f.country === 'Spain' ? 20 : 100) * (0.5 + random.nextFloat())));
+    labelled = { customerIds: withCountry.map((_, i) => `K${i}`), features: withCountry, churn, spend };
+    covariateArtifact = fitHybrid(labelled, { horizonDays: 90, calibrationEnd: '2024-10-02', events: 1 });
+  });
+
+  it('learns a vocabulary of the countries with enough customers, as one-hot columns after the rest', () => {
+    expect(labelled.features.filter((f) => f.country === 'Malta')).toHaveLength(30);
+    expect([...covariateArtifact.covariates.country].sort()).toEqual([...COUNTRIES].sort());
+    expect(covariateArtifact.features).toEqual([...HYBRID_FEATURE_NAMES, ...covariateArtifact.covariates.country.map((c) => `country=${c}`)]);
+    expect(covariateArtifact.features.indexOf('btydClv')).toBe(HYBRID_FEATURE_NAMES.indexOf('btydClv'));
+    const model = HybridModel.fromArtifact(covariateArtifact);
+    expect(model.featureNames).toEqual(covariateArtifact.features);
+  });
+
+  it('gives the country a real effect: the same features score by their country', () => {
+    const model = HybridModel.fromArtifact(covariateArtifact);
+    const mean = (country: string | null, pick: (s: ReturnType<HybridModel['score']>) => number) =>
+      labelled.features.reduce((sum, f) => sum + pick(model.score({ ...f, country })), 0) / labelled.features.length;
+    const churnOf = (country: string | null) => mean(country, (s) => s.churnProbability);
+    expect(churnOf('Spain') - churnOf('Germany')).toBeGreaterThan(0.4);
+    expect(churnOf('France')).toBeGreaterThan(churnOf('Germany') + 0.15);
+    expect(churnOf('Spain')).toBeGreaterThan(churnOf('France') + 0.15);
+    expect(mean('Germany', (s) => s.clv)).toBeGreaterThan(2 * mean('Spain', (s) => s.clv));
+    // A country outside the vocabulary (or none) reads as all-zero columns.
+    const f = labelled.features[40];
+    expect(model.score({ ...f, country: 'Malta' })).toEqual(model.score({ ...f, country: null }));
+    expect(model.score({ ...f, country: 'Spain' }).churnProbability).not.toBe(model.score({ ...f, country: 'Germany' }).churnProbability);
+    for (const g of labelled.features.slice(0, 100)) expect(model.churnProbability(g)).toBe(model.score(g).churnProbability);
+  });
+
+  it('round-trips through JSON with identical scores, and training and scoring build the same rows', () => {
+    const json = JSON.stringify(covariateArtifact);
+    const loaded = HybridModel.load(JSON.parse(json));
+    const trained = HybridModel.fromArtifact(covariateArtifact);
+    expect(loaded.version).toBe(covariateArtifact.version);
+    expect(loaded.toJSON()).toEqual(covariateArtifact);
+    for (const f of labelled.features) expect(loaded.score(f)).toEqual(trained.score(f));
+
+    const covariates = covariateArtifact.covariates;
+    const matrix = hybridMatrix(labelled.features, trained.btydInputs, covariates);
+    expect(matrix.nFeatures).toBe(HYBRID_FEATURE_COUNT + covariates.country.length);
+    const row = new Float64Array(matrix.nFeatures);
+    for (let i = 0; i < 200; i++) {
+      hybridRow(labelled.features[i], trained.btydInputs, row, 0, 1, undefined, true, covariates);
+      expect(Array.from(row)).toEqual(Array.from({ length: matrix.nFeatures }, (_, f) => matrix.values[f * matrix.nRows + i]));
+    }
+    const { states } = statesUpTo(events, parseIsoDay(CALIBRATION_END));
+    const state = { ...[...states.values()][0], country: 'France' };
+    const asOf = endOfDayMs(CALIBRATION_END);
+    const live = hybridFeaturesOf(state, asOf, trained.btydInputs, covariates);
+    hybridRow(featuresOf(state, asOf), trained.btydInputs, row, 0, 1, undefined, true, covariates);
+    expect(Array.from(live)).toEqual(Array.from(row));
+    expect(Array.from(live.slice(HYBRID_FEATURE_COUNT))).toEqual(covariates.country.map((c) => (c === 'France' ? 1 : 0)));
+  });
+
+  it('rejects an artifact whose covariates and feature list disagree', () => {
+    const edited = structuredClone(covariateArtifact);
+    edited.covariates.country = edited.covariates.country.slice(1);
+    expect(() => HybridModel.load(edited)).toThrow(/features: must be the hybrid features/);
+    const repeated = structuredClone(covariateArtifact);
+    repeated.covariates.country[1] = repeated.covariates.country[0];
+    expect(() => HybridModel.load(repeated)).toThrow(/covariates.country: must not repeat a country/);
+  });
+
+  it('without countries, the layout is exactly the covariate-free one, and old artifacts load as having none', () => {
+    expect(artifact.covariates).toEqual({ country: [] });
+    expect(artifact.features).toEqual([...HYBRID_FEATURE_NAMES]);
+    const btyd = fitBtydInputs(features, 90).inputs;
+    expect(hybridMatrix(features, btyd).nFeatures).toBe(HYBRID_FEATURE_COUNT);
+    expect(hybridMatrix(features, btyd, covariateVocabulary(features)).nFeatures).toBe(HYBRID_FEATURE_COUNT);
+    // An artifact written before covariates existed: no field, same version, same scores.
+    const { covariates: _covariates, ...old } = structuredClone(artifact);
+    const loaded = HybridModel.load(old);
+    expect(loaded.version).toBe(artifact.version);
+    expect(loaded.toJSON().covariates).toEqual({ country: [] });
+    const model = HybridModel.fromArtifact(artifact);
+    for (const f of features) expect(loaded.score(f)).toEqual(model.score(f));
+    // A country on the features changes nothing for a model without covariates.
+    for (const f of features.slice(0, 50)) expect(model.score({ ...f, country: 'Germany' })).toEqual(model.score(f));
+  });
+
+  it('keeps at most the most frequent countries, ties by name, each with enough customers', () => {
+    const names = Array.from({ length: 11 }, (_, i) => `C${String(i).padStart(2, '0')}`);
+    const many: CustomerFeatures[] = [];
+    names.forEach((country, i) => {
+      const count = i < 2 ? 60 : 50 + i * 3;
+      for (let k = 0; k < count; k++) many.push({ ...features[0], country });
+    });
+    for (let k = 0; k < 49; k++) many.push({ ...features[0], country: 'Rare' });
+    for (let k = 0; k < 500; k++) many.push({ ...features[0], country: null });
+    const vocabulary = covariateVocabulary(many);
+    expect(vocabulary.country).toHaveLength(COUNTRY_MAX_COLUMNS);
+    expect(vocabulary.country).toEqual(['C10', 'C09', 'C08', 'C07', 'C06', 'C05', 'C04', 'C00']);
+    expect(covariateVocabulary(many, 50, 20).country).not.toContain('Rare');
   });
 });
 

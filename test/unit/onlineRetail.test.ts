@@ -107,6 +107,7 @@ describe('readOnlineRetail', () => {
           { productId: '79323W', quantity: 12, unitPrice: 6.75 },
           { productId: '22041', quantity: 1, unitPrice: 0 },
         ],
+        country: 'United Kingdom',
       },
       {
         type: 'return',
@@ -117,6 +118,7 @@ describe('readOnlineRetail', () => {
           { productId: '22087', quantity: 12, unitPrice: 2.95 },
           { productId: '85206A', quantity: 6, unitPrice: 1.65 },
         ],
+        country: 'Australia',
       },
       {
         type: 'order',
@@ -124,6 +126,7 @@ describe('readOnlineRetail', () => {
         customerId: '12533',
         occurredAt: '2009-12-01T09:42:00.000Z',
         lines: [{ productId: '21535', quantity: 4, unitPrice: 2 }],
+        country: 'Germany',
       },
     ]);
     expect(report.events).toBe(3);
@@ -164,6 +167,29 @@ describe('readOnlineRetail', () => {
     expect(events[0].lines[0]).toEqual({ productId: '85123A', quantity: 6, unitPrice: 2.55 });
     expect(report.skipped).toEqual({ [SKIP_REASONS.nonProduct]: 1 });
     expect(report.issues).toEqual([{ line: 7, reason: expect.stringMatching(/^InvoiceDate is not.*13\/9\/2011/) }]);
+  });
+
+  it('carries each invoice’s country, trimmed, and none when the row has none', async () => {
+    const row = (invoice: string, customer: string, country: string) => `${invoice},85048,ITEM,1,2010-03-01 10:00:00,1.25,${customer},${country}`;
+    const path = await fixture('countries.csv', [
+      RETAIL_II[0],
+      row('1', '12346', '  EIRE '),
+      row('2', '12347', ''),
+      row('3', '12348', '   '),
+      row('4', '12349', 'X'.repeat(65)),
+      row('C5', '12346', 'EIRE'),
+    ]);
+    const { events, report } = await readOnlineRetail(path);
+    expect(events.map((event) => [event.orderId, event.country])).toEqual([
+      ['1', 'EIRE'],
+      ['2', undefined],
+      ['3', undefined],
+      ['4', undefined],
+      ['C5', 'EIRE'],
+    ]);
+    expect(events.filter((event) => 'country' in event).map((event) => event.orderId)).toEqual(['1', 'C5']);
+    expect(report.events).toBe(5);
+    expect(report.issues).toEqual([]);
   });
 
   it('reads a gzipped Online Retail II file the same as the plain one', async () => {
@@ -237,5 +263,6 @@ describe.skipIf(!existsSync(SHARED))('the shared Online Retail II 2009-2010 file
     expect(events.filter((event) => event.type === 'return')).toHaveLength(3_899);
     expect(new Set(events.map((event) => event.customerId)).size).toBeGreaterThan(4_000);
     expect(events.every((event) => OrderEventSchema.safeParse(event).success)).toBe(true);
+    expect(events.every((event) => typeof event.country === 'string')).toBe(true);
   }, 60_000);
 });

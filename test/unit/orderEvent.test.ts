@@ -9,6 +9,13 @@ const timestamp = fc.oneof(
   fc.date({ min: new Date('1990-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString()),
   fc.constantFrom('2024-02-29T10:00:00Z', '2023-02-29T10:00:00Z', '2024-01-01T10:00:00+01:00', '2024-01-01T10:00Z', '2024-01-01', '2024-13-01T00:00:00Z', 'yesterday'),
 );
+/** Valid countries, and the invalid edges: empty, 65 characters, a non-string. */
+const country = fc.oneof(
+  fc.constantFrom('United Kingdom', 'EIRE', 'x', 'A'.repeat(64)),
+  fc.string({ minLength: 1, maxLength: 64 }),
+  fc.constantFrom('', 'B'.repeat(65), 7, null, true),
+  fc.string({ minLength: 63, maxLength: 66 }),
+);
 const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
 const line = fc.record(
   { productId: text, categoryId: maybe(text), quantity: number, unitPrice: number, extra: maybe(fc.anything()) },
@@ -21,6 +28,7 @@ const event = fc.record(
     customerId: text,
     occurredAt: timestamp,
     currency: maybe(fc.oneof(fc.constantFrom('EUR', 'usd'), text)),
+    country: maybe(fc.oneof(country, country, fc.anything())),
     lines: fc.oneof(fc.array(line, { maxLength: 3 }), fc.array(line, { minLength: 1, maxLength: 2 }), fc.anything()),
     note: maybe(fc.string()),
   },
@@ -29,13 +37,14 @@ const event = fc.record(
 
 /** A valid event with at most one field replaced by a noisy value: the boundary where checks differ. */
 const nearlyValid = fc
-  .tuple(fc.constantFrom('type', 'orderId', 'customerId', 'occurredAt', 'currency', 'lines', 'none'), event, fc.boolean())
-  .map(([field, noisy, dropCurrency]) => {
+  .tuple(fc.constantFrom('type', 'orderId', 'customerId', 'occurredAt', 'currency', 'lines', 'country', 'none'), event, fc.boolean(), fc.boolean())
+  .map(([field, noisy, dropCurrency, dropCountry]) => {
     const base: Record<string, unknown> = {
       type: 'order', orderId: 'O-1', customerId: 'U-1', occurredAt: '2024-03-01T10:00:00.000Z',
-      currency: 'EUR', lines: [{ productId: 'P1', categoryId: 'C1', quantity: 2, unitPrice: 3.5 }],
+      currency: 'EUR', lines: [{ productId: 'P1', categoryId: 'C1', quantity: 2, unitPrice: 3.5 }], country: 'Germany',
     };
     if (dropCurrency) delete base.currency;
+    if (dropCountry) delete base.country;
     if (field !== 'none') base[field] = (noisy as Record<string, unknown>)[field];
     return base;
   });
@@ -43,6 +52,7 @@ const nearlyValid = fc
 describe('OrderEvent v1 fast check', () => {
   it('accepts exactly what the zod schema accepts unchanged', () => {
     let accepted = 0;
+    let acceptedWithCountry = 0;
     fc.assert(
       // Values as the consumer sees them: straight out of JSON.parse.
       fc.property(fc.oneof(nearlyValid, nearlyValid, event, fc.anything()).map((v) => JSON.parse(JSON.stringify(v ?? null))), (value) => {
@@ -50,11 +60,30 @@ describe('OrderEvent v1 fast check', () => {
         const unchanged = zod.success && isDeepStrictEqual(zod.data, value);
         expect(isOrderEventV1(value)).toBe(unchanged);
         if (unchanged) accepted++;
+        if (unchanged && 'country' in value) acceptedWithCountry++;
       }),
       { numRuns: 20_000 },
     );
     // Both sides of the agreement must be exercised, not just rejections.
     expect(accepted).toBeGreaterThan(200);
+    expect(acceptedWithCountry).toBeGreaterThan(50);
+    expect(accepted - acceptedWithCountry).toBeGreaterThan(50);
+  });
+
+  it('takes an optional country of 1 to 64 characters, and nothing else there', () => {
+    const base = { type: 'order', orderId: 'o', customerId: 'c', occurredAt: '2024-01-01T00:00:00Z', lines: [{ productId: 'p', quantity: 1, unitPrice: 0 }] };
+    for (const country of [undefined, 'Germany', 'A'.repeat(64)]) {
+      const value = country === undefined ? base : { ...base, country };
+      expect(isOrderEventV1(value)).toBe(true);
+      expect(OrderEventSchema.safeParse(value).success).toBe(true);
+    }
+    for (const country of ['', 'A'.repeat(65), 7, null]) {
+      const value = { ...base, country };
+      expect(isOrderEventV1(value)).toBe(false);
+      const parsed = parseOrderEvent(value);
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues[0].path).toEqual(['country']);
+    }
   });
 
   it('falls back to zod for the rest, so every rejection carries zod’s reason', () => {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseIsoDay } from '../../models/calendar.ts';
 import { cleanRetailRows, type RetailRowInput } from '../../models/retailCleaning.ts';
+import { ordersFromCleanLines } from '../../models/customerEvaluation.ts';
+import { OrderEventSchema } from '../../models/orderEvent.ts';
 
 let nextLine = 2;
 function row(overrides: Partial<RetailRowInput>): RetailRowInput {
@@ -141,5 +143,23 @@ describe('cleanRetailRows: cancellations', () => {
     const purchase = row({ invoice: '500001', stockCode: '85123a' });
     const cancel = row({ invoice: 'C500002', stockCode: '85123A', quantity: -6, invoiceDate: '2010-03-02T10:00:00.000Z' });
     expect(cleanRetailRows([purchase, cancel]).lines).toEqual([]);
+  });
+});
+
+describe('ordersFromCleanLines: the retail protocol’s orders', () => {
+  it('carries each invoice’s country onto its order, and none when the rows have none', () => {
+    const lines = cleanRetailRows([
+      row({ invoice: '600001', customerId: '12346', country: ' Germany ' }),
+      row({ invoice: '600001', customerId: '12346', stockCode: '21212', country: 'Germany' }),
+      row({ invoice: '600002', customerId: '12347', country: '' }),
+      row({ invoice: '600003', customerId: null, country: 'France' }),
+    ]).lines;
+    const orders = ordersFromCleanLines(lines);
+    expect(orders.map((order) => [order.orderId, order.customerId, order.country, order.lines.length])).toEqual([
+      ['600001', '12346', 'Germany', 2],
+      ['600002', '12347', undefined, 1],
+    ]);
+    expect('country' in orders[1]).toBe(false);
+    for (const order of orders) expect(OrderEventSchema.safeParse(order).data).toEqual(order);
   });
 });

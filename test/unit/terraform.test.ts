@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { LAMBDA_ENTRIES, LAMBDA_HANDLER } from '../../bin/commands/bundle.ts';
 import { alertSchemaFileName } from '../../consumers/alerts/alertSchemas.ts';
-import { ConsumerEnvSchema } from '../../consumers/consumerConfig.ts';
+import { CONSUMER_V8_FLAGS, ConsumerEnvSchema } from '../../consumers/consumerConfig.ts';
 import { DUE_INDEX, stateTableDefinition } from '../../consumers/stateStore/dynamoStateStore.ts';
 import { ApiEnvSchema } from '../../api/lambda.ts';
 import { ALERT_DETAIL_TYPES, ALERT_SOURCE } from '../../models/alertEvent.ts';
@@ -289,6 +289,12 @@ describe('terraform: Lambdas', () => {
   const requiredEnv = Object.keys(shape).filter((key) => !shape[key].safeParse(undefined).success);
   const knownEnv = new Set(Object.keys(shape));
   const extraEnv = /^(NODE_OPTIONS|POWERTOOLS_[A-Z_]+)$/;
+
+  it('run the consumer with the V8 flags `bench consumer` measures it with', () => {
+    const options = /NODE_OPTIONS\s*=\s*"([^"]*)"/.exec(readFileSync(join(TF_DIR, 'main.tf'), 'utf8'));
+    expect(options, 'NODE_OPTIONS in terraform/main.tf').not.toBeNull();
+    for (const flag of CONSUMER_V8_FLAGS) expect(options![1].split(/\s+/)).toContain(flag);
+  });
 
   it('deploy the consumer and the sweep', () => {
     expect(functions.map((f) => f.name).sort()).toEqual(expect.arrayContaining(['consumer', 'sweep']));
