@@ -16,6 +16,7 @@ import type { OrderEvent } from '../models/orderEvent.ts';
 import { DEFAULT_PRICE_BAND, optimizePrice } from '../models/priceOptimization.ts';
 import { fitSegments } from '../models/segmentation.ts';
 import type { CustomerRfm, DemandScope, LakeOrderLine, LakeOrderTotal, LakeOrderTotals, LakeQueries, WeeklyProductSales } from './lakeQueries.ts';
+import { compareCodePoints } from './lakeQueriesSql.ts';
 import {
   type AtRiskRequest,
   type AtRiskResponse,
@@ -790,7 +791,9 @@ function emptyTable(productId: string): WeeklyTable {
 
 /**
  * Customer states from lake order lines, exactly as the stream would have built them: lines are
- * regrouped into their OrderEvents (type, order id, customer) and applied with applyEvent.
+ * regrouped into their OrderEvents (type, order id, customer), each with the country its lines
+ * carry (none when they carry none), and applied with applyEvent, so the state's country follows
+ * the stream's rule (latest event time wins).
  */
 export function statesFromLines(lines: readonly LakeOrderLine[]): Map<string, CustomerState> {
   const events = new Map<string, OrderEvent>();
@@ -800,6 +803,8 @@ export function statesFromLines(lines: readonly LakeOrderLine[]): Map<string, Cu
     if (!event) {
       events.set(key, (event = { type: line.type, orderId: line.orderId, customerId: line.customerId, occurredAt: line.occurredAt, lines: [] }));
     }
+    const country = greaterCountry(event.country ?? null, line.country);
+    if (country !== null) event.country = country;
     event.lines.push({
       productId: line.productId,
       ...(line.categoryId ? { categoryId: line.categoryId } : {}),
@@ -817,17 +822,17 @@ export function statesFromLines(lines: readonly LakeOrderLine[]): Map<string, Cu
 }
 
 /**
- * The same states from order totals: each total becomes its event with one line carrying the
- * event's units and a unit price that gives back its cents exactly (applyEvent rounds
- * quantity × price × 100 per line). Totals of one (type, order id, customer) are merged first,
- * as statesFromLines merges lines.
+ * The same states from order totals: each total becomes its event, with its country, and one
+ * line carrying the event's units and a unit price that gives back its cents exactly (applyEvent
+ * rounds quantity × price × 100 per line). Totals of one (type, order id, customer) are merged
+ * first, as statesFromLines merges lines.
  */
 export function statesFromOrderTotals(totals: readonly LakeOrderTotal[]): Map<string, CustomerState> {
   const merged = new Map<string, LakeOrderTotal>();
   for (const total of totals) {
     const key = `${total.type}\u0000${total.orderId}\u0000${total.customerId}`;
     const seen = merged.get(key);
-    if (seen) merged.set(key, { ...seen, cents: seen.cents + total.cents, units: seen.units + total.units });
+    if (seen) merged.set(key, { ...seen, cents: seen.cents + total.cents, units: seen.units + total.units, country: greaterCountry(seen.country, total.country) });
     else merged.set(key, total);
   }
   const states = new Map<string, CustomerState>();
@@ -839,10 +844,22 @@ export function statesFromOrderTotals(totals: readonly LakeOrderTotal[]): Map<st
       orderId: total.orderId,
       customerId: total.customerId,
       occurredAt: total.occurredAt,
+      ...(total.country != null ? { country: total.country } : {}),
       lines: [{ productId: '*', quantity: total.units, unitPrice: unitPriceFor(total.cents, total.units) }],
     });
   }
   return states;
+}
+
+/**
+ * The country of an event whose lines (or totals) say `a` and `b`: the one that is not null, else
+ * the greater in code-point order, as SQL's MAX(country) picks it. Every line of one event carries
+ * the same country, so this only decides for an order id the lake holds twice.
+ */
+function greaterCountry(a: string | null | undefined, b: string | null | undefined): string | null {
+  if (a == null) return b ?? null;
+  if (b == null) return a;
+  return compareCodePoints(b, a) > 0 ? b : a;
 }
 
 /** A price p with Math.round(units × p × 100) === cents. */

@@ -44,6 +44,8 @@ export interface LakeOrderLine {
   /** ISO-8601 */
   occurredAt: string;
   type: 'order' | 'return';
+  /** The event's country (OrderEvent `country`), null when it has none or the lake predates the column. */
+  country: string | null;
 }
 
 export interface LakeOrderTotal {
@@ -54,6 +56,8 @@ export interface LakeOrderTotal {
   occurredAt: string;
   cents: number;
   units: number;
+  /** The event's country, as on its lines; null when it has none. */
+  country: string | null;
 }
 
 /**

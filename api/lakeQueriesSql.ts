@@ -90,6 +90,7 @@ function orderTotal(row: Row): LakeOrderTotal {
     occurredAt: requiredText(row, 'occurred_at'),
     cents: number(row, 'cents'),
     units: number(row, 'units'),
+    country: optionalText(row, 'country'),
   };
 }
 
@@ -112,6 +113,7 @@ function orderLine(row: Row): LakeOrderLine {
     unitPrice: number(row, 'unit_price'),
     occurredAt: requiredText(row, 'occurred_at'),
     type,
+    country: optionalText(row, 'country'),
   };
 }
 

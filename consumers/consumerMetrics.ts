@@ -7,6 +7,8 @@ export interface ConsumerMetrics {
 
 export type CounterName =
   | 'RecordsReceived'
+  /** Valid records the fast scanner left to JSON.parse + zod: slower, worth a look at the producer. */
+  | 'RecordsParsedGenerally'
   | 'EventsApplied'
   | 'DuplicatePositions'
   | 'DuplicateOrders'

@@ -85,12 +85,14 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   const customerIds: string[] = [];
   let poison: PoisonRecord[] | null = null;
   let batchMax = Number.NEGATIVE_INFINITY;
+  let parsedGenerally = 0;
   for (let i = 0; i < records.length; i++) {
     const item = decodeRecord(records[i]);
     if (!item.ok) {
       (poison ??= []).push(item);
       continue;
     }
+    if (item.general) parsedGenerally++;
     const id = item.order.customerId;
     const group = groups.get(id);
     if (group === undefined) {
@@ -102,6 +104,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
       group.records.push(item);
     }
   }
+  deps.metrics.count('RecordsParsedGenerally', parsedGenerally);
   const deadLettered = poison === null ? 0 : await setAsidePoison(poison, deps, failed);
   if (work.length === 0) return { failedPositions: [...failed], deadLettered, alertsPublished: 0 };
   for (let i = 0; i < work.length; i++) {

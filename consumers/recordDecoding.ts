@@ -13,7 +13,10 @@ export interface StreamRecord {
   data: string;
 }
 
-export type DecodedRecord = { ok: true; record: StreamRecord; order: OrderFacts } | { ok: false; record: StreamRecord; reason: string };
+export type DecodedRecord =
+  /** `general`: the scanner stepped aside and JSON.parse + zod read it (a producer writing escapes, spaces or extra keys). */
+  | { ok: true; record: StreamRecord; order: OrderFacts; general: boolean }
+  | { ok: false; record: StreamRecord; reason: string };
 
 /**
  * base64 → UTF-8 → JSON → OrderEvent v1 → the facts the state record takes; anything else is
@@ -22,7 +25,7 @@ export type DecodedRecord = { ok: true; record: StreamRecord; order: OrderFacts 
  */
 export function decodeRecord(record: StreamRecord): DecodedRecord {
   const scanned = scanOrderRecord(record.data);
-  if (scanned !== null) return { ok: true, record, order: scanned };
+  if (scanned !== null) return { ok: true, record, order: scanned, general: false };
   let payload: unknown;
   try {
     payload = JSON.parse(Buffer.from(record.data, 'base64').toString('utf8'));
@@ -31,5 +34,5 @@ export function decodeRecord(record: StreamRecord): DecodedRecord {
   }
   const parsed = parseOrderEvent(payload);
   if (!parsed.success) return { ok: false, record, reason: `not an OrderEvent v1: ${describeZodError(parsed.error)}` };
-  return { ok: true, record, order: orderFactsOf(parsed.data, parseEventTime(parsed.data.occurredAt)) };
+  return { ok: true, record, order: orderFactsOf(parsed.data, parseEventTime(parsed.data.occurredAt)), general: true };
 }

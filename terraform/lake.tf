@@ -351,6 +351,11 @@ resource "aws_glue_catalog_table" "orders_raw" {
       type = "string"
     }
     columns {
+      name    = "country"
+      type    = "string"
+      comment = "optional: NULL for events without one"
+    }
+    columns {
       name = "lines"
       type = "array<struct<productid:string,categoryid:string,quantity:double,unitprice:double>>"
     }
@@ -439,6 +444,9 @@ locals {
     { name = "unit_price", type = "double" },
     { name = "occurred_at", type = "timestamp" },
     { name = "type", type = "string" },
+    # The event's country (NULL when it has none). Added last: Athena reads Parquet columns by
+    # name, so files written before it read NULL here.
+    { name = "country", type = "string" },
   ]
   product_columns = [
     { name = "product_id", type = "string" },
@@ -531,6 +539,8 @@ resource "aws_glue_catalog_table" "products" {
 
 # Yesterday's raw orders as flat order lines in the curated table. Run it once a day after the
 # day closed and Firehose flushed (its buffering interval); it appends, so run it once per day.
+# Columns by position, as order_line_columns lists them, then the partition; every line of an
+# event gets the event's country (NULL when the event has none), as `lake build` writes it.
 resource "aws_athena_named_query" "curate_order_lines" {
   name        = "${local.prefix}-curate-order-lines"
   description = "Append yesterday's order lines (UTC) from orders_raw to order_lines."
@@ -540,7 +550,7 @@ resource "aws_athena_named_query" "curate_order_lines" {
     INSERT INTO order_lines
     SELECT r.orderid, r.customerid, l.productid, l.categoryid, l.quantity, l.unitprice,
            CAST(from_iso8601_timestamp(r.occurredat) AT TIME ZONE 'UTC' AS timestamp(3)),
-           r.type, r.order_date
+           r.type, r.country, r.order_date
     FROM orders_raw r
     CROSS JOIN UNNEST(r.lines) AS l (productid, categoryid, quantity, unitprice)
     WHERE r.order_date = CAST(current_date - INTERVAL '1' DAY AS varchar)

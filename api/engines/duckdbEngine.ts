@@ -156,6 +156,11 @@ export async function createDuckDbEngine(options: DuckDbEngineOptions): Promise<
 /**
  * `lake_orders` and `lake_products` over the files. A directory without Parquet files yet (an
  * empty lake) gets an empty view of the same columns, so every query still runs.
+ *
+ * Orders are read by column name (`union_by_name`), as Athena reads Parquet through the Glue
+ * schema: a nullable column that some or all files lack reads NULL there. That is how a lake
+ * written before a column was added (`country`) keeps working, its lines without a country until
+ * `demand-insights lake build` rewrites it; a file without a required column is refused.
  */
 export async function createLakeViews(connection: DuckDBConnection, lakeDir: string, schema?: string): Promise<void> {
   const name = (table: string) => (schema ? quotedName(schema, table) : quotedName(table));
@@ -165,11 +170,26 @@ export async function createLakeViews(connection: DuckDBConnection, lakeDir: str
   const ordersGlob = join(lakeDir, ORDERS_DIR, '*', '*.parquet');
   const productsGlob = join(lakeDir, PRODUCTS_DIR, '*.parquet');
   const ordersSource = hasParquet(join(lakeDir, ORDERS_DIR), true)
-    ? `SELECT * FROM read_parquet(${sqlString(ordersGlob)}, hive_partitioning = true, hive_types = {'${PARTITION_COLUMN}': VARCHAR})`
+    ? await ordersSelect(connection, ordersGlob)
     : emptySelect([...ORDER_LINE_COLUMNS, { name: PARTITION_COLUMN, duckdb: 'VARCHAR', glue: 'string', nullable: false }]);
   const productsSource = hasParquet(join(lakeDir, PRODUCTS_DIR), false) ? `SELECT * FROM read_parquet(${sqlString(productsGlob)})` : emptySelect(PRODUCT_COLUMNS);
   await connection.run(`CREATE OR REPLACE VIEW ${orders} AS ${ordersSource}`);
   await connection.run(`CREATE OR REPLACE VIEW ${products} AS ${productsSource}`);
+}
+
+/** The order-line columns in layout order, then the partition; NULL for a nullable column no file has. */
+async function ordersSelect(connection: DuckDBConnection, glob: string): Promise<string> {
+  const files = `read_parquet(${sqlString(glob)}, hive_partitioning = true, hive_types = {'${PARTITION_COLUMN}': VARCHAR}, union_by_name = true)`;
+  const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${files}`);
+  const present = new Set(described.getRowObjectsJson().map((row) => String(row.column_name)));
+  const lacking = ORDER_LINE_COLUMNS.filter((column) => !column.nullable && !present.has(column.name)).map((column) => column.name);
+  if (lacking.length > 0) {
+    throw new QueryEngineError(`the order lines under ${glob} lack the column(s) ${lacking.join(', ')}: not a lake this version reads; rebuild it with demand-insights lake build`);
+  }
+  const columns = ORDER_LINE_COLUMNS.map((column) =>
+    present.has(column.name) ? quotedName(column.name) : `CAST(NULL AS ${column.duckdb}) AS ${quotedName(column.name)}`,
+  );
+  return `SELECT ${[...columns, quotedName(PARTITION_COLUMN)].join(', ')} FROM ${files}`;
 }
 
 async function loadSnapshot(connection: DuckDBConnection): Promise<void> {

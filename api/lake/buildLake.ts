@@ -138,6 +138,8 @@ async function appendLines(connection: DuckDBConnection, events: readonly OrderE
         appender.appendDouble(line.unitPrice);
         appender.appendTimestamp(occurredAt);
         appender.appendVarchar(event.type);
+        if (event.country === undefined) appender.appendNull();
+        else appender.appendVarchar(event.country);
         appender.endRow();
       }
     }

@@ -36,6 +36,12 @@ export const ORDER_LINE_COLUMNS: readonly LakeColumn[] = [
   { name: 'occurred_at', duckdb: 'TIMESTAMP', glue: 'timestamp', nullable: false },
   /** 'order' | 'return' */
   { name: 'type', duckdb: 'VARCHAR', glue: 'string', nullable: false },
+  /**
+   * The event's country (OrderEvent v1 `country`), the same on every line of an event; NULL when
+   * the event has none. Added after the others: files written before it lack the column, which
+   * then reads NULL (DuckDB engine: see createLakeViews; Athena: through the Glue schema).
+   */
+  { name: 'country', duckdb: 'VARCHAR', glue: 'string', nullable: true },
 ];
 
 /** A product's category is that of its latest line that has one (NULL when none has). */

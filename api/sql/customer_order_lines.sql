@@ -8,6 +8,7 @@ SELECT
   quantity,
   unit_price,
   occurred_at,
-  type
+  type,
+  country
 FROM {{orders}}
-ORDER BY customer_id, occurred_at, order_id, product_id, quantity, unit_price, type, category_id NULLS LAST
+ORDER BY customer_id, occurred_at, order_id, product_id, quantity, unit_price, type, category_id NULLS LAST, country NULLS LAST

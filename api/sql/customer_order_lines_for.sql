@@ -9,7 +9,8 @@ SELECT
   quantity,
   unit_price,
   occurred_at,
-  type
+  type,
+  country
 FROM {{orders}}
 WHERE customer_id IN (
   ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
@@ -23,4 +24,4 @@ WHERE customer_id IN (
   ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
   ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 )
-ORDER BY customer_id, occurred_at, order_id, product_id, quantity, unit_price, type, category_id NULLS LAST
+ORDER BY customer_id, occurred_at, order_id, product_id, quantity, unit_price, type, category_id NULLS LAST, country NULLS LAST

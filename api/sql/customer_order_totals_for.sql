@@ -1,5 +1,5 @@
 -- Orders and returns of up to 100 customers, one row per event: time, cents (summed per line in
--- integer cents) and units.
+-- integer cents), units and country (the event's, on every line: MAX is that country, or NULL).
 -- Parameters: 100 customer ids; a shorter list repeats its last id (duplicates in IN are harmless),
 -- so the text never changes with the number of ids.
 SELECT
@@ -8,7 +8,8 @@ SELECT
   order_id,
   occurred_at,
   SUM(CAST(round(quantity * unit_price * 100) AS BIGINT)) AS cents,
-  SUM(quantity) AS units
+  SUM(quantity) AS units,
+  MAX(country) AS country
 FROM {{orders}}
 WHERE customer_id IN (
   ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,

@@ -52,14 +52,22 @@ const HOSTILE = [
 
 function events(): OrderEvent[] {
   const base = generateEvents({ customers: 600, days: 200, seed: 23, start: '2024-01-01' });
-  // The first half of the hostile ids are real customers, products and categories.
+  // The first half of the hostile ids are real customers, products and categories; every other
+  // one has a country from the second half (the text 'NULL' among them, which is not NULL).
   const extra: OrderEvent[] = HOSTILE.slice(0, 8).map((id, index) => ({
     type: 'order',
     orderId: `hostile-${index}`,
     customerId: id,
     occurredAt: `2024-03-${String(10 + index).padStart(2, '0')}T12:00:00Z`,
+    ...(index % 2 === 0 ? { country: HOSTILE[15 - index] } : {}),
     lines: [{ productId: id, categoryId: id, quantity: index + 1, unitPrice: 2.5 }],
   }));
+  // A customer who moves country, and whose return carries one too.
+  extra.push(
+    { type: 'order', orderId: 'move-1', customerId: 'U-moves', occurredAt: '2024-01-03T09:00:00Z', country: 'France', lines: [{ productId: 'P0010', quantity: 2, unitPrice: 3 }, { productId: 'P0011', quantity: 1, unitPrice: 4 }] },
+    { type: 'order', orderId: 'move-2', customerId: 'U-moves', occurredAt: '2024-05-03T09:00:00Z', country: 'Germany', lines: [{ productId: 'P0010', quantity: 1, unitPrice: 3 }] },
+    { type: 'return', orderId: 'move-2', customerId: 'U-moves', occurredAt: '2024-05-04T09:00:00Z', country: 'Germany', lines: [{ productId: 'P0010', quantity: 1, unitPrice: 3 }] },
+  );
   return [...base, ...extra];
 }
 
@@ -93,7 +101,7 @@ describe('Athena engine against the local Athena endpoint', () => {
   let dir: string;
   let lakeEvents: OrderEvent[];
   let duck: DuckDbEngine;
-  let local: LakeQueries;
+  let local: ReturnType<typeof createLakeQueries>;
   const open: { close(): Promise<void> }[] = [];
 
   const endpoint = async (options: Partial<AthenaEndpointOptions> = {}) => {
@@ -183,6 +191,19 @@ describe('Athena engine against the local Athena endpoint', () => {
     expect(await remote.customerOrderLines()).toEqual(await local.customerOrderLines());
     const many = customers.slice(0, 230);
     expect(await remote.customerOrderLines(many)).toEqual(await local.customerOrderLines(many));
+    expect(await remote.customerOrderTotals()).toEqual(await local.customerOrderTotals());
+    expect(await remote.customerOrderTotals(many)).toEqual(await local.customerOrderTotals(many));
+    // Countries come through as text, NULL as null (and the text 'NULL' as that text).
+    const withCountries = [...HOSTILE.slice(0, 8), 'U-moves'];
+    const countryOf = (rows: { orderId: string; country: string | null }[]) => Object.fromEntries(rows.map((row) => [row.orderId, row.country]));
+    const expectedCountries = {
+      ...Object.fromEntries(HOSTILE.slice(0, 8).map((_, index) => [`hostile-${index}`, index % 2 === 0 ? HOSTILE[15 - index] : null])),
+      'move-1': 'France',
+      'move-2': 'Germany',
+    };
+    expect(countryOf(await remote.customerOrderLines(withCountries))).toEqual(expectedCountries);
+    expect(countryOf(await remote.customerOrderTotals(withCountries))).toEqual(expectedCountries);
+    expect(countryOf(await remote.customerOrderTotals(withCountries))['hostile-0']).toBe('NULL');
   });
 
   it('reads results over 1,000 rows page by page, the header row only on the first page', async () => {
@@ -396,6 +417,8 @@ describe('Athena engine on the Online Retail II sample', () => {
     const lines = await remote.customerOrderLines(customers);
     expect(lines.length).toBeGreaterThan(1_000);
     expect(lines).toEqual(await local.customerOrderLines(customers));
+    expect(new Set(lines.map((line) => line.country)).size).toBeGreaterThan(1);
+    expect(await remote.customerOrderTotals(customers)).toEqual(await local.customerOrderTotals(customers));
     const weeklyPages = at.operations.filter((op) => op.operation === 'GetQueryResults').length;
     expect(weeklyPages).toBeGreaterThan(80);
   });

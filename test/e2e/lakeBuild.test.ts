@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run } from '../../bin/commands/lake.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
@@ -32,16 +33,35 @@ async function printed(options: Record<string, unknown>): Promise<string> {
   return text;
 }
 
+/** Lines, lines with a country and distinct countries in a lake's order files. */
+async function countries(root: string): Promise<{ lines: number; withCountry: number; distinct: number }> {
+  const db = await DuckDBInstance.create(':memory:');
+  const connection = await db.connect();
+  try {
+    const reader = await connection.runAndReadAll(`SELECT COUNT(*), COUNT(country), COUNT(DISTINCT country) FROM read_parquet('${join(root, 'orders', '*', '*.parquet')}')`);
+    const [lines, withCountry, distinct] = reader.getRows()[0].map(Number);
+    return { lines, withCountry, distinct };
+  } finally {
+    connection.closeSync();
+    db.closeSync();
+  }
+}
+
 describe('lake build', () => {
   let dir: string;
   let data: string;
   let lines = 0;
+  let countryLines = 0;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'lake-build-'));
     data = join(dir, 'orders.jsonl');
-    const events = generateEvents({ customers: 150, days: 90, seed: 5, start: '2024-01-01' });
+    // Every other customer's events carry a country.
+    const events = generateEvents({ customers: 150, days: 90, seed: 5, start: '2024-01-01' }).map((event) =>
+      Number(event.customerId.slice(1)) % 2 === 0 ? { ...event, country: 'Deutschland' } : event,
+    );
     for (const event of events) lines += event.lines.length;
+    for (const event of events) if (event.country) countryLines += event.lines.length;
     await writeFile(data, `${events.map((event) => JSON.stringify(event)).join('\n')}\n`);
   });
 
@@ -58,6 +78,8 @@ describe('lake build', () => {
     expect(text).toMatch(/\d+ products in 12 categories/);
     expect(readdirSync(join(out, 'orders')).every((name) => /^date=\d{4}-\d{2}-\d{2}$/.test(name))).toBe(true);
     expect(readdirSync(join(out, 'products'))).toEqual(['part-0.parquet']);
+    // Each line has its event's country, NULL when the event has none.
+    expect(await countries(out)).toEqual({ lines, withCountry: countryLines, distinct: 1 });
   });
 
   it("replaces an old lake's orders and products and nothing else", async () => {
@@ -84,6 +106,8 @@ describe('lake build', () => {
     expect(stdout).toMatch(/400979 lines \(391877 order, 9102 return\) of 22091 events, 4267 customers/);
     expect(stdout).toMatch(/299 daily partitions 2009-12-01\.\.2010-11-30/);
     expect(readdirSync(join(out, 'orders'))).toHaveLength(299);
+    // Every Online Retail II invoice names its country: 37 of them.
+    expect(await countries(out)).toEqual({ lines: 400979, withCountry: 400979, distinct: 37 });
     // A few seconds on a quiet machine (reading the CSV is most of it); generous for shared CI.
     expect(seconds).toBeLessThan(30);
   });

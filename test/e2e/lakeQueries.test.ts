@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDuckDbEngine, type DuckDbEngine } from '../../api/engines/duckdbEngine.ts';
 import { QUERY_NAMES } from '../../api/engines/queryEngine.ts';
 import { buildLake, type LakeSummary } from '../../api/lake/buildLake.ts';
-import type { DemandScope, LakeQueries } from '../../api/lakeQueries.ts';
+import type { DemandScope, LakeOrderTotals, LakeQueries } from '../../api/lakeQueries.ts';
 import { compareCodePoints, createLakeQueries } from '../../api/lakeQueriesSql.ts';
 import { statesFromLines, statesFromOrderTotals } from '../../api/apiService.ts';
 import { statisticsOf } from '../../models/customerState.ts';
@@ -37,6 +37,7 @@ interface RefLine {
   unitPrice: number;
   occurredAt: string;
   type: 'order' | 'return';
+  country: string | null;
   day: string;
   ms: number;
 }
@@ -56,6 +57,7 @@ function flatten(events: readonly OrderEvent[]): RefLine[] {
         unitPrice: line.unitPrice,
         occurredAt,
         type: event.type,
+        country: event.country ?? null,
         day: occurredAt.slice(0, 10),
         ms,
       });
@@ -147,9 +149,10 @@ function refOrderLines(lines: readonly RefLine[], customerIds?: readonly string[
         a.quantity - b.quantity ||
         a.unitPrice - b.unitPrice ||
         compareCodePoints(a.type, b.type) ||
-        (a.categoryId === b.categoryId ? 0 : a.categoryId === null ? 1 : b.categoryId === null ? -1 : compareCodePoints(a.categoryId, b.categoryId)),
+        compareNullsLast(a.categoryId, b.categoryId) ||
+        compareNullsLast(a.country, b.country),
     )
-    .map(({ orderId, customerId, productId, categoryId, quantity, unitPrice, occurredAt, type }) => ({
+    .map(({ orderId, customerId, productId, categoryId, quantity, unitPrice, occurredAt, type, country }) => ({
       orderId,
       customerId,
       productId,
@@ -158,7 +161,28 @@ function refOrderLines(lines: readonly RefLine[], customerIds?: readonly string[
       unitPrice,
       occurredAt,
       type,
+      country,
     }));
+}
+
+const compareNullsLast = (a: string | null, b: string | null) => (a === b ? 0 : a === null ? 1 : b === null ? -1 : compareCodePoints(a, b));
+
+/** One row per (customer, type, order, time): cents and units summed, the greatest country; by customer, time, order, type. */
+function refOrderTotals(lines: readonly RefLine[], customerIds?: readonly string[]) {
+  const wanted = customerIds ? new Set(customerIds) : undefined;
+  const totals = new Map<string, { orderId: string; customerId: string; type: 'order' | 'return'; occurredAt: string; cents: number; units: number; country: string | null; ms: number }>();
+  for (const line of lines) {
+    if (wanted && !wanted.has(line.customerId)) continue;
+    const key = `${line.customerId}\u0000${line.type}\u0000${line.orderId}\u0000${line.ms}`;
+    const total = totals.get(key) ?? { orderId: line.orderId, customerId: line.customerId, type: line.type, occurredAt: line.occurredAt, cents: 0, units: 0, country: null, ms: line.ms };
+    total.cents += cents(line);
+    total.units += line.quantity;
+    if (line.country !== null && (total.country === null || compareCodePoints(line.country, total.country) > 0)) total.country = line.country;
+    totals.set(key, total);
+  }
+  return [...totals.values()]
+    .sort((a, b) => compareCodePoints(a.customerId, b.customerId) || a.ms - b.ms || compareCodePoints(a.orderId, b.orderId) || compareCodePoints(a.type, b.type))
+    .map(({ ms: _ms, ...total }) => total);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -189,6 +213,8 @@ function syntheticEvents(): OrderEvent[] {
     orderId: `hostile-${index}`,
     customerId: id,
     occurredAt: `2024-02-${String(10 + index).padStart(2, '0')}T10:00:00Z`,
+    // Countries are text like any other: hostile ones on every other event, none on the rest.
+    ...(index % 2 === 0 ? { country: HOSTILE_IDS[13 - index] } : {}),
     lines: [
       { productId: id, categoryId: id, quantity: index + 1, unitPrice: 1.25 },
       { productId: 'P0010', categoryId: 'C10', quantity: 1, unitPrice: 8.53 },
@@ -198,8 +224,9 @@ function syntheticEvents(): OrderEvent[] {
     // 22:30 at UTC-5 is 03:30 the next day in UTC: the line belongs to 2024-03-02.
     { type: 'order', orderId: 'offset-1', customerId: 'U-offset', occurredAt: '2024-03-01T22:30:00-05:00', lines: [{ productId: 'P-offset', quantity: 3, unitPrice: 0.1 }] },
     // A product that moved category: the products table keeps the latest.
-    { type: 'order', orderId: 'move-1', customerId: 'U-move', occurredAt: '2024-01-05T09:00:00Z', lines: [{ productId: 'P-moved', categoryId: 'CAT-OLD', quantity: 2, unitPrice: 3 }] },
-    { type: 'order', orderId: 'move-2', customerId: 'U-move', occurredAt: '2024-04-05T09:00:00Z', lines: [{ productId: 'P-moved', categoryId: 'CAT-NEW', quantity: 1, unitPrice: 3.1 }] },
+    // ... bought by a customer who moved country (the return carries none).
+    { type: 'order', orderId: 'move-1', customerId: 'U-move', occurredAt: '2024-01-05T09:00:00Z', country: 'France', lines: [{ productId: 'P-moved', categoryId: 'CAT-OLD', quantity: 2, unitPrice: 3 }] },
+    { type: 'order', orderId: 'move-2', customerId: 'U-move', occurredAt: '2024-04-05T09:00:00Z', country: 'Österreich', lines: [{ productId: 'P-moved', categoryId: 'CAT-NEW', quantity: 1, unitPrice: 3.1 }] },
     { type: 'return', orderId: 'move-2-R', customerId: 'U-move', occurredAt: '2024-04-07T09:00:00Z', lines: [{ productId: 'P-moved', categoryId: 'CAT-NEW', quantity: 1, unitPrice: 3.1 }] },
     // Same product twice in one order, and sub-cent prices.
     {
@@ -238,6 +265,9 @@ async function checkAllMethods(queries: LakeQueries, events: readonly OrderEvent
   expect(all.length).toBe(lines.length);
   // 400k objects: compare as text, which is faster than a deep equal and as strict.
   expect(JSON.stringify(all)).toBe(JSON.stringify(refOrderLines(lines)));
+  const totals = queries as LakeQueries & LakeOrderTotals;
+  for (const ids of customerSets) expect(await totals.customerOrderTotals(ids)).toEqual(refOrderTotals(lines, ids));
+  expect(JSON.stringify(await totals.customerOrderTotals())).toBe(JSON.stringify(refOrderTotals(lines)));
 }
 
 describe('lake on synthetic data', () => {
@@ -287,6 +317,7 @@ describe('lake on synthetic data', () => {
       ['unit_price', 'DOUBLE'],
       ['occurred_at', 'TIMESTAMP'],
       ['type', 'VARCHAR'],
+      ['country', 'VARCHAR'],
     ]);
     const perDay = await connection.runAndReadAll(
       `SELECT "date", COUNT(*) AS n, COUNT(*) FILTER (WHERE strftime(occurred_at, '%Y-%m-%d') <> "date") AS misplaced
@@ -350,6 +381,9 @@ describe('lake on synthetic data', () => {
     const fromTotals = statesFromOrderTotals(await queries.customerOrderTotals());
     expect(fromTotals.size).toBe(fromLines.size);
     for (const [id, state] of fromLines) expect(statisticsOf(fromTotals.get(id)!)).toEqual(statisticsOf(state));
+    // The country of the latest event that has one (statisticsOf compares country and countryMs too).
+    expect([fromTotals.get('U-move')!.country, fromTotals.get('U-move')!.countryMs]).toEqual(['Österreich', Date.parse('2024-04-05T09:00:00Z')]);
+    expect(fromTotals.get(HOSTILE_IDS[1])!.country).toBeNull();
     const some = [...fromLines.keys()].slice(0, 120);
     const subset = statesFromOrderTotals(await queries.customerOrderTotals(some));
     expect([...subset.keys()].sort()).toEqual([...some].sort());

@@ -7,6 +7,7 @@ import type {
   WeeklyProductSales,
 } from '../../api/lakeQueries.ts';
 import { ApiService, type ApiServiceConfig } from '../../api/apiService.ts';
+import { compareCodePoints } from '../../api/lakeQueriesSql.ts';
 import type { LakeOrderTotal } from '../../api/lakeQueries.ts';
 import { type ApiLogger, createApiHandler } from '../../api/http/apiHandler.ts';
 import type { CorsConfig } from '../../api/http/cors.ts';
@@ -35,7 +36,8 @@ import { DEFAULT_RISK_POLICY, rescore } from '../../models/riskPolicy.ts';
  *   × 100) / 100 (and weekly revenue likewise: cents per line, as the SQL sums them; weekly
  *   sales leave out free lines, unit price 0);
  * - customerOrderLines: every line of the given customers (all customers when omitted), ordered
- *   by event time, then order id, type and line position.
+ *   by event time, then order id, type and line position; each line carries its event's country
+ *   (null when the event has none), and each order total the greatest country of its lines.
  */
 export class MemoryLakeQueries implements LakeQueries {
   private readonly lines: (LakeOrderLine & { day: number; position: number })[] = [];
@@ -64,6 +66,7 @@ export class MemoryLakeQueries implements LakeQueries {
           unitPrice: line.unitPrice,
           occurredAt: new Date(ms).toISOString(),
           type: event.type,
+          country: event.country ?? null,
           day: dayIndex(ms),
           position,
         });
@@ -175,9 +178,11 @@ export class MemoryLakeQueries implements LakeQueries {
     for (const line of this.lines) {
       if (wanted && !wanted.has(line.customerId)) continue;
       const key = `${line.type}\u0000${line.orderId}\u0000${line.customerId}\u0000${line.occurredAt}`;
-      const total = totals.get(key) ?? { orderId: line.orderId, customerId: line.customerId, type: line.type, occurredAt: line.occurredAt, cents: 0, units: 0 };
+      const total = totals.get(key) ?? { orderId: line.orderId, customerId: line.customerId, type: line.type, occurredAt: line.occurredAt, cents: 0, units: 0, country: null };
       total.cents += cents(line);
       total.units += line.quantity;
+      // MAX(country), as the SQL takes it: the event's country, on every one of its lines.
+      if (line.country !== null && (total.country === null || compareCodePoints(line.country, total.country) > 0)) total.country = line.country;
       totals.set(key, total);
     }
     return [...totals.values()];

@@ -4,6 +4,7 @@ import { Memo, statesFromLines, statesFromOrderTotals, weeklyTables, zeroFilled 
 import { readApiEnv } from '../../api/lambda.ts';
 import { statesUpTo } from '../../models/btydTraining.ts';
 import { parseIsoDay, weekIndex } from '../../models/calendar.ts';
+import type { CustomerState } from '../../models/customerState.ts';
 import { weeklyProductTables } from '../../models/demandSeries.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
 import { MemoryLakeQueries } from '../support/memoryLakeQueries.ts';
@@ -135,6 +136,34 @@ describe('states from order totals', () => {
     const fromLines = statesFromLines(await lake.customerOrderLines());
     const fromTotals = statesFromOrderTotals(await lake.customerOrderTotals());
     expect(fromTotals).toEqual(fromLines);
+  });
+
+  it('carry each event\'s country, so lake states follow the stream\'s country rule, from lines in any order and from totals', async () => {
+    // Countries by customer, moves, events without one, and two orders of one customer at the same instant.
+    const events = generateEvents({ customers: 60, days: 300, seed: 9, start: '2024-01-01' }).map((event, index) => {
+      const n = Number(event.customerId.slice(1));
+      if (n % 4 === 0 || index % 9 === 0) return event;
+      return { ...event, country: n % 3 === 0 && event.occurredAt >= '2024-06-01' ? 'EIRE' : ['France', 'Germany', 'United Kingdom'][n % 3] };
+    });
+    events.push(
+      { ...order('tie', 't1', '2024-03-01T10:00:00Z'), country: 'Belgium' },
+      { ...order('tie', 't2', '2024-03-01T10:00:00Z'), country: 'Austria' },
+    );
+    const { states } = statesUpTo(events, Number.MAX_SAFE_INTEGER);
+    expect(states.get('tie')!.country).toBe('Belgium');
+    expect(new Set([...states.values()].map((state) => state.country))).toEqual(new Set(['France', 'Germany', 'United Kingdom', 'EIRE', 'Belgium', null]));
+    const lake = new MemoryLakeQueries(events, { orderTotals: true });
+    const [lines, totals] = await Promise.all([lake.customerOrderLines(), lake.customerOrderTotals()]);
+    const strip = (all: Map<string, CustomerState>) =>
+      new Map([...all].map(([id, s]) => [id, { ...s, recentOrders: [...s.recentOrders].sort((a, b) => (a.key < b.key ? -1 : 1)) }]));
+    expect(strip(statesFromOrderTotals(totals))).toEqual(strip(states));
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), async (seed) => {
+        expect(strip(statesFromLines(shuffled(lines, seed)))).toEqual(strip(states));
+        expect(strip(statesFromOrderTotals(shuffled(totals, seed)))).toEqual(strip(states));
+      }),
+      { numRuns: 5 },
+    );
   });
 
   it('give back every order\'s cents exactly, whatever its prices and quantities', async () => {

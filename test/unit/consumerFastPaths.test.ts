@@ -346,3 +346,29 @@ describe('processRecords with a failing store', () => {
     }
   });
 });
+
+describe('processRecords decoding paths', () => {
+  const encode = (text: string) => Buffer.from(text).toString('base64');
+
+  it('applies records the scanner steps aside for exactly as compact ones, and counts them', async () => {
+    const compact = JSON.stringify(order('c-1', 'o1', '2024-01-02T10:00:00Z'));
+    // Whitespace is scanned; escapes, non-ASCII text and unknown keys go to JSON.parse + zod.
+    const spaced = JSON.stringify(order('c-1', 'o2', '2024-01-03T10:00:00Z'), null, 2);
+    const accented = JSON.stringify(order('c-é', 'o5', '2024-01-03T10:00:00Z'));
+    const escaped = JSON.stringify(order('c-2', 'o3', '2024-01-03T10:00:00Z')).replace('"c-2"', '"c\\u002d2"');
+    const extraKey = JSON.stringify({ ...order('c-2', 'o4', '2024-01-04T10:00:00Z'), note: 'kept out by zod' });
+    const records = [compact, spaced, escaped, extraKey, accented, '{"not":"an order"}'].map((text, i) => ({ source: 'shard-1', position: String(10 + i), data: encode(text) }));
+    const store = new MemoryStateStore();
+    const metrics = new CounterMetrics();
+    const deadLetters = new MemoryDeadLetterSink();
+    const result = await processRecords(records, { store, alerts: new MemoryAlertSink(), deadLetters, model: MODEL, policy: DEFAULT_RISK_POLICY, metrics, clock: 'event' });
+    expect(result.failedPositions).toEqual([]);
+    expect(result.deadLettered).toBe(1);
+    expect(metrics.get('RecordsParsedGenerally')).toBe(3);
+    expect(metrics.get('EventsApplied')).toBe(5);
+    const states = await store.getMany(['c-1', 'c-2', 'c-é']);
+    expect(states.get('c-1')).toMatchObject({ orders: 2 });
+    expect(states.get('c-2')).toMatchObject({ orders: 2 });
+    expect(states.get('c-é')).toMatchObject({ orders: 1 });
+  });
+});

@@ -64,6 +64,13 @@ describe('terraform/lake.tf matches api/lake/lakeLayout.ts', () => {
     const body = resourceBody('aws_athena_named_query', 'curate_order_lines');
     expect(body).toMatch(/INSERT INTO order_lines/);
     expect(body).toMatch(/CROSS JOIN UNNEST\(r\.lines\)/);
-    expect(body).toMatch(/r\.type, r\.order_date\n/);
+    expect(body).toMatch(/r\.type, r\.country, r\.order_date\n/);
+    // One selected expression per order-line column, then the partition (INSERT matches by position).
+    const select = /SELECT ([\s\S]*?)\n\s*FROM orders_raw/.exec(body)![1];
+    expect(select.split(',').length).toBe(ORDER_LINE_COLUMNS.length + 1);
+  });
+
+  it('the raw table reads the optional country of the OrderEvents Firehose writes', () => {
+    expect(resourceBody('aws_glue_catalog_table', 'orders_raw')).toMatch(/columns\s*\{\s*name\s*=\s*"country"\s*type\s*=\s*"string"/);
   });
 });
