@@ -84,6 +84,7 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
   process.stdout.write(
     [
       `consumer benchmark: ${result.events} events, ${result.customers} customers, batches of ${options.batchSize}, one thread on ${cpus()[0]?.model ?? 'unknown CPU'}`,
+      `  V8 flags            ${options.inProcess ? "this process's" : `the consumer Lambda's (${CONSUMER_V8_FLAGS.join(' ')})`}`,
       `  whole handler path  ${result.eventsPerSec.toLocaleString()} events/s   (median of ${options.repeats}: ${perPass(handlerSeconds)})`,
       `  decode only         ${result.decodeOnlyPerSec.toLocaleString()} records/s  (median of ${options.repeats}: ${perPass(decodeSeconds)})`,
       `  ratio               ${result.ratio}`,
