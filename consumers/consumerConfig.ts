@@ -35,4 +35,4 @@ export function readConsumerEnv(env: NodeJS.ProcessEnv = process.env): ConsumerE
  * A larger young generation: a batch's working copies of customer states are short-lived, and
  * every young-generation collection that finds them alive copies them.
  */
-export const CONSUMER_V8_FLAGS = ['--max-semi-space-size=64'] as const;
+export const CONSUMER_V8_FLAGS = ['--max-semi-space-size=32'] as const;

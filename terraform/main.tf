@@ -37,6 +37,6 @@ locals {
     POWERTOOLS_LOG_LEVEL  = var.log_level
     # A larger young generation: the consumer allocates short-lived working copies of customer
     # states per batch (consumers/consumerConfig.ts, CONSUMER_V8_FLAGS; `bench consumer` runs with them too).
-    NODE_OPTIONS = "--enable-source-maps --max-semi-space-size=64"
+    NODE_OPTIONS = "--enable-source-maps --max-semi-space-size=32"
   }
 }
