@@ -1,5 +1,6 @@
 import { kmeans } from 'ml-kmeans';
 import { z } from 'zod';
+import { mulberry32 } from './pseudoRandom.ts';
 
 /**
  * RFM customer segmentation: recency (days), frequency (distinct orders) and monetary value per
@@ -371,15 +372,4 @@ function sampleIndices(n: number, size: number, seed: number): number[] {
     [indices[i], indices[j]] = [indices[j], indices[i]];
   }
   return indices.slice(0, size).sort((a, b) => a - b);
-}
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

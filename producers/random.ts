@@ -1,3 +1,5 @@
+import { splitmix32, xoshiro128ss } from '../models/pseudoRandom.ts';
+
 /**
  * A small seeded random source (xoshiro128**, seeded through splitmix32) with the samplers the
  * synthetic generator needs. Math.random cannot be seeded; this gives the same stream for the
@@ -17,7 +19,7 @@ export interface Random {
 }
 
 export function createRandom(seed: number): Random {
-  const next = xoshiro128ss(seed);
+  const next = uniform(seed);
   const random: Random = {
     next,
     int: (n) => Math.floor(next() * n),
@@ -33,36 +35,17 @@ export function createRandom(seed: number): Random {
   return random;
 }
 
-function splitmix32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x9e3779b9) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-}
-
-function xoshiro128ss(seed: number): () => number {
+function uniform(seed: number): () => number {
   const init = splitmix32(seed);
-  let a = init(), b = init(), c = init(), d = init();
+  let a = init();
+  const b = init();
+  const c = init();
+  const d = init();
   // The all-zero state is a fixed point; splitmix32 makes it practically impossible, but be sure.
   if ((a | b | c | d) === 0) a = 1;
-  return () => {
-    const result = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
-    const t = b << 9;
-    c ^= a;
-    d ^= b;
-    b ^= c;
-    a ^= d;
-    c ^= t;
-    d = rotl(d, 11);
-    return result / 4294967296;
-  };
+  const next = xoshiro128ss(a, b, c, d);
+  return () => next() / 4294967296;
 }
-
-const rotl = (x: number, k: number) => (x << k) | (x >>> (32 - k));
 
 /** Box-Muller, one value per call: simpler than caching the pair, and fast enough here. */
 function normal(next: () => number): number {

@@ -1,41 +1,25 @@
+import { splitmix32, xoshiro128ss } from '../pseudoRandom.ts';
+
 /**
  * Seeded pseudo-random numbers for the tree learners: xoshiro128** seeded through
  * splitmix32. Every random choice in training (bin sample, validation split, bagging,
  * feature subsets) draws from one of these, so a seed fixes the model bit for bit.
  */
 export class Random {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
+  private readonly next: () => number;
 
   constructor(seed = 42) {
     // splitmix32 spreads a small integer seed over the whole 128-bit state, never all zero.
-    let x = seed >>> 0;
-    const next = () => {
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.s0 = next();
-    this.s1 = next();
-    this.s2 = next();
-    this.s3 = next() | 1;
+    const init = splitmix32(seed);
+    const s0 = init();
+    const s1 = init();
+    const s2 = init();
+    this.next = xoshiro128ss(s0, s1, s2, init() | 1);
   }
 
   /** Next unsigned 32-bit integer. */
   nextUint32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    return result;
+    return this.next();
   }
 
   /** Uniform in [0, 1). */
@@ -77,8 +61,4 @@ export class Random {
     for (let i = 0; i < m; i++) counts[this.nextInt(n)]++;
     return counts;
   }
-}
-
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
 }

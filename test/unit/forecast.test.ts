@@ -9,21 +9,11 @@ import {
   sortedQuantile,
   weekdayOf,
 } from '../../models/forecast/weekdayQuantile.ts';
+import { mulberry32 } from '../../models/pseudoRandom.ts';
 
 const MONDAY = parseIsoDay('2024-01-01');
 /** Units per weekday, Monday first; Saturday is closed. */
 const PROFILE = [120, 100, 100, 110, 90, 0, 80];
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function normal(random: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());

@@ -10,17 +10,7 @@ import {
   silhouette,
   type CustomerRfm,
 } from '../../models/segmentation.ts';
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../models/pseudoRandom.ts';
 
 /** Three well-separated customer groups (in log space), `perGroup` each, with ±10% noise. */
 function threeGroups(perGroup: number, seed: number): { customers: CustomerRfm[]; truth: number[] } {
