@@ -2,7 +2,7 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildLakeFromDataset } from '../../api/lake/buildLake.ts';
 import { ORDERS_DIR, PARTITION_COLUMN, PRODUCTS_DIR } from '../../api/lake/lakeLayout.ts';
-import { DATASET_FORMATS, type DatasetFormat } from '../../producers/datasets/index.ts';
+import { datasetFormat, requiredText } from './datasetOptions.ts';
 
 /** `demand-insights lake build --data F --format X --out DIR`: writes the lake (api/lake/lakeLayout.ts) from a dataset. */
 export interface LakeBuildOptions {
@@ -31,14 +31,4 @@ export async function run(options: LakeBuildOptions): Promise<void> {
     `  files     ${summary.files} Parquet files, ${(summary.bytes / 1024 / 1024).toFixed(1)} MB`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-}
-
-function requiredText(value: unknown, flag: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new Error(`${flag} is required`);
-  return value;
-}
-
-function datasetFormat(value: unknown): DatasetFormat {
-  if (typeof value === 'string' && (DATASET_FORMATS as readonly string[]).includes(value)) return value as DatasetFormat;
-  throw new Error(`--format must be one of ${DATASET_FORMATS.join(', ')}, got ${JSON.stringify(value)}`);
 }

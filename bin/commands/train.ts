@@ -3,7 +3,8 @@ import { dirname } from 'node:path';
 import { trainBtyd } from '../../models/btydTraining.ts';
 import type { HybridArtifact } from '../../models/hybridModel.ts';
 import { dayIndex, isoDay, parseIsoDay } from '../../models/calendar.ts';
-import { DATASET_FORMATS, readDataset, type DatasetFormat } from '../../producers/datasets/index.ts';
+import { readDataset } from '../../producers/datasets/index.ts';
+import { datasetFormat, requiredText } from './datasetOptions.ts';
 
 /**
  * `demand-insights train`: fit a churn/CLV model on a dataset and write the versioned artifact.
@@ -90,16 +91,6 @@ function modelKind(value: unknown): 'hybrid' | 'btyd' {
 
 function fixed(value: number): string {
   return value.toPrecision(4);
-}
-
-function requiredText(value: unknown, flag: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new Error(`${flag} is required`);
-  return value;
-}
-
-function datasetFormat(value: unknown): DatasetFormat {
-  if (typeof value === 'string' && (DATASET_FORMATS as readonly string[]).includes(value)) return value as DatasetFormat;
-  throw new Error(`--format must be one of ${DATASET_FORMATS.join(', ')}, got ${JSON.stringify(value)}`);
 }
 
 function horizonDaysOf(value: unknown): number {
