@@ -1,4 +1,4 @@
-import type { CustomerState, PendingAlert, RecentOrder } from '../../models/customerState.ts';
+import { clonePositions, type CustomerState, type PendingAlert, type RecentOrder } from '../../models/customerState.ts';
 import { VersionConflictError, type StateStore } from './stateStore.ts';
 
 const SCAN_PAGE_SIZE = 1_000;
@@ -354,14 +354,8 @@ function packPositions(entry: Entry, positions: Record<string, string>): void {
   } else {
     entry.positionSource = null;
     entry.position = '';
-    entry.positions = copyPositions(positions);
+    entry.positions = clonePositions(positions);
   }
-}
-
-function copyPositions(source: Record<string, string>): Record<string, string> {
-  const copy: Record<string, string> = {};
-  for (const key in source) copy[key] = source[key];
-  return copy;
 }
 
 function newEntry(state: CustomerState, version: number): Entry {
@@ -438,7 +432,7 @@ function unpack(entry: Entry): CustomerState {
 }
 
 function unpackPositions(entry: Entry): Record<string, string> {
-  if (entry.positionSource === null) return entry.positions === null ? {} : copyPositions(entry.positions);
+  if (entry.positionSource === null) return entry.positions === null ? {} : clonePositions(entry.positions);
   const positions: Record<string, string> = {};
   positions[entry.positionSource] = entry.position;
   return positions;
