@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import {
   DuckDBDateValue,
   DuckDBDecimalType,
@@ -15,6 +14,7 @@ import {
 } from '@duckdb/node-api';
 import { createLakeViews, Serial } from '../../api/engines/duckdbEngine.ts';
 import { scanSql, type SqlParam } from '../../api/engines/queryEngine.ts';
+import { listenLocally, readBody, replyJson } from './localHttpEndpoint.ts';
 
 /**
  * A stand-in for Amazon Athena on a free loopback port, speaking its AWS JSON 1.1 protocol
@@ -299,7 +299,7 @@ export async function startAthenaEndpoint(options: AthenaEndpointOptions): Promi
     }
   };
 
-  const server = createServer((req, res) => {
+  const server = await listenLocally((req, res) => {
     void readBody(req)
       .then(async (text) => {
         const target = String(req.headers['x-amz-target'] ?? '');
@@ -324,19 +324,16 @@ export async function startAthenaEndpoint(options: AthenaEndpointOptions): Promi
         else reply(res, 500, { __type: 'InternalServerException', Message: String(error) });
       });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
 
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.endpoint,
     database,
     workgroup,
     started,
     operations,
     stopped,
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
       await serial.run(async () => {
         connection.closeSync();
         instance.closeSync();
@@ -514,17 +511,6 @@ function decodeToken(token: unknown): { id: string; offset: number } | undefined
   return undefined;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
 function reply(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': JSON_11, 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': randomUUID() });
-  res.end(text);
+  replyJson(res, status, body, JSON_11);
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { listenLocally, readBody, replyJson } from './localHttpEndpoint.ts';
 
 /**
  * A stand-in for EventBridge PutEvents on a free loopback port, speaking the service's AWS JSON
@@ -102,7 +102,7 @@ export async function startEventBridgeEndpoint(options: EventBridgeEndpointOptio
     reply(res, 200, { FailedEntryCount, Entries: results });
   };
 
-  const server = createServer((req, res) => {
+  const server = await listenLocally((req, res) => {
     void readJson(req)
       .then((body) => {
         if (req.method !== 'POST' || req.headers['content-type'] !== JSON_11) {
@@ -118,18 +118,7 @@ export async function startEventBridgeEndpoint(options: EventBridgeEndpointOptio
         else reply(res, 500, { __type: 'InternalException', message: String(error) });
       });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    received,
-    calls,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { endpoint: server.endpoint, received, calls, close: server.close };
 }
 
 function parseEntries(body: unknown): WireEntry[] {
@@ -177,21 +166,14 @@ function entrySize(entry: WireEntry): number {
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = await readBody(req);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+    return JSON.parse(text || '{}');
   } catch {
     throw new ServiceError(400, 'SerializationException', 'request body is not valid JSON');
   }
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': JSON_11,
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': randomUUID(),
-  });
-  res.end(text);
+  replyJson(res, status, body, JSON_11);
 }

@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { listenLocally, readBody } from './localHttpEndpoint.ts';
 
 /**
  * A minimal Kinesis PutRecords endpoint speaking the AWS JSON 1.1 protocol, for failures that
@@ -50,33 +50,12 @@ interface PutRecordsBody {
 
 export async function startKinesisEndpoint(options: KinesisEndpointOptions = {}): Promise<KinesisEndpoint> {
   const state = { calls: [] as PutCall[], accepted: [] as SeenEntry[], received: [] as SeenEntry[], seen: new Map<string, number>() };
-  const server = createServer((request, response) => {
+  const server = await listenLocally((request, response) => {
     readBody(request)
       .then((body) => handle(request, body, response, state, options))
       .catch((error: Error) => reply(response, 500, { __type: 'InternalFailure', message: error.message }));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    calls: state.calls,
-    accepted: state.accepted,
-    received: state.received,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
+  return { endpoint: server.endpoint, calls: state.calls, accepted: state.accepted, received: state.received, close: server.close };
 }
 
 type State = { calls: PutCall[]; accepted: SeenEntry[]; received: SeenEntry[]; seen: Map<string, number> };

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { listenLocally, readBody, replyJson } from './localHttpEndpoint.ts';
 
 /**
  * A stand-in for SQS SendMessageBatch on a free loopback port, speaking the protocol the
@@ -120,7 +120,7 @@ export async function startSqsEndpoint(options: SqsEndpointOptions = {}): Promis
     reply(res, 200, { Successful, Failed });
   };
 
-  const server = createServer((req, res) => {
+  const server = await listenLocally((req, res) => {
     void readJson(req)
       .then((body) => {
         if (req.method !== 'POST' || req.headers['content-type'] !== JSON_10) {
@@ -137,18 +137,7 @@ export async function startSqsEndpoint(options: SqsEndpointOptions = {}): Promis
         reply(res, status, { __type: `com.amazonaws.sqs#${type}`, message }, { 'x-amzn-query-error': queryCode });
       });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    received,
-    calls,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { endpoint: server.endpoint, received, calls, close: server.close };
 }
 
 /** Whole-call validation, in the order and with the error names the service uses. */
@@ -195,22 +184,14 @@ function messageSize(entry: WireMessage): number {
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = await readBody(req);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+    return JSON.parse(text || '{}');
   } catch {
     throw new ServiceError(400, 'SerializationException', 'SerializationException;Sender', 'request body is not valid JSON');
   }
 }
 
 function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': JSON_10,
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': randomUUID(),
-    ...headers,
-  });
-  res.end(text);
+  replyJson(res, status, body, JSON_10, headers);
 }
