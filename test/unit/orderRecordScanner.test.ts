@@ -114,8 +114,10 @@ describe('orderRecordScanner', () => {
       }),
       { numRuns: 3_000 },
     );
-    // The property must exercise the fast path, not only the step aside.
-    expect(scanned).toBeGreaterThan(200);
+    // The property must exercise the fast path, not only the step aside. About 7% of draws are
+    // whole valid events (mean ≈ 213 of 3,000, sd ≈ 13 over 15 seeds); the bound sits eight sd
+    // below that, so no seed fails it by chance while a fast path that stopped running still does.
+    expect(scanned).toBeGreaterThan(100);
   });
 
   it('agrees on valid records with one character changed, dropped or inserted', () => {
