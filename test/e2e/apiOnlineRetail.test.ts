@@ -165,7 +165,9 @@ describe('the API on the Online Retail II sample', () => {
     }
   });
 
-  it('answers warm requests fast and cold ones within seconds (loose guards; `bench api` measures)', async () => {
+  // Speed is `bench api`'s to measure; this checks that a fresh service's first answer (no cache
+  // yet) is the answer its caches then give.
+  it('answers the first request of a fresh service as it answers the warm ones', async () => {
     const requests: Array<[string, string, unknown?]> = [
       ['GET', '/demand-insights/segments?n_clusters=5'],
       ['POST', '/demand-insights/forecast', { product_id: '85123A', forecast_days: 30 }],
@@ -178,18 +180,13 @@ describe('the API on the Online Retail II sample', () => {
     for (const [method, url, body] of requests) {
       const fresh = new ApiService({ lake, store, model });
       const freshHandler = createApiHandler({ service: () => fresh });
-      const started = performance.now();
-      expect((await freshHandler(httpApiEvent({ method, url, body }))).statusCode).toBe(200);
-      const cold = performance.now() - started;
-      const warm: number[] = [];
-      for (let i = 0; i < 21; i++) {
-        const at = performance.now();
-        await freshHandler(httpApiEvent({ method, url, body }));
-        warm.push(performance.now() - at);
+      const cold = await freshHandler(httpApiEvent({ method, url, body }));
+      expect(cold.statusCode, `${url} cold`).toBe(200);
+      for (let i = 0; i < 3; i++) {
+        const warm = await freshHandler(httpApiEvent({ method, url, body }));
+        expect(warm.statusCode, `${url} warm`).toBe(200);
+        expect(JSON.parse(warm.body), `${url} warm`).toEqual(JSON.parse(cold.body));
       }
-      warm.sort((a, b) => a - b);
-      expect(cold, `${url} cold`).toBeLessThan(6_000);
-      expect(warm[10], `${url} warm median`).toBeLessThan(50);
     }
   }, 120_000);
 });

@@ -98,17 +98,13 @@ describe('lake build', () => {
     await expect(run({ data, format: 'jsonl' })).rejects.toThrow(/--out is required/);
   });
 
-  it('the CLI writes the Online Retail II sample in seconds', async () => {
+  it('the CLI writes the Online Retail II sample', async () => {
     const out = join(dir, 'retail');
-    const started = performance.now();
     const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'lake', 'build', '--data', RETAIL, '--format', 'online-retail', '--out', out]);
-    const seconds = (performance.now() - started) / 1000;
     expect(stdout).toMatch(/400979 lines \(391877 order, 9102 return\) of 22091 events, 4267 customers/);
     expect(stdout).toMatch(/299 daily partitions 2009-12-01\.\.2010-11-30/);
     expect(readdirSync(join(out, 'orders'))).toHaveLength(299);
     // Every Online Retail II invoice names its country: 37 of them.
     expect(await countries(out)).toEqual({ lines: 400979, withCountry: 400979, distinct: 37 });
-    // A few seconds on a quiet machine (reading the CSV is most of it); generous for shared CI.
-    expect(seconds).toBeLessThan(30);
   });
 });

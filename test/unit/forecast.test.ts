@@ -127,13 +127,11 @@ describe('weekday quantile forecaster', () => {
     expect(() => loadWeekdayQuantileModel({ ...model, ratios: [[1]] })).toThrow();
   });
 
-  it('is deterministic and fast: one fit well under 10 ms', () => {
+  it('is deterministic: the same series gives the same fit and forecast', () => {
     const units = weeklySeries(365, 0.5, 7);
     const first = fitWeekdayQuantile({ firstDay: MONDAY, units });
     expect(fitWeekdayQuantile({ firstDay: MONDAY, units })).toEqual(first);
-    const start = performance.now();
-    for (let i = 0; i < 50; i++) forecastWeekdayQuantile(fitWeekdayQuantile({ firstDay: MONDAY, units }), 365);
-    expect((performance.now() - start) / 50).toBeLessThan(10);
+    expect(forecastWeekdayQuantile(fitWeekdayQuantile({ firstDay: MONDAY, units }), 365)).toEqual(forecastWeekdayQuantile(first, 365));
   });
 });
 

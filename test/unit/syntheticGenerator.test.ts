@@ -38,12 +38,6 @@ describe('generateEvents', () => {
     expect(JSON.stringify(generateEvents({ ...OPTIONS, seed: 43 }))).not.toBe(JSON.stringify(events));
   });
 
-  it('is fast: 2,000 customers over 540 days well under a second', () => {
-    const started = performance.now();
-    generateEvents({ ...OPTIONS, seed: 7 });
-    expect(performance.now() - started).toBeLessThan(1000);
-  });
-
   it('emits schema-valid events, sorted by time, inside the period', () => {
     expect(events.length).toBeGreaterThan(5_000);
     for (const event of events) expect(OrderEventSchema.safeParse(event).success).toBe(true);
