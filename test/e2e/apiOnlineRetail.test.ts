@@ -36,7 +36,7 @@ import { ONLINE_RETAIL_II } from '../support/sharedData.ts';
  * lake written by `lake build`'s code, BTYD trained on all of it, and a state store holding the
  * customers active in the last 30 days as the stream would (the rest come from the lake). The
  * OpenAPI examples (product 85123A, customers 13085 and 13078) are real here. `bench api` times
- * the same requests; the timing checks below are loose guards, not the measurement.
+ * the same requests; these tests check answers, not speed.
  */
 
 const DATA = ONLINE_RETAIL_II;
