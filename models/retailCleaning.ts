@@ -5,16 +5,22 @@ import { dayIndex } from './calendar.ts';
  * once; every demand and customer analysis uses its result.
  */
 
-/** One row of an Online Retail file as a reader hands it over (structurally the reader's RetailRow). */
-export interface RetailRowInput {
+/**
+ * One readable row of an Online Retail file, typed but not cleaned, as the reader
+ * (producers/datasets/onlineRetail.ts) hands it over: evaluation protocols apply their own rules.
+ */
+export interface RetailRow {
+  /** 1-based line of the file where the row starts (the header is line 1). */
   line: number;
   invoice: string;
+  /** Spaces stripped, upper-cased: `85123a` and `85123A` are one product. */
   stockCode: string;
   description: string;
   quantity: number;
-  /** ISO timestamp; the written local time is kept as UTC, so its UTC day is the written day. */
+  /** ISO UTC; the written UK local time is kept as UTC so the calendar day stays as written. */
   invoiceDate: string;
   price: number;
+  /** Integer text (`13085.0` becomes `13085`), or null when the row has no customer. */
   customerId: string | null;
   country: string;
 }
@@ -71,13 +77,13 @@ export function isCancellation(invoice: string): boolean {
 }
 
 interface ProductRow {
-  row: RetailRowInput;
+  row: RetailRow;
   productId: string;
   timeMs: number;
   order: number;
 }
 
-export function cleanRetailRows(rows: readonly RetailRowInput[]): CleaningResult {
+export function cleanRetailRows(rows: readonly RetailRow[]): CleaningResult {
   const products = productRows(rows);
   const { removed, matches } = matchCancellations(products);
   const stats = emptyStats(rows.length, rows.length - products.length);
@@ -102,7 +108,7 @@ export function cleanRetailRows(rows: readonly RetailRowInput[]): CleaningResult
   return { lines, stats: countResult(stats, lines), matches };
 }
 
-function productRows(rows: readonly RetailRowInput[]): ProductRow[] {
+function productRows(rows: readonly RetailRow[]): ProductRow[] {
   const out: ProductRow[] = [];
   for (const row of rows) {
     const productId = normaliseStockCode(row.stockCode);

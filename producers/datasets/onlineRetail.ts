@@ -1,6 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { parse, type CsvError } from 'csv-parse';
 import { describeZodError, eventCountry, OrderEventSchema, type OrderEvent, type OrderLine } from '../../models/orderEvent.ts';
+import type { RetailRow } from '../../models/retailCleaning.ts';
 import { openDataset } from './openDataset.ts';
 import { ReadReport } from './readReport.ts';
 
@@ -8,23 +9,6 @@ import { ReadReport } from './readReport.ts';
  * UCI Online Retail (2010-2011) and Online Retail II (2009-2011) CSV exports, gzip or not.
  * Columns are found by header name, so both spellings and any column order read the same.
  */
-
-/** One readable CSV row, typed but not cleaned: evaluation protocols apply their own rules. */
-export interface RetailRow {
-  /** 1-based line of the file where the row starts (the header is line 1). */
-  line: number;
-  invoice: string;
-  /** Spaces stripped, upper-cased: `85123a` and `85123A` are one product. */
-  stockCode: string;
-  description: string;
-  quantity: number;
-  /** ISO UTC; the written UK local time is kept as UTC so the calendar day stays as written. */
-  invoiceDate: string;
-  price: number;
-  /** Integer text (`13085.0` becomes `13085`), or null when the row has no customer. */
-  customerId: string | null;
-  country: string;
-}
 
 const COLUMNS = {
   invoice: ['invoice', 'invoiceno'],

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseIsoDay } from '../../models/calendar.ts';
-import { cleanRetailRows, type RetailRowInput } from '../../models/retailCleaning.ts';
+import { cleanRetailRows, type RetailRow } from '../../models/retailCleaning.ts';
 import { ordersFromCleanLines } from '../../models/customerEvaluation.ts';
 import { OrderEventSchema } from '../../models/orderEvent.ts';
 
 let nextLine = 2;
-function row(overrides: Partial<RetailRowInput>): RetailRowInput {
+function row(overrides: Partial<RetailRow>): RetailRow {
   return {
     line: nextLine++,
     invoice: '500000',
@@ -20,7 +20,7 @@ function row(overrides: Partial<RetailRowInput>): RetailRowInput {
   };
 }
 
-const lineNumbers = (rows: RetailRowInput[]) => cleanRetailRows(rows).lines.map((line) => line.line);
+const lineNumbers = (rows: RetailRow[]) => cleanRetailRows(rows).lines.map((line) => line.line);
 
 describe('cleanRetailRows: product lines', () => {
   it('keeps codes of five digits and optional letters, after stripping spaces and upper-casing', () => {
