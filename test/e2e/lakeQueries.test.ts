@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDuckDbEngine, type DuckDbEngine } from '../../api/engines/duckdbEngine.ts';
 import { QUERY_NAMES } from '../../api/engines/queryEngine.ts';
 import { buildLake, type LakeSummary } from '../../api/lake/buildLake.ts';
-import type { DemandScope, LakeOrderTotals, LakeQueries } from '../../api/lakeQueries.ts';
+import type { DemandScope, LakeOrderLine, LakeOrderTotals, LakeQueries } from '../../api/lakeQueries.ts';
 import { compareCodePoints, createLakeQueries } from '../../api/lakeQueriesSql.ts';
 import { statesFromLines, statesFromOrderTotals } from '../../api/apiService.ts';
 import { statisticsOf } from '../../models/customerState.ts';
@@ -28,16 +28,8 @@ const RETAIL = ONLINE_RETAIL_II;
 // ---------------------------------------------------------------------------------------------
 // The reference: the same answers, computed from the events
 
-interface RefLine {
-  orderId: string;
-  customerId: string;
-  productId: string;
-  categoryId: string | null;
-  quantity: number;
-  unitPrice: number;
-  occurredAt: string;
-  type: 'order' | 'return';
-  country: string | null;
+/** A lake line as the query answers it, with its UTC day and event time for the reference's sorting. */
+interface RefLine extends LakeOrderLine {
   day: string;
   ms: number;
 }
