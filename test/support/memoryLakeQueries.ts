@@ -7,6 +7,7 @@ import type {
   WeeklyProductSales,
 } from '../../api/lakeQueries.ts';
 import { ApiService, type ApiServiceConfig } from '../../api/apiService.ts';
+import { streamStore } from '../../bench/apiBench.ts';
 import { compareCodePoints } from '../../api/lakeQueriesSql.ts';
 import type { LakeOrderTotal } from '../../api/lakeQueries.ts';
 import { type ApiLogger, createApiHandler } from '../../api/http/apiHandler.ts';
@@ -17,10 +18,8 @@ import { BtydModel } from '../../models/btydModel.ts';
 import { trainBtyd } from '../../models/btydTraining.ts';
 import { dayIndex, isoDay, parseIsoDay, weekIndex } from '../../models/calendar.ts';
 import type { CustomerModel } from '../../models/customerModel.ts';
-import { applyEvent, type CustomerState, emptyState } from '../../models/customerState.ts';
 import { weekStartIso } from '../../models/demandSeries.ts';
 import type { OrderEvent } from '../../models/orderEvent.ts';
-import { DEFAULT_RISK_POLICY, rescore } from '../../models/riskPolicy.ts';
 
 /**
  * LakeQueries computed in memory from OrderEvents, with no SQL at all: the development stand-in
@@ -232,25 +231,9 @@ export async function createTestApi(options: TestApiOptions) {
   let lastMs = -Infinity;
   for (const event of events) lastMs = Math.max(lastMs, Date.parse(event.occurredAt));
   const model = options.model ?? BtydModel.load(trainBtyd(events, { calibrationEnd: isoDay(dayIndex(lastMs)), horizonDays: 90 }));
-  const store = new MemoryStateStore();
   const streamDays = options.streamDays ?? 30;
-  if (streamDays > 0) {
-    const since = (dayIndex(lastMs) - streamDays + 1) * 86_400_000;
-    const recent = new Set(events.filter((event) => Date.parse(event.occurredAt) >= since).map((event) => event.customerId));
-    const states = new Map<string, CustomerState>();
-    for (const event of events) {
-      if (!recent.has(event.customerId)) continue;
-      let state = states.get(event.customerId);
-      if (!state) states.set(event.customerId, (state = emptyState(event.customerId)));
-      applyEvent(state, event);
-    }
-    for (const state of states.values()) {
-      rescore(state, model, DEFAULT_RISK_POLICY, state.lastEventMs);
-      state.outbox = [];
-      await store.save(state);
-    }
-    await store.advanceWatermark(lastMs);
-  }
+  // The customers of the last `streamDays` days as the stream left them; 0: an empty store.
+  const store = streamDays > 0 ? await streamStore(events, model, streamDays) : new MemoryStateStore();
   const service = new ApiService({ lake, store, model, config: options.config, now: options.now });
   const handler = createApiHandler({ service: () => service, cors: options.cors, logger: options.logger });
   const respond = (raw: Awaited<ReturnType<typeof handler>>): TestResponse => ({
