@@ -81,6 +81,7 @@ export function buildProgram(): Command {
     .option('--batch-size <n>', 'records per handler invocation (consumer)', '100')
     .option('--repeats <n>', 'timed passes per side; the median is reported (consumer)', '3')
     .option('--in-process', "run in this process with its own V8 flags rather than the consumer Lambda's (consumer)")
+    .option('--stages', "also time the handler's steps cumulatively, CPU µs per event (consumer)")
     .option('--customers <n>', 'customers')
     .option('--data <file>', 'dataset (api)')
     .addOption(formatOption())
@@ -94,6 +95,7 @@ export function buildProgram(): Command {
     .addOption(formatOption())
     .option('--calibration-end <date>', 'YYYY-MM-DD')
     .option('--holdout-end <date>', 'YYYY-MM-DD')
+    .option('--export-folds <dir>', "write each fold's feature tables and the out-of-fold predictions as CSV (cdnow / any dataset)")
     .option('--json', 'print JSON only')
     .action(lazy(() => import('./commands/eval.ts')));
 

@@ -1,7 +1,8 @@
 import { buildPanel, type CustomerPanel, FOLDS } from './customerPanel.ts';
-import { fitBtydInputs, fitHybrid, type HybridTrainingOptions } from './hybridTraining.ts';
+import { DEFAULT_HYBRID_TRAINING, fitBtydInputs, fitHybrid, hybridMatrix, type HybridTrainingOptions, hybridTrainingInputs } from './hybridTraining.ts';
 import { HybridModel } from './hybridModel.ts';
-import { btydOutputs, emptyBtydOutputs } from './hybridFeatures.ts';
+import { btydOutputs, emptyBtydOutputs, hybridFeatureNames } from './hybridFeatures.ts';
+import type { FeatureMatrix } from './trees/featureMatrix.ts';
 import {
   type ChurnMetrics,
   churnMetrics,
@@ -26,6 +27,8 @@ export interface CustomerEvaluationOptions {
   calibrationEnd: string;
   holdoutEnd: string;
   training?: Partial<HybridTrainingOptions>;
+  /** Called with the panel once built, before any fit (for `eval --export-folds`). */
+  onPanel?: (panel: CustomerPanel) => void;
 }
 
 export interface FoldResult {
@@ -71,6 +74,7 @@ export function evaluateCustomers(events: readonly OrderEvent[], options: Custom
   if (panel.customerIds.length < 2 * FOLDS) {
     throw new RangeError(`only ${panel.customerIds.length} customers bought on or before ${options.calibrationEnd}: too few to cross-fit`);
   }
+  options.onPanel?.(panel);
   return evaluatePanel(panel, options.training, panelSeconds);
 }
 
@@ -163,6 +167,48 @@ export function evaluatePanel(panel: CustomerPanel, training: Partial<HybridTrai
     panelSeconds,
     predictions: { customerIds: panel.customerIds, churn, clv, churned: panel.churn, spend: panel.spend },
   };
+}
+
+/**
+ * One side of one cross-fitting fold exactly as the hybrid model's learners see it: the training
+ * customers' matrix (BTYD fitted on them, their covariate vocabulary, their inner early-stopping
+ * groups) or the test customers' matrix built with the same BTYD fit and vocabulary. For running
+ * another learner on identical inputs (`eval --export-folds`).
+ */
+export interface FoldTable {
+  fold: number;
+  part: 'train' | 'test';
+  customerIds: string[];
+  /** Inner cross-fit group per training customer; null for test customers. */
+  innerGroups: Uint8Array | null;
+  churn: Float64Array;
+  spend: Float64Array;
+  columns: string[];
+  matrix: FeatureMatrix;
+}
+
+export function foldTables(panel: CustomerPanel, training: Partial<HybridTrainingOptions> = {}): FoldTable[] {
+  const options = { ...DEFAULT_HYBRID_TRAINING, ...training };
+  const tables: FoldTable[] = [];
+  for (let k = 0; k < FOLDS; k++) {
+    const rows = { train: [] as number[], test: [] as number[] };
+    panel.folds.forEach((fold, i) => rows[fold === k ? 'test' : 'train'].push(i));
+    if (rows.train.length === 0 || rows.test.length === 0) continue;
+    const side = (part: 'train' | 'test') => ({
+      fold: k,
+      part,
+      customerIds: rows[part].map((i) => panel.customerIds[i]),
+      churn: Float64Array.from(rows[part], (i) => panel.churn[i]),
+      spend: Float64Array.from(rows[part], (i) => panel.spend[i]),
+    });
+    const train = side('train');
+    const inputs = hybridTrainingInputs({ customerIds: train.customerIds, features: rows.train.map((i) => panel.features[i]) }, panel.horizonDays, options);
+    const columns = hybridFeatureNames(inputs.covariates);
+    tables.push({ ...train, innerGroups: inputs.groups, columns, matrix: inputs.matrix });
+    const testMatrix = hybridMatrix(rows.test.map((i) => panel.features[i]), inputs.btyd.inputs, inputs.covariates);
+    tables.push({ ...side('test'), innerGroups: null, columns, matrix: testMatrix });
+  }
+  return tables;
 }
 
 function meanStd(values: readonly number[]): MeanStd {

@@ -97,6 +97,7 @@ export interface HybridFitMeta {
 }
 
 export interface HybridFitTimings {
+  /** BG/NBD and Gamma-Gamma, and the feature matrix built with them. */
   btydSeconds: number;
   churnSeconds: number;
   clvSeconds: number;
@@ -115,7 +116,7 @@ export function fitHybrid(
     throw new RangeError('customerIds, features, churn and spend must have the same length');
   }
   let started = performance.now();
-  const btyd = fitBtydInputs(data.features, meta.horizonDays);
+  const { btyd, covariates, matrix, groups } = hybridTrainingInputs(data, meta.horizonDays, o);
   const tick = () => {
     const now = performance.now();
     const seconds = (now - started) / 1000;
@@ -123,10 +124,6 @@ export function fitHybrid(
     return seconds;
   };
   const btydSeconds = tick();
-  // Static covariates (country) with enough training customers get one-hot columns after the rest.
-  const covariates = covariateVocabulary(data.features);
-  const matrix = hybridMatrix(data.features, btyd.inputs, covariates);
-  const groups = innerGroups(data.customerIds, o.innerFolds, o.seed);
   const churn = fitChurnModel(matrix, data.churn, groups, o);
   const churnSeconds = tick();
   const clvFit = fitClvEnsemble(matrix, data.spend, groups, o);
@@ -173,6 +170,27 @@ export function fitHybrid(
 }
 
 /** BG/NBD + Gamma-Gamma fitted on the customers' summaries, as artifact fields and scoring inputs. */
+/** What the learners of fitHybrid train on, derived from the labelled customers alone. */
+export interface HybridTrainingInputs {
+  btyd: { inputs: BtydInputs; artifact: HybridArtifact['btyd'] };
+  covariates: HybridCovariates;
+  matrix: FeatureMatrix;
+  /** Inner cross-fit group of each customer: the early-stopping split. */
+  groups: Uint8Array;
+}
+
+export function hybridTrainingInputs(
+  data: Pick<LabelledCustomers, 'customerIds' | 'features'>,
+  horizonDays: number,
+  options: Pick<HybridTrainingOptions, 'innerFolds' | 'seed'> = DEFAULT_HYBRID_TRAINING,
+): HybridTrainingInputs {
+  const btyd = fitBtydInputs(data.features, horizonDays);
+  // Static covariates (country) with enough training customers get one-hot columns after the rest.
+  const covariates = covariateVocabulary(data.features);
+  const matrix = hybridMatrix(data.features, btyd.inputs, covariates);
+  return { btyd, covariates, matrix, groups: innerGroups(data.customerIds, options.innerFolds, options.seed) };
+}
+
 export function fitBtydInputs(features: readonly CustomerFeatures[], horizonDays: number): { inputs: BtydInputs; artifact: HybridArtifact['btyd'] } {
   const n = features.length;
   const x = Float64Array.from(features, (f) => Math.max(0, f.x));

@@ -1,6 +1,8 @@
-import { access } from 'node:fs/promises';
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { isoDay, parseIsoDay } from '../../models/calendar.ts';
-import { type CustomerEvaluation, evaluateCustomers, ordersFromCleanLines } from '../../models/customerEvaluation.ts';
+import type { CustomerPanel } from '../../models/customerPanel.ts';
+import { type CustomerEvaluation, evaluateCustomers, type FoldTable, foldTables, ordersFromCleanLines } from '../../models/customerEvaluation.ts';
 import type { OrderEvent } from '../../models/orderEvent.ts';
 import { cleanRetailRows } from '../../models/retailCleaning.ts';
 import { DATASET_FORMATS, type DatasetFormat, readDataset } from '../../producers/datasets/index.ts';
@@ -97,20 +99,56 @@ export async function customerEvents(path: string, format: DatasetFormat): Promi
   return (await readDataset(path, format)).events;
 }
 
-export async function runCustomerEval(options: ResolvedEvalOptions): Promise<CustomerEvaluation> {
+export async function runCustomerEval(options: ResolvedEvalOptions, onPanel?: (panel: CustomerPanel) => void): Promise<CustomerEvaluation> {
   const events = await customerEvents(options.data, options.format);
   if (events.length === 0) throw new Error(`${options.data}: no order events could be read`);
-  return evaluateCustomers(events, { calibrationEnd: options.calibrationEnd, holdoutEnd: options.holdoutEnd });
+  return evaluateCustomers(events, { calibrationEnd: options.calibrationEnd, holdoutEnd: options.holdoutEnd, onPanel });
 }
 
 export async function run(options: Record<string, unknown>, protocol?: string): Promise<void> {
   const resolved = resolveOptions(options, protocol);
-  const result = await runCustomerEval(resolved);
+  const exportDir = options.exportFolds;
+  if (exportDir !== undefined && (typeof exportDir !== 'string' || exportDir.trim() === '')) throw new Error('--export-folds needs a directory');
+  let panel: CustomerPanel | undefined;
+  const result = await runCustomerEval(resolved, exportDir === undefined ? undefined : (built) => (panel = built));
+  if (exportDir !== undefined && panel) await exportFolds(exportDir, panel, result);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(toJson(result))}\n`);
     return;
   }
   process.stdout.write(report(result, resolved, protocol));
+}
+
+/**
+ * `--export-folds DIR`: each fold's training and test rows as the hybrid model's learners see
+ * them (fold<k>_train.csv, fold<k>_test.csv: customer_id, inner_group, churned, spend, then the
+ * feature columns) and this build's out-of-fold predictions (predictions.csv), so another
+ * learner can be fitted on identical inputs and scored by the same metrics
+ * (bench/lightgbm_cross_check.py does this with LightGBM).
+ */
+async function exportFolds(dir: string, panel: CustomerPanel, result: CustomerEvaluation): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const table of foldTables(panel)) await writeFile(join(dir, `fold${table.fold}_${table.part}.csv`), foldCsv(table));
+  const { customerIds, churn, clv, churned, spend } = result.predictions;
+  const lines = ['customer_id,fold,churned,spend,churn_probability,clv'];
+  customerIds.forEach((id, i) => lines.push(`${csvText(id)},${panel.folds[i]},${churned[i]},${spend[i]},${churn[i]},${clv[i]}`));
+  await writeFile(join(dir, 'predictions.csv'), `${lines.join('\n')}\n`);
+}
+
+function foldCsv(table: FoldTable): string {
+  const { matrix, columns } = table;
+  const lines = [['customer_id', 'inner_group', 'churned', 'spend', ...columns].map(csvText).join(',')];
+  for (let r = 0; r < matrix.nRows; r++) {
+    const cells = [csvText(table.customerIds[r]), table.innerGroups === null ? '' : String(table.innerGroups[r]), String(table.churn[r]), String(table.spend[r])];
+    for (let c = 0; c < columns.length; c++) cells.push(String(matrix.values[c * matrix.nRows + r]));
+    lines.push(cells.join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** RFC 4180 quoting for ids and column names (countries may hold commas). */
+function csvText(text: string): string {
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 /** Reference rows of the protocols (pooled out-of-fold figures of the best references). */

@@ -1,10 +1,12 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run as evalCommand } from '../../bin/commands/evalCustomers.ts';
 import { run as trainCommand } from '../../bin/commands/train.ts';
+import { HYBRID_FEATURE_NAMES } from '../../models/hybridFeatures.ts';
 import { HybridModel } from '../../models/hybridModel.ts';
+import { DEFAULT_HYBRID_TRAINING } from '../../models/hybridTraining.ts';
 import { loadModel } from '../../models/modelArtifact.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
 import { CDNOW_SAMPLE } from '../support/sharedData.ts';
@@ -69,3 +71,50 @@ describe('demand-insights eval (any dataset)', () => {
     expect(text).toMatch(/hybrid \(this build\)/);
   }, 60_000);
 });
+
+describe('demand-insights eval --export-folds', () => {
+  it("writes each fold's training and test tables and the out-of-fold predictions, consistent with each other", async () => {
+    const data = join(work, 'export-events.jsonl');
+    const events = generateEvents({ customers: 600, days: 400, seed: 5, start: '2024-01-01' });
+    await writeFile(data, `${events.map((event) => JSON.stringify(event)).join('\n')}\n`);
+    const dir = join(work, 'folds');
+    const json = JSON.parse(await stdoutOf(() => evalCommand({ data, format: 'jsonl', calibrationEnd: '2024-11-30', holdoutEnd: '2025-02-03', exportFolds: dir, json: true })));
+
+    const files = (await readdir(dir)).sort();
+    expect(files).toEqual([...[0, 1, 2, 3, 4].flatMap((k) => [`fold${k}_test.csv`, `fold${k}_train.csv`]), 'predictions.csv']);
+    const csv = async (name: string) => {
+      const [header, ...rows] = (await readFile(join(dir, name), 'utf8')).trimEnd().split('\n');
+      return { header: header.split(','), rows: rows.map((row) => row.split(',')) };
+    };
+    const predictions = await csv('predictions.csv');
+    expect(predictions.header).toEqual(['customer_id', 'fold', 'churned', 'spend', 'churn_probability', 'clv']);
+    const foldOf = new Map(predictions.rows.map(([id, fold]) => [id, Number(fold)]));
+    let clvTotal = 0;
+    let spendTotal = 0;
+    for (const [, , , spend, , clv] of predictions.rows) {
+      spendTotal += Number(spend);
+      clvTotal += Number(clv);
+    }
+    // The exported predictions are the ones the printed metrics were computed from.
+    expect(clvTotal / spendTotal).toBeCloseTo(json.clv.totalRatio, 9);
+
+    for (let k = 0; k < 5; k++) {
+      const train = await csv(`fold${k}_train.csv`);
+      const test = await csv(`fold${k}_test.csv`);
+      expect(train.header).toEqual(['customer_id', 'inner_group', 'churned', 'spend', ...HYBRID_FEATURE_NAMES]);
+      expect(test.header).toEqual(train.header);
+      // Every panel customer is either trained on or tested in fold k, and tested exactly in its own fold.
+      expect(train.rows.length + test.rows.length).toBe(predictions.rows.length);
+      for (const [id, group] of test.rows.map((row) => [row[0], row[1]])) {
+        expect(foldOf.get(id)).toBe(k);
+        expect(group).toBe('');
+      }
+      for (const row of train.rows) {
+        expect(foldOf.get(row[0])).not.toBe(k);
+        expect(Number(row[1])).toBeLessThan(DEFAULT_HYBRID_TRAINING.innerFolds);
+        for (const cell of row.slice(2)) expect(Number.isFinite(Number(cell))).toBe(true);
+      }
+    }
+  }, 60_000);
+});
+
