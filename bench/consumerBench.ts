@@ -16,6 +16,7 @@ import { trainBtyd } from '../models/btydTraining.ts';
 import { isoDay, dayIndex } from '../models/calendar.ts';
 import { DEFAULT_RISK_POLICY } from '../models/riskPolicy.ts';
 import { generateEvents } from '../producers/syntheticGenerator.ts';
+import { stageCosts } from './consumerStages.ts';
 import { toKinesisEvents } from './kinesisBatches.ts';
 
 const OptionsSchema = z.object({
@@ -26,6 +27,8 @@ const OptionsSchema = z.object({
   /** Measured passes of each side; the median of each is reported. */
   repeats: z.coerce.number().int().min(1).max(15).default(3),
   json: z.boolean().default(false),
+  /** Also time the handler's steps cumulatively (bench/consumerStages.ts). */
+  stages: z.boolean().default(false),
   /** Run in this process with its own V8 flags instead of a child with the Lambda's. */
   inProcess: z.boolean().default(false),
 });
@@ -76,8 +79,9 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
     decodeOnlyPerSec: Math.round(decodeOnlyPerSec),
     ratio: Number((eventsPerSec / decodeOnlyPerSec).toFixed(3)),
   };
+  const stages = options.stages ? roundedStages(stageCosts(batches, events.length, BtydModel.load(artifact), options.repeats)) : undefined;
   if (options.json) {
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.stdout.write(`${JSON.stringify(stages ? { ...result, stagesMicrosPerEvent: stages } : result)}\n`);
     return;
   }
   const perPass = (seconds: number[]) => seconds.map((s) => Math.round(events.length / s).toLocaleString()).join(', ');
@@ -88,6 +92,12 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
       `  whole handler path  ${result.eventsPerSec.toLocaleString()} events/s   (median of ${options.repeats}: ${perPass(handlerSeconds)})`,
       `  decode only         ${result.decodeOnlyPerSec.toLocaleString()} records/s  (median of ${options.repeats}: ${perPass(decodeSeconds)})`,
       `  ratio               ${result.ratio}`,
+      ...(stages
+        ? [
+            '  cumulative CPU µs per event (best of each stage):',
+            ...Object.entries(stages).map(([stage, micros]) => `    ${stage.padEnd(16)} ${micros.toFixed(2)}`),
+          ]
+        : []),
       '',
     ].join('\n'),
   );
@@ -146,6 +156,10 @@ function decodePass(batches: readonly KinesisStreamEvent[]): number {
   const seconds = (performance.now() - started) / 1000;
   if (sink === 0) throw new Error('decoded nothing');
   return seconds;
+}
+
+function roundedStages<T extends object>(stages: T): T {
+  return Object.fromEntries(Object.entries(stages).map(([stage, micros]) => [stage, Number((micros as number).toFixed(3))])) as T;
 }
 
 function median(values: readonly number[]): number {
