@@ -84,9 +84,7 @@ export function evaluatePanel(panel: CustomerPanel, training: Partial<HybridTrai
   const clv = new Float64Array(n);
   const folds: FoldResult[] = [];
   for (let k = 0; k < FOLDS; k++) {
-    const trainRows: number[] = [];
-    const testRows: number[] = [];
-    for (let i = 0; i < n; i++) (panel.folds[i] === k ? testRows : trainRows).push(i);
+    const { train: trainRows, test: testRows } = foldRows(panel, k);
     if (testRows.length === 0 || trainRows.length === 0) continue;
     const started = performance.now();
     const artifact = fitHybrid(
@@ -191,8 +189,7 @@ export function foldTables(panel: CustomerPanel, training: Partial<HybridTrainin
   const options = { ...DEFAULT_HYBRID_TRAINING, ...training };
   const tables: FoldTable[] = [];
   for (let k = 0; k < FOLDS; k++) {
-    const rows = { train: [] as number[], test: [] as number[] };
-    panel.folds.forEach((fold, i) => rows[fold === k ? 'test' : 'train'].push(i));
+    const rows = foldRows(panel, k);
     if (rows.train.length === 0 || rows.test.length === 0) continue;
     const side = (part: 'train' | 'test') => ({
       fold: k,
@@ -209,6 +206,13 @@ export function foldTables(panel: CustomerPanel, training: Partial<HybridTrainin
     tables.push({ ...side('test'), innerGroups: null, columns, matrix: testMatrix });
   }
   return tables;
+}
+
+/** Panel rows trained on and tested in fold k. */
+function foldRows(panel: CustomerPanel, k: number): { train: number[]; test: number[] } {
+  const rows = { train: [] as number[], test: [] as number[] };
+  panel.folds.forEach((fold, i) => rows[fold === k ? 'test' : 'train'].push(i));
+  return rows;
 }
 
 function meanStd(values: readonly number[]): MeanStd {

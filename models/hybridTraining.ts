@@ -169,7 +169,6 @@ export function fitHybrid(
   return hybridArtifact({ ...fields, clv: { ...fields.clv, scale } });
 }
 
-/** BG/NBD + Gamma-Gamma fitted on the customers' summaries, as artifact fields and scoring inputs. */
 /** What the learners of fitHybrid train on, derived from the labelled customers alone. */
 export interface HybridTrainingInputs {
   btyd: { inputs: BtydInputs; artifact: HybridArtifact['btyd'] };
@@ -191,6 +190,7 @@ export function hybridTrainingInputs(
   return { btyd, covariates, matrix, groups: innerGroups(data.customerIds, options.innerFolds, options.seed) };
 }
 
+/** BG/NBD + Gamma-Gamma fitted on the customers' summaries, as artifact fields and scoring inputs. */
 export function fitBtydInputs(features: readonly CustomerFeatures[], horizonDays: number): { inputs: BtydInputs; artifact: HybridArtifact['btyd'] } {
   const n = features.length;
   const x = Float64Array.from(features, (f) => Math.max(0, f.x));
