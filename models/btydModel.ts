@@ -9,6 +9,17 @@ import { describeZodError } from './orderEvent.ts';
 
 const positive = z.number().positive();
 
+/** Fitted BG/NBD parameters as artifacts store them (this one's and the hybrid model's BTYD part). */
+export const BgnbdFitSchema = z.object({ r: positive, alpha: positive, a: positive, b: positive, logLikelihood: z.number() });
+
+/** Fitted Gamma-Gamma parameters as artifacts store them. */
+export const GammaGammaFitSchema = z.object({
+  p: positive,
+  q: z.number().gt(1, 'must exceed 1 (the Gamma-Gamma mean spend p·γ/(q−1) is finite only then)'),
+  gamma: positive,
+  logLikelihood: z.number(),
+});
+
 /**
  * The BG/NBD + Gamma-Gamma model artifact (a JSON file or S3 object). Times are in weeks inside
  * the models, the horizon in days outside. `version` is derived from the parameters and the
@@ -23,13 +34,8 @@ export const BtydArtifactSchema = z
     horizonDays: z.number().int().positive(),
     calibrationEnd: z.iso.date(),
     trainedOn: z.object({ customers: z.number().int().nonnegative(), events: z.number().int().nonnegative() }),
-    bgnbd: z.object({ r: positive, alpha: positive, a: positive, b: positive, logLikelihood: z.number() }),
-    gammaGamma: z.object({
-      p: positive,
-      q: z.number().gt(1, 'must exceed 1 (the Gamma-Gamma mean spend p·γ/(q−1) is finite only then)'),
-      gamma: positive,
-      logLikelihood: z.number(),
-    }),
+    bgnbd: BgnbdFitSchema,
+    gammaGamma: GammaGammaFitSchema,
   })
   .superRefine((artifact, context) => {
     const expected = btydVersion(artifact);

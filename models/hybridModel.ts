@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { CustomerFeatures } from './customerFeatures.ts';
 import type { CustomerModel, ModelScore } from './customerModel.ts';
+import { BgnbdFitSchema, GammaGammaFitSchema } from './btydModel.ts';
 import { ForestScorer } from './forestScorer.ts';
 import {
   type BtydInputs,
@@ -63,13 +64,8 @@ export const HybridArtifactSchema = z
       })
       .default(() => ({ country: [] })),
     btyd: z.object({
-      bgnbd: z.object({ r: positive, alpha: positive, a: positive, b: positive, logLikelihood: z.number() }),
-      gammaGamma: z.object({
-        p: positive,
-        q: z.number().gt(1, 'must exceed 1 (the Gamma-Gamma mean spend p·γ/(q−1) is finite only then)'),
-        gamma: positive,
-        logLikelihood: z.number(),
-      }),
+      bgnbd: BgnbdFitSchema,
+      gammaGamma: GammaGammaFitSchema,
     }),
     churn: EnsembleSchema.extend({
       /** A logistic regression averaged with the trees: p = (1 − w)·p_trees + w·p_linear. */
