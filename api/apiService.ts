@@ -1,20 +1,20 @@
 import type { StateStore } from '../consumers/stateStore/stateStore.ts';
-import { DAY_MS, dayIndex, parseIsoDay, weekIndex } from '../models/calendar.ts';
-import { type CustomerFeatures, featuresOf } from '../models/customerFeatures.ts';
-import type { CustomerModel, ModelScore } from '../models/customerModel.ts';
-import { applyEvent, type CustomerState, emptyState } from '../models/customerState.ts';
-import type { DailySeries, WeeklyTable } from '../models/demandSeries.ts';
+import { DAY_MS, dayIndex, parseIsoDay, weekIndex } from '../models/time/calendar.ts';
+import { type CustomerFeatures, featuresOf } from '../models/customer/customerFeatures.ts';
+import type { CustomerModel, ModelScore } from '../models/clv/customerModel.ts';
+import { applyEvent, type CustomerState, emptyState } from '../models/customer/customerState.ts';
+import type { DailySeries, WeeklyTable } from '../models/demand/demandSeries.ts';
 import {
   type ElasticityEstimate,
   InsufficientPriceVariationError,
   pooledElasticity,
   productElasticity,
-} from '../models/elasticity.ts';
-import { describeForecast, storeClosedDays } from '../models/forecast/forecastDemand.ts';
-import { fitWeekdayQuantile, type WeekdayQuantileModel } from '../models/forecast/weekdayQuantile.ts';
-import type { OrderEvent } from '../models/orderEvent.ts';
-import { DEFAULT_PRICE_BAND, optimizePrice } from '../models/priceOptimization.ts';
-import { fitSegments } from '../models/segmentation.ts';
+} from '../models/demand/elasticity.ts';
+import { describeForecast, storeClosedDays } from '../models/demand/forecastDemand.ts';
+import { fitWeekdayQuantile, type WeekdayQuantileModel } from '../models/demand/weekdayQuantile.ts';
+import type { OrderEvent } from '../models/customer/orderEvent.ts';
+import { DEFAULT_PRICE_BAND, optimizePrice } from '../models/demand/priceOptimization.ts';
+import { fitSegments } from '../models/segmentation/segmentation.ts';
 import type { CustomerRfm, DemandScope, LakeOrderLine, LakeOrderTotal, LakeOrderTotals, LakeQueries, WeeklyProductSales } from './lakeQueries.ts';
 import { compareCodePoints } from './lakeQueriesSql.ts';
 import {

@@ -3,7 +3,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
 import { dynamoClient } from '../consumers/awsClients.ts';
 import { DynamoStateStore } from '../consumers/stateStore/dynamoStateStore.ts';
-import { loadModel } from '../models/modelArtifact.ts';
+import { loadModel } from '../models/clv/modelArtifact.ts';
 import { ApiService } from './apiService.ts';
 import { athenaOptionsFromEnv, createAthenaEngine } from './engines/athenaEngine.ts';
 import { parseAllowedOrigins } from './http/cors.ts';

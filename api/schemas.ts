@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { FORECAST_DAYS_MAX, FORECAST_DAYS_MIN } from '../models/forecast/forecastDemand.ts';
-import { K_MAX, K_MIN } from '../models/segmentation.ts';
+import { FORECAST_DAYS_MAX, FORECAST_DAYS_MIN } from '../models/demand/forecastDemand.ts';
+import { K_MAX, K_MIN } from '../models/segmentation/segmentation.ts';
 
 /**
  * Every request and response of the API, as zod schemas: the handler validates requests with

@@ -1,7 +1,7 @@
 import type { KinesisStreamEvent } from 'aws-lambda';
-import type { CustomerModel } from '../models/customerModel.ts';
-import { applyOrder, blankWorkingState, type CustomerState } from '../models/customerState.ts';
-import { DEFAULT_RISK_POLICY, rescore } from '../models/riskPolicy.ts';
+import type { CustomerModel } from '../models/clv/customerModel.ts';
+import { applyOrder, blankWorkingState, type CustomerState } from '../models/customer/customerState.ts';
+import { DEFAULT_RISK_POLICY, rescore } from '../models/customer/riskPolicy.ts';
 import { fromKinesisEvent } from '../consumers/kinesisEvent.ts';
 import { type DecodedRecord, decodeRecord } from '../consumers/recordDecoding.ts';
 

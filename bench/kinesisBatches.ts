@@ -1,5 +1,5 @@
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import type { OrderEvent } from '../models/orderEvent.ts';
+import type { OrderEvent } from '../models/customer/orderEvent.ts';
 
 /**
  * Kinesis-shaped Lambda events for a list of order events, as the event source mapping would

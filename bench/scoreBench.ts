@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { DAY_MS, isoDay } from '../models/calendar.ts';
-import { featuresOf } from '../models/customerFeatures.ts';
-import { applyEvent, type CustomerState, emptyState } from '../models/customerState.ts';
-import { HybridModel } from '../models/hybridModel.ts';
-import { trainHybridFromEvents } from '../models/hybridTraining.ts';
-import type { OrderEvent } from '../models/orderEvent.ts';
+import { DAY_MS, isoDay } from '../models/time/calendar.ts';
+import { featuresOf } from '../models/customer/customerFeatures.ts';
+import { applyEvent, type CustomerState, emptyState } from '../models/customer/customerState.ts';
+import { HybridModel } from '../models/clv/hybridModel.ts';
+import { trainHybridFromEvents } from '../models/clv/hybridTraining.ts';
+import type { OrderEvent } from '../models/customer/orderEvent.ts';
 import { Random } from '../models/trees/random.ts';
 import { generateEvents } from '../producers/syntheticGenerator.ts';
 

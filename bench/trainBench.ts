@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { buildPanel } from '../models/customerPanel.ts';
-import { DEFAULT_HYBRID_TRAINING, fitBtydInputs, fitChurnModel, hybridMatrix, innerGroups } from '../models/hybridTraining.ts';
+import { buildPanel } from '../models/clv/customerPanel.ts';
+import { DEFAULT_HYBRID_TRAINING, fitBtydInputs, fitChurnModel, hybridMatrix, innerGroups } from '../models/clv/hybridTraining.ts';
 import { type FeatureMatrix, matrixStrides } from '../models/trees/featureMatrix.ts';
 import { readDataset } from '../producers/datasets/index.ts';
 import { GradientBoosting } from '../models/trees/gradientBoosting.ts';

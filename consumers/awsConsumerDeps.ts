@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { loadModel } from '../models/modelArtifact.ts';
+import { loadModel } from '../models/clv/modelArtifact.ts';
 import { EventBridgeAlertSink } from './alerts/eventBridgeAlertSink.ts';
 import { dynamoClient, eventBridgeClient, sqsClient } from './awsClients.ts';
 import type { ConsumerEnv } from './consumerConfig.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_RISK_POLICY } from '../models/riskPolicy.ts';
+import { DEFAULT_RISK_POLICY } from '../models/customer/riskPolicy.ts';
 
 /** The consumer and sweep Lambdas' configuration, from the environment, validated once at cold start. */
 export const ConsumerEnvSchema = z.object({

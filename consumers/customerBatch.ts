@@ -1,6 +1,6 @@
-import { applyOrder, blankWorkingState, cloneState, comparePositions, type CustomerState, type PendingAlert } from '../models/customerState.ts';
-import type { CustomerModel } from '../models/customerModel.ts';
-import { rescore, type RiskPolicy } from '../models/riskPolicy.ts';
+import { applyOrder, blankWorkingState, cloneState, comparePositions, type CustomerState, type PendingAlert } from '../models/customer/customerState.ts';
+import type { CustomerModel } from '../models/clv/customerModel.ts';
+import { rescore, type RiskPolicy } from '../models/customer/riskPolicy.ts';
 import type { AlertSink } from './alerts/alertSink.ts';
 import type { ConsumerMetrics } from './consumerMetrics.ts';
 import type { DeadLetterSink } from './deadLetters/deadLetterSink.ts';

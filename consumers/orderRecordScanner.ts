@@ -1,6 +1,6 @@
-import { parseEventTime } from '../models/eventTime.ts';
-import { OrderEventSchema } from '../models/orderEvent.ts';
-import type { OrderFacts } from '../models/orderFacts.ts';
+import { parseEventTime } from '../models/time/eventTime.ts';
+import { OrderEventSchema } from '../models/customer/orderEvent.ts';
+import type { OrderFacts } from '../models/customer/orderFacts.ts';
 
 /**
  * The consumer's fast path from a stream record's base64 data to the facts of an OrderEvent v1,

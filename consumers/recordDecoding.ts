@@ -1,6 +1,6 @@
-import { parseEventTime } from '../models/eventTime.ts';
-import { describeZodError, parseOrderEvent } from '../models/orderEvent.ts';
-import { type OrderFacts, orderFactsOf } from '../models/orderFacts.ts';
+import { parseEventTime } from '../models/time/eventTime.ts';
+import { describeZodError, parseOrderEvent } from '../models/customer/orderEvent.ts';
+import { type OrderFacts, orderFactsOf } from '../models/customer/orderFacts.ts';
 import { scanOrderRecord } from './orderRecordScanner.ts';
 
 /** A stream record as every transport hands it over: where it sits, and its base64 data. */

@@ -1,5 +1,5 @@
-import { cloneState, type CustomerState } from '../models/customerState.ts';
-import { rescore } from '../models/riskPolicy.ts';
+import { cloneState, type CustomerState } from '../models/customer/customerState.ts';
+import { rescore } from '../models/customer/riskPolicy.ts';
 import { type ConsumerDeps, deliverOutboxes } from './customerBatch.ts';
 import { VersionConflictError } from './stateStore/stateStore.ts';
 

@@ -5,7 +5,7 @@ import {
   type KinesisClient,
   type PutRecordsResultEntry,
 } from '@aws-sdk/client-kinesis';
-import type { OrderEvent } from '../models/orderEvent.ts';
+import type { OrderEvent } from '../models/customer/orderEvent.ts';
 import { fullJitterDelay, isRetryableCallError } from '../consumers/awsRetry.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { splitmix32, xoshiro128ss } from '../models/pseudoRandom.ts';
+import { splitmix32, xoshiro128ss } from '../models/numeric/pseudoRandom.ts';
 
 /**
  * A small seeded random source (xoshiro128**, seeded through splitmix32) with the samplers the

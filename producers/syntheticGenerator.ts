@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { DAY_MS } from '../models/calendar.ts';
-import type { OrderEvent, OrderLine } from '../models/orderEvent.ts';
+import { DAY_MS } from '../models/time/calendar.ts';
+import type { OrderEvent, OrderLine } from '../models/customer/orderEvent.ts';
 import { createRandom, type Random } from './random.ts';
 
 /**

@@ -10,7 +10,7 @@ resource "aws_schemas_registry" "alerts" {
 }
 
 locals {
-  # The committed detail schemas (consumers/alerts/schemas, generated from models/alertEvent.ts).
+  # The committed detail schemas (consumers/alerts/schemas, generated from models/customer/alertEvent.ts).
   alert_schema_files = {
     at_risk   = "${path.module}/../consumers/alerts/schemas/customer-at-risk.schema.json"
     recovered = "${path.module}/../consumers/alerts/schemas/customer-recovered.schema.json"

@@ -16,7 +16,7 @@ locals {
   # index.mjs (exporting `handler`), its source map and model.json.
   lambda_artifacts_dir = var.lambda_artifacts_dir != null ? var.lambda_artifacts_dir : "${path.module}/../dist/lambda"
 
-  # The event source and detail-types of the alerts (models/alertEvent.ts).
+  # The event source and detail-types of the alerts (models/customer/alertEvent.ts).
   alert_source = "demand-insights"
   alert_detail_types = {
     at_risk   = "Customer At Risk"

@@ -1,7 +1,7 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance, timestampValue, type DuckDBConnection } from '@duckdb/node-api';
-import type { OrderEvent } from '../../models/orderEvent.ts';
+import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 import { readDataset, type DatasetFormat } from '../../producers/datasets/index.ts';
 import type { ReadReport } from '../../producers/datasets/readReport.ts';
 import { columnDefinitions, ORDER_LINE_COLUMNS, ORDERS_DIR, PARTITION_COLUMN, PRODUCT_COLUMNS, PRODUCTS_DIR, sqlString } from './lakeLayout.ts';

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { z } from 'zod';
-import { loadModel } from '../../models/modelArtifact.ts';
+import { loadModel } from '../../models/clv/modelArtifact.ts';
 
 /**
  * `demand-insights bundle`: one self-contained ESM file per Lambda, plus a zip for Terraform.

@@ -1,16 +1,16 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isoDay, parseIsoDay } from '../../models/calendar.ts';
-import type { CustomerPanel } from '../../models/customerPanel.ts';
-import { type CustomerEvaluation, evaluateCustomers, type FoldTable, foldTables, ordersFromCleanLines } from '../../models/customerEvaluation.ts';
-import type { OrderEvent } from '../../models/orderEvent.ts';
-import { cleanRetailRows } from '../../models/retailCleaning.ts';
+import { isoDay, parseIsoDay } from '../../models/time/calendar.ts';
+import type { CustomerPanel } from '../../models/clv/customerPanel.ts';
+import { type CustomerEvaluation, evaluateCustomers, type FoldTable, foldTables, ordersFromCleanLines } from '../../models/evaluation/customerEvaluation.ts';
+import type { OrderEvent } from '../../models/customer/orderEvent.ts';
+import { cleanRetailRows } from '../../models/evaluation/retailCleaning.ts';
 import { DATASET_FORMATS, type DatasetFormat, readDataset } from '../../producers/datasets/index.ts';
 
 /**
  * `demand-insights eval cdnow` and `demand-insights eval --data F --format X --calibration-end D
  * --holdout-end D`: churn and CLV quality of the hybrid model on a calibration / holdout split,
- * end to end from the raw file (models/customerEvaluation.ts). `cdnow` is the CDNOW protocol
+ * end to end from the raw file (models/evaluation/customerEvaluation.ts). `cdnow` is the CDNOW protocol
  * (../shared/protocols/cdnow.md): calibration to 1997-09-30, holdout to 1998-06-30. Online
  * Retail files go through the retail protocol's cleaning rule (../shared/protocols/retail.md,
  * section 4): clean lines with a customer become the orders.

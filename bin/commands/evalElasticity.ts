@@ -1,6 +1,6 @@
-import { weeklyProductTables, type WeeklyTable } from '../../models/demandSeries.ts';
-import { eligibility, pooledElasticity, productElasticity } from '../../models/elasticity.ts';
-import { cleanRetailRows, type CleanLine } from '../../models/retailCleaning.ts';
+import { weeklyProductTables, type WeeklyTable } from '../../models/demand/demandSeries.ts';
+import { eligibility, pooledElasticity, productElasticity } from '../../models/demand/elasticity.ts';
+import { cleanRetailRows, type CleanLine } from '../../models/evaluation/retailCleaning.ts';
 
 /**
  * `demand-insights eval elasticity`: section 2 of ../shared/protocols/retail.md, end to end from

@@ -1,9 +1,9 @@
-import { isoDay } from '../../models/calendar.ts';
-import { byProduct, dailyUnits, dailyUnitsBy, dayRangeOf, topByUnits, type DailySeries } from '../../models/demandSeries.ts';
-import { intervalCoverage, mase, wape } from '../../models/forecast/accuracy.ts';
-import { storeClosedDays } from '../../models/forecast/forecastDemand.ts';
-import { fitWeekdayQuantile, forecastWeekdayQuantile, type WeekdayQuantileOptions } from '../../models/forecast/weekdayQuantile.ts';
-import { cleanRetailRows, type CleanLine } from '../../models/retailCleaning.ts';
+import { isoDay } from '../../models/time/calendar.ts';
+import { byProduct, dailyUnits, dailyUnitsBy, dayRangeOf, topByUnits, type DailySeries } from '../../models/demand/demandSeries.ts';
+import { intervalCoverage, mase, wape } from '../../models/demand/forecastAccuracy.ts';
+import { storeClosedDays } from '../../models/demand/forecastDemand.ts';
+import { fitWeekdayQuantile, forecastWeekdayQuantile, type WeekdayQuantileOptions } from '../../models/demand/weekdayQuantile.ts';
+import { cleanRetailRows, type CleanLine } from '../../models/evaluation/retailCleaning.ts';
 
 /**
  * `demand-insights eval forecast`: section 1 of ../shared/protocols/retail.md, end to end from the

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { z } from 'zod';
-import type { OrderEvent } from '../../models/orderEvent.ts';
+import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 import { generateEvents, GenerateOptionsSchema } from '../../producers/syntheticGenerator.ts';
 
 /** `demand-insights generate`: deterministic synthetic order events as JSONL (gzipped when --out ends in .gz). */

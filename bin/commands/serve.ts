@@ -14,12 +14,12 @@ import { dynamoClient } from '../../consumers/awsClients.ts';
 import { DynamoStateStore } from '../../consumers/stateStore/dynamoStateStore.ts';
 import { MemoryStateStore } from '../../consumers/stateStore/memoryStateStore.ts';
 import type { StateStore } from '../../consumers/stateStore/stateStore.ts';
-import { BtydModel } from '../../models/btydModel.ts';
-import { trainBtyd } from '../../models/btydTraining.ts';
-import { dayIndex, isoDay } from '../../models/calendar.ts';
-import type { CustomerModel } from '../../models/customerModel.ts';
-import { loadModel } from '../../models/modelArtifact.ts';
-import type { OrderEvent } from '../../models/orderEvent.ts';
+import { BtydModel } from '../../models/clv/btydModel.ts';
+import { trainBtyd } from '../../models/clv/btydTraining.ts';
+import { dayIndex, isoDay } from '../../models/time/calendar.ts';
+import type { CustomerModel } from '../../models/clv/customerModel.ts';
+import { loadModel } from '../../models/clv/modelArtifact.ts';
+import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
 
 /**

@@ -1,14 +1,14 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { trainBtyd } from '../../models/btydTraining.ts';
-import type { HybridArtifact } from '../../models/hybridModel.ts';
-import { dayIndex, isoDay, parseIsoDay } from '../../models/calendar.ts';
+import { trainBtyd } from '../../models/clv/btydTraining.ts';
+import type { HybridArtifact } from '../../models/clv/hybridModel.ts';
+import { dayIndex, isoDay, parseIsoDay } from '../../models/time/calendar.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
 import { datasetFormat, requiredText } from './datasetOptions.ts';
 
 /**
  * `demand-insights train`: fit a churn/CLV model on a dataset and write the versioned artifact.
- * --model hybrid (default): BG/NBD + Gamma-Gamma and boosted trees (models/hybridTraining.ts),
+ * --model hybrid (default): BG/NBD + Gamma-Gamma and boosted trees (models/clv/hybridTraining.ts),
  * trained on features as of calibration-end − horizon with the last horizon's purchases as
  * labels. --model btyd: BG/NBD + Gamma-Gamma alone, fitted up to calibration-end.
  */
@@ -41,7 +41,7 @@ export async function run(options: TrainOptions): Promise<void> {
   if (events.length === 0) throw new Error(`${data}: no events could be read (${report.unreadableCount} unreadable rows)`);
   const calibrationEnd = requestedEnd ?? isoDay(dayIndex(Date.parse(events[events.length - 1].occurredAt)));
   if (kind === 'hybrid') {
-    const { trainHybridFromEvents } = await import('../../models/hybridTraining.ts');
+    const { trainHybridFromEvents } = await import('../../models/clv/hybridTraining.ts');
     const artifact = trainHybridFromEvents(events, { calibrationEnd, horizonDays });
     await mkdir(dirname(out), { recursive: true });
     const json = JSON.stringify(artifact);

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { ALERT_DETAIL_TYPES, ALERT_SOURCE, AlertDetailSchema } from '../../models/alertEvent.ts';
+import { ALERT_DETAIL_TYPES, ALERT_SOURCE, AlertDetailSchema } from '../../models/customer/alertEvent.ts';
 
 /**
  * The published JSON Schemas (draft 2020-12) of each alert detail-type's `detail`, generated

@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry, type PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
-import { ALERT_SOURCE } from '../../models/alertEvent.ts';
-import type { PendingAlert } from '../../models/customerState.ts';
+import { ALERT_SOURCE } from '../../models/customer/alertEvent.ts';
+import type { PendingAlert } from '../../models/customer/customerState.ts';
 import { fullJitterDelay, isRetryableCallError } from '../awsRetry.ts';
 import type { AlertSink } from './alertSink.ts';
 

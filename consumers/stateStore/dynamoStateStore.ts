@@ -11,7 +11,7 @@ import {
   type CreateTableCommandInput,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { type CustomerState, NO_EVENT_LAST_MS } from '../../models/customerState.ts';
+import { type CustomerState, NO_EVENT_LAST_MS } from '../../models/customer/customerState.ts';
 import { VersionConflictError, type StateStore } from './stateStore.ts';
 
 export const DUE_INDEX = 'due-index';

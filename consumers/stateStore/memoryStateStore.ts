@@ -1,4 +1,4 @@
-import { clonePositions, type CustomerState, type PendingAlert, type RecentOrder } from '../../models/customerState.ts';
+import { clonePositions, type CustomerState, type PendingAlert, type RecentOrder } from '../../models/customer/customerState.ts';
 import { VersionConflictError, type StateStore } from './stateStore.ts';
 
 const SCAN_PAGE_SIZE = 1_000;

@@ -1,4 +1,4 @@
-import type { CustomerState } from '../../models/customerState.ts';
+import type { CustomerState } from '../../models/customer/customerState.ts';
 
 /** A conditional write lost to a concurrent writer: reload, reapply, retry. */
 export class VersionConflictError extends Error {

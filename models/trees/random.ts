@@ -1,4 +1,4 @@
-import { splitmix32, xoshiro128ss } from '../pseudoRandom.ts';
+import { splitmix32, xoshiro128ss } from '../numeric/pseudoRandom.ts';
 
 /**
  * Seeded pseudo-random numbers for the tree learners: xoshiro128** seeded through

@@ -1,4 +1,4 @@
-import type { OrderEvent } from '../../models/orderEvent.ts';
+import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 import { readCdnow } from './cdnow.ts';
 import type { ReadReport } from './readReport.ts';
 

@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import { describeZodError, OrderEventSchema, type OrderEvent } from '../../models/orderEvent.ts';
+import { describeZodError, OrderEventSchema, type OrderEvent } from '../../models/customer/orderEvent.ts';
 import { openDataset } from './openDataset.ts';
 import { ReadReport } from './readReport.ts';
 

@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { parse, type CsvError } from 'csv-parse';
-import { describeZodError, eventCountry, OrderEventSchema, type OrderEvent, type OrderLine } from '../../models/orderEvent.ts';
-import type { RetailRow } from '../../models/retailCleaning.ts';
+import { describeZodError, eventCountry, OrderEventSchema, type OrderEvent, type OrderLine } from '../../models/customer/orderEvent.ts';
+import type { RetailRow } from '../../models/evaluation/retailCleaning.ts';
 import { openDataset } from './openDataset.ts';
 import { ReadReport } from './readReport.ts';
 

@@ -13,7 +13,7 @@ import { createLakeQueries } from '../../api/lakeQueriesSql.ts';
 import { type LocalServer, serveLocal } from '../../api/localServer.ts';
 import { ROUTES } from '../../api/routes/index.ts';
 import { ErrorResponseSchema } from '../../api/schemas.ts';
-import { eligibility } from '../../models/elasticity.ts';
+import { eligibility } from '../../models/demand/elasticity.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
 import { createTestApi, type TestApi } from '../support/memoryLakeQueries.ts';
 

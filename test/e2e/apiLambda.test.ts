@@ -7,7 +7,7 @@ import { httpApiEvent, restApiEvent } from '../../api/http/events.ts';
 import { buildLake } from '../../api/lake/buildLake.ts';
 import { ROUTES } from '../../api/routes/index.ts';
 import { dynamoClient } from '../../consumers/awsClients.ts';
-import { type LocalPeer, startDynalite } from '../../consumers/localPeers.ts';
+import { type LocalPeer, startDynalite } from '../../bin/localStack/embeddedPeers.ts';
 import { createStateTable, DynamoStateStore } from '../../consumers/stateStore/dynamoStateStore.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
 import { type AthenaEndpoint, startAthenaEndpoint } from '../support/athenaEndpoint.ts';

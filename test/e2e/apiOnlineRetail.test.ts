@@ -21,13 +21,13 @@ import {
 } from '../../api/schemas.ts';
 import { streamStore } from '../../bench/apiBench.ts';
 import type { MemoryStateStore } from '../../consumers/stateStore/memoryStateStore.ts';
-import { BtydModel } from '../../models/btydModel.ts';
-import { statesUpTo, trainBtyd } from '../../models/btydTraining.ts';
-import { featuresOf } from '../../models/customerFeatures.ts';
-import { eligibility } from '../../models/elasticity.ts';
-import { weekdayOf } from '../../models/forecast/weekdayQuantile.ts';
-import { parseIsoDay } from '../../models/calendar.ts';
-import type { OrderEvent } from '../../models/orderEvent.ts';
+import { BtydModel } from '../../models/clv/btydModel.ts';
+import { statesUpTo, trainBtyd } from '../../models/clv/btydTraining.ts';
+import { featuresOf } from '../../models/customer/customerFeatures.ts';
+import { eligibility } from '../../models/demand/elasticity.ts';
+import { weekdayOf } from '../../models/demand/weekdayQuantile.ts';
+import { parseIsoDay } from '../../models/time/calendar.ts';
+import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
 import { ONLINE_RETAIL_II } from '../support/sharedData.ts';
 

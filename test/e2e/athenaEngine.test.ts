@@ -15,7 +15,7 @@ import { CUSTOMER_BATCH, QUERY_NAMES, type QueryName, type SqlParam } from '../.
 import { buildLake } from '../../api/lake/buildLake.ts';
 import type { LakeQueries } from '../../api/lakeQueries.ts';
 import { createLakeQueries, scopeParams } from '../../api/lakeQueriesSql.ts';
-import type { OrderEvent } from '../../models/orderEvent.ts';
+import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
 import { startAthenaEndpoint, type AthenaEndpoint, type AthenaEndpointOptions } from '../support/athenaEndpoint.ts';

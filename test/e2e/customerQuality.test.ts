@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { type CustomerEvalJson, resolveOptions, run, runCustomerEval } from '../../bin/commands/evalCustomers.ts';
-import type { CustomerEvaluation } from '../../models/customerEvaluation.ts';
+import type { CustomerEvaluation } from '../../models/evaluation/customerEvaluation.ts';
 import { CDNOW_MASTER as CDNOW, ONLINE_RETAIL_II as RETAIL } from '../support/sharedData.ts';
 
 /**

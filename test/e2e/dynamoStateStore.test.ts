@@ -4,9 +4,9 @@ import {
   type BatchGetItemCommandInput,
   type BatchGetItemCommandOutput, DescribeTableCommand, GetItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyEvent, emptyState, NO_EVENT_LAST_MS } from '../../models/customerState.ts';
+import { applyEvent, emptyState, NO_EVENT_LAST_MS } from '../../models/customer/customerState.ts';
 import { dynamoClient } from '../../consumers/awsClients.ts';
-import { startDynalite, type LocalPeer } from '../../consumers/localPeers.ts';
+import { startDynalite, type LocalPeer } from '../../bin/localStack/embeddedPeers.ts';
 import {
   DUE_INDEX,
   DynamoStateStore,

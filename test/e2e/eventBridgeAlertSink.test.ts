@@ -4,9 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { eventBridgeClient } from '../../consumers/awsClients.ts';
 import { ALERT_SCHEMA_DIR, alertSchemaFileName } from '../../consumers/alerts/alertSchemas.ts';
 import { EventBridgeAlertSink, PUT_EVENTS_MAX_BYTES, type EventBridgeAlertSinkConfig } from '../../consumers/alerts/eventBridgeAlertSink.ts';
-import { ALERT_SOURCE, AlertDetailSchema } from '../../models/alertEvent.ts';
-import type { AlertType, PendingAlert } from '../../models/customerState.ts';
-import { alertEventId } from '../../models/riskPolicy.ts';
+import { ALERT_SOURCE, AlertDetailSchema } from '../../models/customer/alertEvent.ts';
+import type { AlertType, PendingAlert } from '../../models/customer/customerState.ts';
+import { alertEventId } from '../../models/customer/riskPolicy.ts';
 import { startEventBridgeEndpoint, type EventBridgeEndpoint, type EventBridgeEndpointOptions, type WireEntry } from '../support/eventBridgeEndpoint.ts';
 
 const BUS = 'demand-insights-test';

@@ -6,8 +6,8 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { kinesisClient } from '../../consumers/awsClients.ts';
-import { startKinesalite, type LocalPeer } from '../../consumers/localPeers.ts';
-import { OrderEventSchema, type OrderEvent } from '../../models/orderEvent.ts';
+import { startKinesalite, type LocalPeer } from '../../bin/localStack/embeddedPeers.ts';
+import { OrderEventSchema, type OrderEvent } from '../../models/customer/orderEvent.ts';
 import { ensureStream, KinesisProducer, MAX_CALL_BYTES } from '../../producers/kinesisProducer.ts';
 import { startKinesisEndpoint, type KinesisEndpoint } from '../support/kinesisEndpoint.ts';
 

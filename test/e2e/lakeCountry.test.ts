@@ -13,12 +13,12 @@ import { sqlString } from '../../api/lake/lakeLayout.ts';
 import type { LakeQueries } from '../../api/lakeQueries.ts';
 import { createLakeQueries } from '../../api/lakeQueriesSql.ts';
 import { MemoryStateStore } from '../../consumers/stateStore/memoryStateStore.ts';
-import { featuresOf } from '../../models/customerFeatures.ts';
-import { applyEvent, type CustomerState, emptyState, NO_EVENT_LAST_MS } from '../../models/customerState.ts';
-import type { HybridModel } from '../../models/hybridModel.ts';
-import { trainHybridFromEvents } from '../../models/hybridTraining.ts';
-import { loadModel } from '../../models/modelArtifact.ts';
-import type { OrderEvent } from '../../models/orderEvent.ts';
+import { featuresOf } from '../../models/customer/customerFeatures.ts';
+import { applyEvent, type CustomerState, emptyState, NO_EVENT_LAST_MS } from '../../models/customer/customerState.ts';
+import type { HybridModel } from '../../models/clv/hybridModel.ts';
+import { trainHybridFromEvents } from '../../models/clv/hybridTraining.ts';
+import { loadModel } from '../../models/clv/modelArtifact.ts';
+import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
 
 /*

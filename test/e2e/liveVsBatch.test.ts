@@ -7,15 +7,15 @@ import { MemoryDeadLetterSink } from '../../consumers/deadLetters/memoryDeadLett
 import { createKinesisHandler } from '../../consumers/kinesisHandler.ts';
 import { MemoryStateStore } from '../../consumers/stateStore/memoryStateStore.ts';
 import { sweepAll } from '../../consumers/sweep.ts';
-import { endOfDayMs, statesUpTo } from '../../models/btydTraining.ts';
-import { parseIsoDay } from '../../models/calendar.ts';
-import { featuresOf } from '../../models/customerFeatures.ts';
-import type { CustomerState } from '../../models/customerState.ts';
-import { HybridModel } from '../../models/hybridModel.ts';
-import { trainHybridFromEvents } from '../../models/hybridTraining.ts';
-import { loadModel } from '../../models/modelArtifact.ts';
-import type { OrderEvent } from '../../models/orderEvent.ts';
-import { DEFAULT_RISK_POLICY } from '../../models/riskPolicy.ts';
+import { endOfDayMs, statesUpTo } from '../../models/clv/btydTraining.ts';
+import { parseIsoDay } from '../../models/time/calendar.ts';
+import { featuresOf } from '../../models/customer/customerFeatures.ts';
+import type { CustomerState } from '../../models/customer/customerState.ts';
+import { HybridModel } from '../../models/clv/hybridModel.ts';
+import { trainHybridFromEvents } from '../../models/clv/hybridTraining.ts';
+import { loadModel } from '../../models/clv/modelArtifact.ts';
+import type { OrderEvent } from '../../models/customer/orderEvent.ts';
+import { DEFAULT_RISK_POLICY } from '../../models/customer/riskPolicy.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
 import { CDNOW_MASTER as CDNOW } from '../support/sharedData.ts';
 

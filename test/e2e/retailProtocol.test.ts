@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { run as runElasticity } from '../../bin/commands/evalElasticity.ts';
 import { run as runForecast } from '../../bin/commands/evalForecast.ts';
-import { cleanRetailRows } from '../../models/retailCleaning.ts';
+import { cleanRetailRows } from '../../models/evaluation/retailCleaning.ts';
 import { readOnlineRetailRows } from '../../producers/datasets/onlineRetail.ts';
 import { ONLINE_RETAIL_II } from '../support/sharedData.ts';
 

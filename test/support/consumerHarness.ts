@@ -5,10 +5,10 @@ import { CounterMetrics } from '../../consumers/consumerMetrics.ts';
 import type { ConsumerDeps } from '../../consumers/customerBatch.ts';
 import { SqsDeadLetterSink } from '../../consumers/deadLetters/sqsDeadLetterSink.ts';
 import type { KinesisHandler } from '../../consumers/kinesisHandler.ts';
-import { startDynalite } from '../../consumers/localPeers.ts';
+import { startDynalite } from '../../bin/localStack/embeddedPeers.ts';
 import { createStateTable, DynamoStateStore } from '../../consumers/stateStore/dynamoStateStore.ts';
-import { comparePositions } from '../../models/customerState.ts';
-import type { CustomerModel } from '../../models/customerModel.ts';
+import { comparePositions } from '../../models/customer/customerState.ts';
+import type { CustomerModel } from '../../models/clv/customerModel.ts';
 import { type EventBridgeEndpointOptions, startEventBridgeEndpoint } from './eventBridgeEndpoint.ts';
 import { startSqsEndpoint } from './sqsEndpoint.ts';
 

@@ -14,12 +14,12 @@ import { type ApiLogger, createApiHandler } from '../../api/http/apiHandler.ts';
 import type { CorsConfig } from '../../api/http/cors.ts';
 import { httpApiEvent, restApiEvent } from '../../api/http/events.ts';
 import { MemoryStateStore } from '../../consumers/stateStore/memoryStateStore.ts';
-import { BtydModel } from '../../models/btydModel.ts';
-import { trainBtyd } from '../../models/btydTraining.ts';
-import { dayIndex, isoDay, parseIsoDay, weekIndex } from '../../models/calendar.ts';
-import type { CustomerModel } from '../../models/customerModel.ts';
-import { weekStartIso } from '../../models/demandSeries.ts';
-import type { OrderEvent } from '../../models/orderEvent.ts';
+import { BtydModel } from '../../models/clv/btydModel.ts';
+import { trainBtyd } from '../../models/clv/btydTraining.ts';
+import { dayIndex, isoDay, parseIsoDay, weekIndex } from '../../models/time/calendar.ts';
+import type { CustomerModel } from '../../models/clv/customerModel.ts';
+import { weekStartIso } from '../../models/demand/demandSeries.ts';
+import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 
 /**
  * LakeQueries computed in memory from OrderEvents, with no SQL at all: the development stand-in

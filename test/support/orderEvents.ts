@@ -1,4 +1,4 @@
-import type { OrderEvent } from '../../models/orderEvent.ts';
+import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 
 /** A small, readable order event for tests. */
 export function order(customerId: string, orderId: string, occurredAt: string, amount = 10, type: OrderEvent['type'] = 'order'): OrderEvent {

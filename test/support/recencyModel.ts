@@ -1,5 +1,5 @@
-import type { CustomerFeatures } from '../../models/customerFeatures.ts';
-import type { CustomerModel, ModelScore } from '../../models/customerModel.ts';
+import type { CustomerFeatures } from '../../models/customer/customerFeatures.ts';
+import type { CustomerModel, ModelScore } from '../../models/clv/customerModel.ts';
 
 /**
  * A transparent model for policy tests: churn grows with days of silence as 1 - exp(-d/scale),

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyEvent, emptyState, type CustomerState } from '../../models/customerState.ts';
-import type { OrderEvent } from '../../models/orderEvent.ts';
+import { applyEvent, emptyState, type CustomerState } from '../../models/customer/customerState.ts';
+import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 import { VersionConflictError, type StateStore } from '../../consumers/stateStore/stateStore.ts';
 
 export interface StoreUnderTest {

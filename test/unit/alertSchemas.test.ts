@@ -8,8 +8,8 @@ import { MemoryAlertSink } from '../../consumers/alerts/memoryAlertSink.ts';
 import type { DeadLetter } from '../../consumers/deadLetters/deadLetterSink.ts';
 import { JsonlDeadLetterSink } from '../../consumers/deadLetters/jsonlDeadLetterSink.ts';
 import { MemoryDeadLetterSink } from '../../consumers/deadLetters/memoryDeadLetterSink.ts';
-import { ALERT_DETAIL_TYPES, ALERT_SOURCE, AlertDetailSchema } from '../../models/alertEvent.ts';
-import type { PendingAlert } from '../../models/customerState.ts';
+import { ALERT_DETAIL_TYPES, ALERT_SOURCE, AlertDetailSchema } from '../../models/customer/alertEvent.ts';
+import type { PendingAlert } from '../../models/customer/customerState.ts';
 
 const REGENERATE = 'npx tsx consumers/alerts/alertSchemas.ts';
 

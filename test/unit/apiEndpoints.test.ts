@@ -10,11 +10,11 @@ import {
   PriceOptimizationResponseSchema,
   SegmentsResponseSchema,
 } from '../../api/schemas.ts';
-import { statesUpTo } from '../../models/btydTraining.ts';
-import { dayIndex, isoDay, parseIsoDay } from '../../models/calendar.ts';
-import { featuresOf } from '../../models/customerFeatures.ts';
-import { cloneState } from '../../models/customerState.ts';
-import { eligibility } from '../../models/elasticity.ts';
+import { statesUpTo } from '../../models/clv/btydTraining.ts';
+import { dayIndex, isoDay, parseIsoDay } from '../../models/time/calendar.ts';
+import { featuresOf } from '../../models/customer/customerFeatures.ts';
+import { cloneState } from '../../models/customer/customerState.ts';
+import { eligibility } from '../../models/demand/elasticity.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
 import { createTestApi, type TestApi } from '../support/memoryLakeQueries.ts';
 import { order } from '../support/orderEvents.ts';
@@ -347,7 +347,7 @@ describe('POST /demand-insights/clv and /churn: named customers', () => {
     const state = cloneState(await firstStreamState());
     const before = (await api.call('POST', '/demand-insights/churn', { customer_ids: [state.customerId] })).body.customers[0];
     // A purchase on the watermark's day: recency drops to 0 and churn probability falls.
-    const { applyEvent } = await import('../../models/customerState.ts');
+    const { applyEvent } = await import('../../models/customer/customerState.ts');
     applyEvent(state, order(state.customerId, `live-${Date.now()}`, new Date(api.lastMs).toISOString(), 50));
     state.score = null;
     await api.store.save(state);
@@ -446,7 +446,7 @@ describe('GET /demand-insights/at-risk-customers', () => {
     const first = AtRiskResponseSchema.parse((await live.call('GET', '/demand-insights/at-risk-customers?threshold=0&limit=1000')).body);
     const target = first.customers.find((row) => row.source === 'stream')!;
     const state = (await live.store.getMany([target.customer_id])).get(target.customer_id)!;
-    const { applyEvent } = await import('../../models/customerState.ts');
+    const { applyEvent } = await import('../../models/customer/customerState.ts');
     applyEvent(state, order(state.customerId, 'fresh-order', new Date(live.lastMs).toISOString(), 5000));
     state.score = null;
     await live.store.save(state);

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { weeklyTables } from '../../api/apiService.ts';
 import { buildOpenApiDocument } from '../../api/openapi.ts';
 import { OPENAPI_PATH, ROUTES } from '../../api/routes/index.ts';
-import { eligibility } from '../../models/elasticity.ts';
+import { eligibility } from '../../models/demand/elasticity.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
 import { createTestApi, type TestApi } from '../support/memoryLakeQueries.ts';
 

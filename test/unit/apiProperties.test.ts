@@ -10,7 +10,7 @@ import {
   IdSchema,
   SegmentsQuerySchema,
 } from '../../api/schemas.ts';
-import { eligibility } from '../../models/elasticity.ts';
+import { eligibility } from '../../models/demand/elasticity.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
 import { createTestApi, type TestApi } from '../support/memoryLakeQueries.ts';
 

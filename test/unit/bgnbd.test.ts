@@ -8,10 +8,10 @@ import {
   bgnbdTotalLogLikelihood,
   fitBgnbd,
   type BgnbdParams,
-} from '../../models/bgnbd.ts';
-import { btydSummaries, endOfDayMs, statesUpTo, trainBtyd } from '../../models/btydTraining.ts';
-import { parseIsoDay } from '../../models/calendar.ts';
-import { minimizeFromStarts, minimizeNelderMead } from '../../models/nelderMead.ts';
+} from '../../models/clv/bgnbd.ts';
+import { btydSummaries, endOfDayMs, statesUpTo, trainBtyd } from '../../models/clv/btydTraining.ts';
+import { parseIsoDay } from '../../models/time/calendar.ts';
+import { minimizeFromStarts, minimizeNelderMead } from '../../models/numeric/nelderMead.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
 import { createRandom, type Random } from '../../producers/random.ts';
 import { CDNOW_SAMPLE } from '../support/sharedData.ts';

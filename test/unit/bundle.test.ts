@@ -8,7 +8,7 @@ import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleLambdas, type BundleReport, crc32, LAMBDA_ENTRIES, LAMBDA_HANDLER, zipFiles } from '../../bin/commands/bundle.ts';
 import { ConsumerEnvSchema } from '../../consumers/consumerConfig.ts';
-import { btydArtifact } from '../../models/btydModel.ts';
+import { btydArtifact } from '../../models/clv/btydModel.ts';
 
 /** Reads a zip through its central directory, inflating and CRC-checking every entry. */
 function readZip(zip: Buffer): Map<string, Buffer> {

@@ -7,10 +7,10 @@ import { MemoryDeadLetterSink } from '../../consumers/deadLetters/memoryDeadLett
 import { isKinesisEnvelope, KinesisEnvelopeSchema } from '../../consumers/kinesisHandler.ts';
 import { MemoryStateStore } from '../../consumers/stateStore/memoryStateStore.ts';
 import type { StateStore } from '../../consumers/stateStore/stateStore.ts';
-import { BtydModel, btydArtifact } from '../../models/btydModel.ts';
-import { DAY_MS, dayIndex, weekIndex } from '../../models/calendar.ts';
-import { asOfFeaturesInto, emptyFeatures, FEATURE_NAMES, featuresInto, featuresOf, type CustomerFeatures } from '../../models/customerFeatures.ts';
-import type { CustomerModel } from '../../models/customerModel.ts';
+import { BtydModel, btydArtifact } from '../../models/clv/btydModel.ts';
+import { DAY_MS, dayIndex, weekIndex } from '../../models/time/calendar.ts';
+import { asOfFeaturesInto, emptyFeatures, FEATURE_NAMES, featuresInto, featuresOf, type CustomerFeatures } from '../../models/customer/customerFeatures.ts';
+import type { CustomerModel } from '../../models/clv/customerModel.ts';
 import {
   ACTIVITY_WEEKS,
   applyEvent,
@@ -21,10 +21,10 @@ import {
   emptyState,
   purchaseDaysBetween,
   ringActivity,
-} from '../../models/customerState.ts';
-import { parseEventTime } from '../../models/eventTime.ts';
-import type { OrderEvent } from '../../models/orderEvent.ts';
-import { DEFAULT_RISK_POLICY, dueTime, rescore, type RiskPolicy } from '../../models/riskPolicy.ts';
+} from '../../models/customer/customerState.ts';
+import { parseEventTime } from '../../models/time/eventTime.ts';
+import type { OrderEvent } from '../../models/customer/orderEvent.ts';
+import { DEFAULT_RISK_POLICY, dueTime, rescore, type RiskPolicy } from '../../models/customer/riskPolicy.ts';
 import { order } from '../support/orderEvents.ts';
 
 const BASE = Date.parse('2024-01-01T10:00:00Z');

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { dayIndex } from '../../models/calendar.ts';
+import { dayIndex } from '../../models/time/calendar.ts';
 import {
   applyEvent,
   cloneState,
@@ -9,9 +9,9 @@ import {
   purchaseDays,
   ringActivity,
   statisticsOf,
-} from '../../models/customerState.ts';
-import { weekIndex } from '../../models/calendar.ts';
-import type { OrderEvent } from '../../models/orderEvent.ts';
+} from '../../models/customer/customerState.ts';
+import { weekIndex } from '../../models/time/calendar.ts';
+import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 import { order } from '../support/orderEvents.ts';
 
 const DAY = 86_400_000;

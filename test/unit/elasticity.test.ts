@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { WeeklyTable } from '../../models/demandSeries.ts';
-import { weeklyProductTables } from '../../models/demandSeries.ts';
+import type { WeeklyTable } from '../../models/demand/demandSeries.ts';
+import { weeklyProductTables } from '../../models/demand/demandSeries.ts';
 import {
   InsufficientPriceVariationError,
   eligibility,
@@ -9,8 +9,8 @@ import {
   roundHalfEven,
   studentTQuantile,
   studentTUpperTail,
-} from '../../models/elasticity.ts';
-import { mulberry32 } from '../../models/pseudoRandom.ts';
+} from '../../models/demand/elasticity.ts';
+import { mulberry32 } from '../../models/numeric/pseudoRandom.ts';
 
 const normal = (random: () => number) => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { parseIsoDay } from '../../models/calendar.ts';
-import { intervalCoverage, mase, seasonalNaiveScale, wape } from '../../models/forecast/accuracy.ts';
-import { forecastDemand, storeClosedDays } from '../../models/forecast/forecastDemand.ts';
+import { parseIsoDay } from '../../models/time/calendar.ts';
+import { intervalCoverage, mase, seasonalNaiveScale, wape } from '../../models/demand/forecastAccuracy.ts';
+import { forecastDemand, storeClosedDays } from '../../models/demand/forecastDemand.ts';
 import {
   fitWeekdayQuantile,
   forecastWeekdayQuantile,
   loadWeekdayQuantileModel,
   sortedQuantile,
   weekdayOf,
-} from '../../models/forecast/weekdayQuantile.ts';
-import { mulberry32 } from '../../models/pseudoRandom.ts';
+} from '../../models/demand/weekdayQuantile.ts';
+import { mulberry32 } from '../../models/numeric/pseudoRandom.ts';
 
 const MONDAY = parseIsoDay('2024-01-01');
 /** Units per weekday, Monday first; Saturday is closed. */

@@ -7,8 +7,8 @@ import {
   gammaGammaTotalLogLikelihood,
   prepareGammaGammaData,
   type GammaGammaParams,
-} from '../../models/gammaGamma.ts';
-import { lnGamma } from '../../models/specialFunctions.ts';
+} from '../../models/clv/gammaGamma.ts';
+import { lnGamma } from '../../models/numeric/specialFunctions.ts';
 import { createRandom } from '../../producers/random.ts';
 
 /** FHL 2005 "RFM and CLV": the CDNOW sample's published Gamma-Gamma parameters. */

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run as evalCommand } from '../../bin/commands/evalCustomers.ts';
 import { run as trainCommand } from '../../bin/commands/train.ts';
-import { HYBRID_FEATURE_NAMES } from '../../models/hybridFeatures.ts';
-import { HybridModel } from '../../models/hybridModel.ts';
-import { DEFAULT_HYBRID_TRAINING } from '../../models/hybridTraining.ts';
-import { loadModel } from '../../models/modelArtifact.ts';
+import { HYBRID_FEATURE_NAMES } from '../../models/clv/hybridFeatures.ts';
+import { HybridModel } from '../../models/clv/hybridModel.ts';
+import { DEFAULT_HYBRID_TRAINING } from '../../models/clv/hybridTraining.ts';
+import { loadModel } from '../../models/clv/modelArtifact.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
 import { CDNOW_SAMPLE } from '../support/sharedData.ts';
 

@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { endOfDayMs, statesUpTo } from '../../models/btydTraining.ts';
-import { parseIsoDay } from '../../models/calendar.ts';
-import { featuresOf, type CustomerFeatures } from '../../models/customerFeatures.ts';
-import { buildPanel, foldOf } from '../../models/customerPanel.ts';
-import { emptyState } from '../../models/customerState.ts';
-import { ForestScorer } from '../../models/forestScorer.ts';
+import { endOfDayMs, statesUpTo } from '../../models/clv/btydTraining.ts';
+import { parseIsoDay } from '../../models/time/calendar.ts';
+import { featuresOf, type CustomerFeatures } from '../../models/customer/customerFeatures.ts';
+import { buildPanel, foldOf } from '../../models/clv/customerPanel.ts';
+import { emptyState } from '../../models/customer/customerState.ts';
+import { ForestScorer } from '../../models/clv/forestScorer.ts';
 import {
   COUNTRY_MAX_COLUMNS,
   covariateVocabulary,
@@ -12,12 +12,12 @@ import {
   HYBRID_FEATURE_NAMES,
   hybridFeaturesOf,
   hybridRow,
-} from '../../models/hybridFeatures.ts';
-import { type HybridArtifact, HybridModel } from '../../models/hybridModel.ts';
-import { fitBtydInputs, fitHybrid, hybridMatrix, innerGroups, trainHybridFromEvents } from '../../models/hybridTraining.ts';
-import { fitLinear, linearRaw } from '../../models/linearModels.ts';
-import { loadModel } from '../../models/modelArtifact.ts';
-import type { OrderEvent } from '../../models/orderEvent.ts';
+} from '../../models/clv/hybridFeatures.ts';
+import { type HybridArtifact, HybridModel } from '../../models/clv/hybridModel.ts';
+import { fitBtydInputs, fitHybrid, hybridMatrix, innerGroups, trainHybridFromEvents } from '../../models/clv/hybridTraining.ts';
+import { fitLinear, linearRaw } from '../../models/numeric/linearModels.ts';
+import { loadModel } from '../../models/clv/modelArtifact.ts';
+import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 import { matrixFromRows } from '../../models/trees/featureMatrix.ts';
 import { GradientBoosting } from '../../models/trees/gradientBoosting.ts';
 import { Random } from '../../models/trees/random.ts';

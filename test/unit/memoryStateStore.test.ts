@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emptyState } from '../../models/customerState.ts';
+import { emptyState } from '../../models/customer/customerState.ts';
 import { MemoryStateStore } from '../../consumers/stateStore/memoryStateStore.ts';
 import { describeStateStoreContract } from '../support/stateStoreContract.ts';
 

@@ -13,7 +13,7 @@ import {
   spearman,
   topShare,
   totalRatio,
-} from '../../models/metrics.ts';
+} from '../../models/evaluation/metrics.ts';
 
 /** Every expected value below is worked out by hand in the comment next to it. */
 describe('churn metrics', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OrderEventSchema } from '../../models/orderEvent.ts';
+import { OrderEventSchema } from '../../models/customer/orderEvent.ts';
 import { readOnlineRetail, readOnlineRetailRows, SKIP_REASONS } from '../../producers/datasets/onlineRetail.ts';
 import { ONLINE_RETAIL_II } from '../support/sharedData.ts';
 

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isOrderEventV1, OrderEventSchema, parseOrderEvent } from '../../models/orderEvent.ts';
+import { isOrderEventV1, OrderEventSchema, parseOrderEvent } from '../../models/customer/orderEvent.ts';
 
 const text = fc.oneof(fc.constantFrom('abc', 'C-17', 'P0001'), fc.constantFrom('abc', 'C-17', 'P0001'), fc.string({ minLength: 0, maxLength: 4 }), fc.string({ minLength: 125, maxLength: 130 }), fc.constant('C\u0001'), fc.constant('abc'));
 const number = fc.oneof(fc.double({ min: 0, max: 1e6, noNaN: true }), fc.double({ min: 0, max: 1e6, noNaN: true }), fc.double(), fc.integer({ min: -3, max: 3 }), fc.constant(-0), fc.constant(Number.NaN), fc.constant(Number.POSITIVE_INFINITY));

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { scanOrderRecord } from '../../consumers/orderRecordScanner.ts';
-import { parseEventTime } from '../../models/eventTime.ts';
-import { OrderEventSchema } from '../../models/orderEvent.ts';
-import { type OrderFacts, orderFactsOf } from '../../models/orderFacts.ts';
+import { parseEventTime } from '../../models/time/eventTime.ts';
+import { OrderEventSchema } from '../../models/customer/orderEvent.ts';
+import { type OrderFacts, orderFactsOf } from '../../models/customer/orderFacts.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
 
 /** The general path the scanner must agree with: base64 → UTF-8 → JSON.parse → zod → facts. */

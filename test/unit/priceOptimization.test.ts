@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { optimizePrice, pricePoint, type PriceOptimizationInput } from '../../models/priceOptimization.ts';
+import { optimizePrice, pricePoint, type PriceOptimizationInput } from '../../models/demand/priceOptimization.ts';
 
 /** Best profit on a fine grid over the band: the brute-force answer the closed form must match. */
 function gridBest(input: PriceOptimizationInput, points = 20001): { price: number; profit: number } {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseIsoDay } from '../../models/calendar.ts';
-import { cleanRetailRows, type RetailRow } from '../../models/retailCleaning.ts';
-import { ordersFromCleanLines } from '../../models/customerEvaluation.ts';
-import { OrderEventSchema } from '../../models/orderEvent.ts';
+import { parseIsoDay } from '../../models/time/calendar.ts';
+import { cleanRetailRows, type RetailRow } from '../../models/evaluation/retailCleaning.ts';
+import { ordersFromCleanLines } from '../../models/evaluation/customerEvaluation.ts';
+import { OrderEventSchema } from '../../models/customer/orderEvent.ts';
 
 let nextLine = 2;
 function row(overrides: Partial<RetailRow>): RetailRow {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DAY_MS, dayIndex } from '../../models/calendar.ts';
-import { applyEvent, emptyState } from '../../models/customerState.ts';
-import { alertEventId, dueTime, rescore, type RiskPolicy } from '../../models/riskPolicy.ts';
+import { DAY_MS, dayIndex } from '../../models/time/calendar.ts';
+import { applyEvent, emptyState } from '../../models/customer/customerState.ts';
+import { alertEventId, dueTime, rescore, type RiskPolicy } from '../../models/customer/riskPolicy.ts';
 import { order } from '../support/orderEvents.ts';
 import { RecencyModel } from '../support/recencyModel.ts';
 

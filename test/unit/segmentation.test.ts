@@ -9,8 +9,8 @@ import {
   nameSegments,
   silhouette,
   type CustomerRfm,
-} from '../../models/segmentation.ts';
-import { mulberry32 } from '../../models/pseudoRandom.ts';
+} from '../../models/segmentation/segmentation.ts';
+import { mulberry32 } from '../../models/numeric/pseudoRandom.ts';
 
 /** Three well-separated customer groups (in log space), `perGroup` each, with ±10% noise. */
 function threeGroups(perGroup: number, seed: number): { customers: CustomerRfm[]; truth: number[] } {

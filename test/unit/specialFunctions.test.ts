@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gammaSign, hypergeometric2F1, hypergeometricSeries, lnAbsGamma, lnBeta, lnGamma } from '../../models/specialFunctions.ts';
+import { gammaSign, hypergeometric2F1, hypergeometricSeries, lnAbsGamma, lnBeta, lnGamma } from '../../models/numeric/specialFunctions.ts';
 
 const relativeError = (actual: number, expected: number) => Math.abs(actual - expected) / Math.abs(expected);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OrderEventSchema, type OrderEvent } from '../../models/orderEvent.ts';
+import { OrderEventSchema, type OrderEvent } from '../../models/customer/orderEvent.ts';
 import { createRandom } from '../../producers/random.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
 

@@ -10,8 +10,8 @@ import { alertSchemaFileName } from '../../consumers/alerts/alertSchemas.ts';
 import { CONSUMER_V8_FLAGS, ConsumerEnvSchema } from '../../consumers/consumerConfig.ts';
 import { DUE_INDEX, stateTableDefinition } from '../../consumers/stateStore/dynamoStateStore.ts';
 import { ApiEnvSchema } from '../../api/lambda.ts';
-import { ALERT_DETAIL_TYPES, ALERT_SOURCE } from '../../models/alertEvent.ts';
-import { DEFAULT_RISK_POLICY } from '../../models/riskPolicy.ts';
+import { ALERT_DETAIL_TYPES, ALERT_SOURCE } from '../../models/customer/alertEvent.ts';
+import { DEFAULT_RISK_POLICY } from '../../models/customer/riskPolicy.ts';
 
 /*
  * The Terraform contract, checked on the .tf text (no terraform binary or provider needed):
@@ -357,7 +357,7 @@ describe('terraform: alert schemas', () => {
     const detailTypes = mapKeys(localExpression('alert_detail_types'));
     const schemaFiles = mapKeys(localExpression('alert_schema_files'));
     expect(JSON.parse(localExpression('alert_source')), 'alert source').toBe(ALERT_SOURCE);
-    expect([...detailTypes.values()].map((v) => JSON.parse(v)).sort(), 'detail-types drifted from models/alertEvent.ts').toEqual([...ALERT_DETAIL_TYPES].sort());
+    expect([...detailTypes.values()].map((v) => JSON.parse(v)).sort(), 'detail-types drifted from models/customer/alertEvent.ts').toEqual([...ALERT_DETAIL_TYPES].sort());
     for (const [key, raw] of detailTypes) {
       const detailType = JSON.parse(raw) as (typeof ALERT_DETAIL_TYPES)[number];
       const file = schemaFiles.get(key);

@@ -1,6 +1,6 @@
 import { kmeans } from 'ml-kmeans';
 import { z } from 'zod';
-import { mulberry32 } from './pseudoRandom.ts';
+import { mulberry32 } from '../numeric/pseudoRandom.ts';
 
 /**
  * RFM customer segmentation: recency (days), frequency (distinct orders) and monetary value per

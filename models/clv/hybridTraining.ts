@@ -1,6 +1,6 @@
 import { fitBgnbd } from './bgnbd.ts';
-import { isoDay, parseIsoDay } from './calendar.ts';
-import type { CustomerFeatures } from './customerFeatures.ts';
+import { isoDay, parseIsoDay } from '../time/calendar.ts';
+import type { CustomerFeatures } from '../customer/customerFeatures.ts';
 import { buildPanel } from './customerPanel.ts';
 import { fitGammaGamma } from './gammaGamma.ts';
 import {
@@ -14,17 +14,17 @@ import {
   NO_COVARIATES,
 } from './hybridFeatures.ts';
 import { type HybridArtifact, type HybridEnsemble, hybridArtifact, HybridModel } from './hybridModel.ts';
-import { fitLinear } from './linearModels.ts';
-import type { OrderEvent } from './orderEvent.ts';
-import type { FeatureMatrix } from './trees/featureMatrix.ts';
-import { BinMapper } from './trees/binning.ts';
-import { GradientBoosting, type GradientBoostingOptions } from './trees/gradientBoosting.ts';
+import { fitLinear } from '../numeric/linearModels.ts';
+import type { OrderEvent } from '../customer/orderEvent.ts';
+import type { FeatureMatrix } from '../trees/featureMatrix.ts';
+import { BinMapper } from '../trees/binning.ts';
+import { GradientBoosting, type GradientBoostingOptions } from '../trees/gradientBoosting.ts';
 
 /**
  * Trains the hybrid churn/CLV model on labelled customers (features as of one day, targets over
  * the horizon after it):
  * 1. BG/NBD and Gamma-Gamma by maximum likelihood on the customers' summaries (no labels);
- * 2. the hybrid matrix (models/hybridFeatures.ts) from the same CustomerFeatures live scoring sees;
+ * 2. the hybrid matrix (models/clv/hybridFeatures.ts) from the same CustomerFeatures live scoring sees;
  * 3. churn: logistic boosting trained on the customers outside one inner group (a seeded hash of
  *    the id splits them into `innerFolds` groups, independent of any outer fold rule such as
  *    id mod 5) and early-stopped on that group; averaged 50/50 with an L2 logistic regression

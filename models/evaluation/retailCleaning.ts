@@ -1,4 +1,4 @@
-import { dayIndex } from './calendar.ts';
+import { dayIndex } from '../time/calendar.ts';
 
 /**
  * The retail protocol's cleaning rule (../shared/protocols/retail.md, "Cleaning rule"), applied

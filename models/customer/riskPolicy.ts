@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { DAY_MS } from './calendar.ts';
+import { DAY_MS } from '../time/calendar.ts';
 import { asOfFeaturesInto, emptyFeatures, featuresInto, type CustomerFeatures } from './customerFeatures.ts';
-import type { CustomerModel } from './customerModel.ts';
+import type { CustomerModel } from '../clv/customerModel.ts';
 import type { AlertType, CustomerScore, CustomerState, PendingAlert } from './customerState.ts';
 
 /**

@@ -1,5 +1,5 @@
-import { isoDay } from '../calendar.ts';
-import type { DailySeries } from '../demandSeries.ts';
+import { isoDay } from '../time/calendar.ts';
+import type { DailySeries } from './demandSeries.ts';
 import {
   fitWeekdayQuantile,
   forecastWeekdayQuantile,

@@ -1,4 +1,4 @@
-import { FlatForest, type TreeJSON } from './trees/flatTree.ts';
+import { FlatForest, type TreeJSON } from '../trees/flatTree.ts';
 
 /**
  * Scores a tree ensemble fast enough to rescore a million customers in seconds on one core.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { DailySeries } from '../demandSeries.ts';
+import type { DailySeries } from './demandSeries.ts';
 
 /**
  * Level-scaled weekday quantile forecaster for lumpy daily demand.

@@ -1,5 +1,5 @@
-import { minimizeFromStarts } from './nelderMead.ts';
-import { hypergeometric2F1, lnBeta, lnGamma } from './specialFunctions.ts';
+import { minimizeFromStarts } from '../numeric/nelderMead.ts';
+import { hypergeometric2F1, lnBeta, lnGamma } from '../numeric/specialFunctions.ts';
 
 /**
  * BG/NBD (Fader, Hardie & Lee 2005, "Counting Your Customers the Easy Way"): while alive a

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, type _Record } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import { comparePositions } from '../models/customerState.ts';
-import type { KinesisHandler } from './kinesisHandler.ts';
+import { comparePositions } from '../../models/customer/customerState.ts';
+import type { KinesisHandler } from '../../consumers/kinesisHandler.ts';
 
 /**
  * Plays Lambda's Kinesis event source mapping on one machine: one poller per shard, batches of

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { FeatureMatrix } from './trees/featureMatrix.ts';
+import type { FeatureMatrix } from '../trees/featureMatrix.ts';
 
 /**
  * L2-regularised generalised linear models on signed-log, standardised features, fitted by

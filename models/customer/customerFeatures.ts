@@ -1,4 +1,4 @@
-import { dayIndex, weekIndex } from './calendar.ts';
+import { dayIndex, weekIndex } from '../time/calendar.ts';
 import { ACTIVITY_WEEKS, purchaseDaysBetween, type CustomerState } from './customerState.ts';
 
 /**

@@ -1,9 +1,9 @@
-import { dayIndex, parseIsoDay } from './calendar.ts';
-import { featuresOf, type CustomerFeatures } from './customerFeatures.ts';
-import type { CustomerState } from './customerState.ts';
+import { dayIndex, parseIsoDay } from '../time/calendar.ts';
+import { featuresOf, type CustomerFeatures } from '../customer/customerFeatures.ts';
+import type { CustomerState } from '../customer/customerState.ts';
 import { endOfDayMs, statesUpTo } from './btydTraining.ts';
-import { compareCustomerIds } from './metrics.ts';
-import { eventCents, type OrderEvent } from './orderEvent.ts';
+import { compareCustomerIds } from '../evaluation/metrics.ts';
+import { eventCents, type OrderEvent } from '../customer/orderEvent.ts';
 
 /**
  * A calibration / holdout panel: every customer with a purchase on or before the calibration

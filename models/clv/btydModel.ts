@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { bgnbdNoPurchaseGivenAlive, bgnbdProbabilityAlive, bgnbdPurchasesIfAlive, type BgnbdParams } from './bgnbd.ts';
-import { WEEK_DAYS } from './calendar.ts';
-import type { CustomerFeatures } from './customerFeatures.ts';
+import { WEEK_DAYS } from '../time/calendar.ts';
+import type { CustomerFeatures } from '../customer/customerFeatures.ts';
 import type { CustomerModel, ModelScore } from './customerModel.ts';
 import { gammaGammaExpectedSpend, type GammaGammaParams } from './gammaGamma.ts';
-import { describeZodError } from './orderEvent.ts';
+import { describeZodError } from '../customer/orderEvent.ts';
 
 const positive = z.number().positive();
 

@@ -1,7 +1,7 @@
 import { bgnbdNoPurchaseGivenAlive, bgnbdProbabilityAlive, bgnbdPurchasesIfAlive, type BgnbdParams } from './bgnbd.ts';
-import { WEEK_DAYS } from './calendar.ts';
-import { featuresOf, type CustomerFeatures } from './customerFeatures.ts';
-import type { CustomerState } from './customerState.ts';
+import { WEEK_DAYS } from '../time/calendar.ts';
+import { featuresOf, type CustomerFeatures } from '../customer/customerFeatures.ts';
+import type { CustomerState } from '../customer/customerState.ts';
 import { gammaGammaExpectedSpend, type GammaGammaParams } from './gammaGamma.ts';
 
 /**

@@ -1,5 +1,5 @@
 import type { WeeklyTable } from './demandSeries.ts';
-import { lnBeta } from './specialFunctions.ts';
+import { lnBeta } from '../numeric/specialFunctions.ts';
 
 /**
  * Price elasticity of demand from weekly product tables: log-log OLS `log q = a + b·log p` per

@@ -1,4 +1,4 @@
-import { isoDay, weekIndex } from './calendar.ts';
+import { isoDay, weekIndex } from '../time/calendar.ts';
 
 /**
  * Demand tables built from clean order lines: zero-filled daily unit series (for forecasting) and

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { CustomerFeatures } from './customerFeatures.ts';
+import type { CustomerFeatures } from '../customer/customerFeatures.ts';
 import type { CustomerModel, ModelScore } from './customerModel.ts';
 import { BgnbdFitSchema, GammaGammaFitSchema } from './btydModel.ts';
 import { ForestScorer } from './forestScorer.ts';
@@ -15,13 +15,13 @@ import {
   type HybridFeatureName,
   hybridRow,
 } from './hybridFeatures.ts';
-import { type LinearModel, LinearModelSchema, signedLog } from './linearModels.ts';
-import { describeZodError } from './orderEvent.ts';
-import { TreeJSONSchema } from './trees/flatTree.ts';
+import { type LinearModel, LinearModelSchema, signedLog } from '../numeric/linearModels.ts';
+import { describeZodError } from '../customer/orderEvent.ts';
+import { TreeJSONSchema } from '../trees/flatTree.ts';
 
 /**
  * The hybrid churn/CLV model artifact: BG/NBD + Gamma-Gamma fitted inside, and for each target a
- * boosted tree ensemble and a linear model over the hybrid features (models/hybridFeatures.ts:
+ * boosted tree ensemble and a linear model over the hybrid features (models/clv/hybridFeatures.ts:
  * the state record's RFM-style features plus the BTYD outputs for the horizon).
  *
  * - churn: P(no purchase within the horizon) = (1 − w)·sigmoid(initScore + Σ trees) +

@@ -1,4 +1,4 @@
-import type { CustomerFeatures } from './customerFeatures.ts';
+import type { CustomerFeatures } from '../customer/customerFeatures.ts';
 
 /** What a trained model says about one customer over its horizon. */
 export interface ModelScore {

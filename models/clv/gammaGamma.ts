@@ -1,5 +1,5 @@
-import { minimizeFromStarts } from './nelderMead.ts';
-import { lnGamma } from './specialFunctions.ts';
+import { minimizeFromStarts } from '../numeric/nelderMead.ts';
+import { lnGamma } from '../numeric/specialFunctions.ts';
 
 /**
  * Gamma-Gamma spend model (Fader, Hardie & Lee 2005, "RFM and CLV"; Fader & Hardie 2013, "The

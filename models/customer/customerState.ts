@@ -1,4 +1,4 @@
-import { dayIndex, weekIndex } from './calendar.ts';
+import { dayIndex, weekIndex } from '../time/calendar.ts';
 import type { OrderEvent } from './orderEvent.ts';
 import { type OrderFacts, orderFactsOf } from './orderFacts.ts';
 

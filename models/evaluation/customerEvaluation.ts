@@ -1,8 +1,8 @@
-import { buildPanel, type CustomerPanel, FOLDS } from './customerPanel.ts';
-import { DEFAULT_HYBRID_TRAINING, fitBtydInputs, fitHybrid, hybridMatrix, type HybridTrainingOptions, hybridTrainingInputs } from './hybridTraining.ts';
-import { HybridModel } from './hybridModel.ts';
-import { btydOutputs, emptyBtydOutputs, hybridFeatureNames } from './hybridFeatures.ts';
-import type { FeatureMatrix } from './trees/featureMatrix.ts';
+import { buildPanel, type CustomerPanel, FOLDS } from '../clv/customerPanel.ts';
+import { DEFAULT_HYBRID_TRAINING, fitBtydInputs, fitHybrid, hybridMatrix, type HybridTrainingOptions, hybridTrainingInputs } from '../clv/hybridTraining.ts';
+import { HybridModel } from '../clv/hybridModel.ts';
+import { btydOutputs, emptyBtydOutputs, hybridFeatureNames } from '../clv/hybridFeatures.ts';
+import type { FeatureMatrix } from '../trees/featureMatrix.ts';
 import {
   type ChurnMetrics,
   churnMetrics,
@@ -11,9 +11,9 @@ import {
   reliabilityTable,
   type ReliabilityBin,
 } from './metrics.ts';
-import { eventCountry, type OrderEvent, type OrderLine } from './orderEvent.ts';
+import { eventCountry, type OrderEvent, type OrderLine } from '../customer/orderEvent.ts';
 import type { CleanLine } from './retailCleaning.ts';
-import { fitSegments } from './segmentation.ts';
+import { fitSegments } from '../segmentation/segmentation.ts';
 
 /**
  * Churn and CLV quality on a calibration / holdout split (../shared/protocols/cdnow.md; the same

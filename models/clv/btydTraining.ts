@@ -1,10 +1,10 @@
 import { fitBgnbd } from './bgnbd.ts';
 import { btydArtifact, type BtydArtifact } from './btydModel.ts';
-import { DAY_MS, dayIndex, parseIsoDay } from './calendar.ts';
-import { featuresOf } from './customerFeatures.ts';
-import { applyEvent, emptyState, type CustomerState } from './customerState.ts';
+import { DAY_MS, dayIndex, parseIsoDay } from '../time/calendar.ts';
+import { featuresOf } from '../customer/customerFeatures.ts';
+import { applyEvent, emptyState, type CustomerState } from '../customer/customerState.ts';
 import { fitGammaGamma } from './gammaGamma.ts';
-import type { OrderEvent } from './orderEvent.ts';
+import type { OrderEvent } from '../customer/orderEvent.ts';
 
 /**
  * BTYD summaries of a population, column-wise, in weeks: what the BG/NBD and Gamma-Gamma fits
