@@ -2,7 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { athenaLiteral } from '../../api/engines/athenaEngine.ts';
+import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, type AthenaClient } from '@aws-sdk/client-athena';
+import { athenaLiteral, createAthenaEngine } from '../../api/engines/athenaEngine.ts';
 import { DEFAULT_SQL_DIR, loadQueries, QUERIES, QUERY_NAMES, quotedName, readSqlFile, renderSql, scanSql, type QueryName } from '../../api/engines/queryEngine.ts';
 import { scopeParams } from '../../api/lakeQueriesSql.ts';
 import { parseLiteral } from '../support/athenaEndpoint.ts';
@@ -57,11 +58,60 @@ describe('api/sql files', () => {
     expect((text.match(/\?/g) ?? []).length).toBe(QUERIES[name]);
   });
 
-  it('renders the same text for any parameters: values never reach it', () => {
+  it('renders once, without placeholders, the same text on every load', () => {
     const first = loadQueries(tables);
-    const second = loadQueries(tables);
-    expect(second).toEqual(first);
+    expect(loadQueries(tables)).toEqual(first);
     for (const name of QUERY_NAMES) expect(first[name]).not.toMatch(/\{\{/);
+  });
+
+  it('sends the same text for any parameters, the values bound as ExecutionParameters only', async () => {
+    // The Athena engine over a recording client: what it would send to StartQueryExecution.
+    const sent: { QueryString?: string; ExecutionParameters?: string[] }[] = [];
+    const client = {
+      async send(command: object) {
+        if (command instanceof StartQueryExecutionCommand) {
+          sent.push(command.input);
+          return { QueryExecutionId: `q${sent.length}` };
+        }
+        if (command instanceof GetQueryExecutionCommand) return { QueryExecution: { Status: { State: 'SUCCEEDED' } } };
+        if (command instanceof GetQueryResultsCommand) return { ResultSet: { Rows: [{ Data: [] }], ResultSetMetadata: { ColumnInfo: [] } } };
+        throw new Error(`unexpected ${command.constructor.name}`);
+      },
+      destroy() {},
+    } as unknown as AthenaClient;
+    const engine = createAthenaEngine({ database: 'db', workgroup: 'wg', client, resultReuseMinutes: 0 });
+    const expected = loadQueries(tables);
+    const value = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 40 }),
+      fc.constantFrom("O'Brien", "x'; DROP TABLE order_lines; --", '?', '{{orders}}', '-- c', '/* c */', 'NULL', ''),
+      fc.integer(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.boolean(),
+      fc.constant(null),
+    );
+    for (const name of QUERY_NAMES) {
+      await fc.assert(
+        fc.asyncProperty(fc.array(value, { minLength: QUERIES[name], maxLength: QUERIES[name] }), async (params) => {
+          sent.length = 0;
+          await engine.query(name, params);
+          expect(sent).toHaveLength(1);
+          const [input] = sent;
+          expect(input.QueryString).toBe(expected[name]);
+          if (params.length === 0) expect(input.ExecutionParameters).toBeUndefined();
+          else {
+            expect(input.ExecutionParameters).toHaveLength(params.length);
+            // Each value, read back as Trino reads a literal (the test-side parser), is the value bound.
+            input.ExecutionParameters!.forEach((literal, index) => {
+              const parsed = parseLiteral(literal);
+              const bound = params[index];
+              expect(parsed === bound || (typeof bound === 'number' && parsed === bound + 0), `${name} parameter ${index}: ${literal}`).toBe(true);
+            });
+          }
+        }),
+        { numRuns: QUERIES[name] > 10 ? 20 : 60 },
+      );
+    }
+    await engine.close();
   });
 
   it('refuses unknown placeholders, misplaced parameters and wrong parameter counts', () => {
