@@ -3,7 +3,7 @@ import { endOfDayMs, statesUpTo } from '../../models/clv/btydTraining.ts';
 import { parseIsoDay } from '../../models/time/calendar.ts';
 import { featuresOf, type CustomerFeatures } from '../../models/customer/customerFeatures.ts';
 import { buildPanel, foldOf } from '../../models/clv/customerPanel.ts';
-import { emptyState } from '../../models/customer/customerState.ts';
+import { applyEvent, emptyState } from '../../models/customer/customerState.ts';
 import { ForestScorer } from '../../models/clv/forestScorer.ts';
 import {
   COUNTRY_MAX_COLUMNS,
@@ -121,7 +121,7 @@ describe('hybrid model scores', () => {
     expect(predicted / actual).toBeCloseTo(1, 6);
   });
 
-  it('come from one feature function: hybridFeaturesOf(state) is hybridRow(featuresOf(state))', () => {
+  it('live and batch rows agree: hybridFeaturesOf(state) equals hybridRow(featuresOf(state)) (a consistency check; the values are checked by hand below)', () => {
     const { states } = statesUpTo(events, parseIsoDay(CALIBRATION_END));
     const model = HybridModel.fromArtifact(artifact);
     const asOf = endOfDayMs(CALIBRATION_END);
@@ -130,6 +130,143 @@ describe('hybrid model scores', () => {
       hybridRow(featuresOf(state, asOf), model.btydInputs, row);
       expect(Array.from(hybridFeaturesOf(state, asOf, model.btydInputs))).toEqual(Array.from(row));
     }
+  });
+});
+
+/*
+ * An independent oracle for the hybrid row: one customer small enough to work out by hand, and
+ * the BTYD block from the published closed forms, written out here (FHL 2005 equations for
+ * BG/NBD, with 2F1 summed as its plain power series rather than the Euler-transformed series the
+ * model uses; Fader, Hardie & Lee's Gamma-Gamma conditional mean), at the published CDNOW
+ * parameters.
+ */
+describe('hybrid row against hand-computed values', () => {
+  // Fader, Hardie & Lee (2005), "Counting Your Customers the Easy Way", CDNOW: r, α, a, b.
+  const BGNBD = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
+  // Fader, Hardie & Lee (2005), "RFM and CLV: Using Iso-Value Curves", CDNOW: p, q, γ.
+  const GAMMA_GAMMA = { p: 6.25, q: 3.74, gamma: 15.44 };
+  const btyd = { bgnbd: BGNBD, gammaGamma: GAMMA_GAMMA, horizonDays: 273 }; // 39 weeks
+
+  /** Gauss's hypergeometric series, summed term by term (|z| < 1). */
+  function hyp2f1Series(a: number, b: number, c: number, z: number): number {
+    let term = 1;
+    let sum = 1;
+    for (let n = 0; n < 10_000 && Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
+      term *= ((a + n) * (b + n) * z) / ((c + n) * (n + 1));
+      sum += term;
+    }
+    return sum;
+  }
+  /** FHL 2005 eq. (10): E[Y(t) | x, tx, T]. */
+  function expectedPurchases(x: number, tx: number, T: number, t: number): number {
+    const { r, alpha, a, b } = BGNBD;
+    const bracket = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1Series(r + x, b + x, a + b + x - 1, t / (alpha + T + t));
+    const denominator = 1 + (x > 0 ? (a / (b + x - 1)) * ((alpha + T) / (alpha + tx)) ** (r + x) : 0);
+    return (((a + b + x - 1) / (a - 1)) * bracket) / denominator;
+  }
+  /** FHL 2005 eq. (13): P(alive | x, tx, T). */
+  function pAlive(x: number, tx: number, T: number): number {
+    const { r, alpha, a, b } = BGNBD;
+    return x === 0 ? 1 : 1 / (1 + (a / (b + x - 1)) * ((alpha + T) / (alpha + tx)) ** (r + x));
+  }
+
+  it('the oracle itself reproduces the paper: E[Y(39) | x=2, tx=30.43, T=38.86] = 1.226', () => {
+    expect(expectedPurchases(2, 30.43, 38.86, 39)).toBeCloseTo(1.226, 3);
+  });
+
+  it('hybridFeaturesOf equals the row worked out by hand, BTYD block from the closed forms', () => {
+    // Purchase days 2024-01-01 (two orders: 2 × 10 and 1 × 5), 2024-01-15 (1 × 30) and
+    // 2024-02-12 (3 × 4); a return of 1 × 4 on 2024-02-20; as of the end of 2024-03-11 (a Monday).
+    const order = (orderId: string, day: string, quantity: number, unitPrice: number, type: 'order' | 'return' = 'order'): OrderEvent => ({
+      type,
+      orderId,
+      customerId: 'hand',
+      occurredAt: `${day}T10:00:00Z`,
+      country: 'France',
+      lines: [{ productId: 'P1', quantity, unitPrice }],
+    });
+    const state = emptyState('hand');
+    for (const event of [
+      order('o1', '2024-01-01', 2, 10),
+      order('o2', '2024-01-01', 1, 5),
+      order('o3', '2024-01-15', 1, 30),
+      order('o4', '2024-02-12', 3, 4),
+      order('o4', '2024-02-20', 1, 4, 'return'),
+    ]) {
+      applyEvent(state, event);
+    }
+    const asOf = Date.parse('2024-03-11T23:59:59.999Z');
+
+    // Days from the first purchase: repeats on day 14 and 42, as of day 70.
+    const x = 2; // repeat purchase days
+    const tx = 42 / 7;
+    const T = 70 / 7;
+    const m = (30 + 12) / 2; // mean spend of the repeat days
+    const t = 39;
+    const alive = pAlive(x, tx, T);
+    const noPurchase = 1 - alive + alive * ((BGNBD.alpha + T) / (BGNBD.alpha + T + t)) ** (BGNBD.r + x);
+    const purchases = expectedPurchases(x, tx, T, t);
+    const spend = ((GAMMA_GAMMA.gamma + x * m) * GAMMA_GAMMA.p) / (GAMMA_GAMMA.p * x + GAMMA_GAMMA.q - 1);
+    const expected: Record<(typeof HYBRID_FEATURE_NAMES)[number], number> = {
+      recencyDays: 28,
+      tenureDays: 70,
+      spanDays: 42,
+      frequency: 3,
+      orders: 4,
+      totalSpend: 67,
+      spendPerPurchaseDay: 67 / 3,
+      avgOrderSpend: 67 / 4,
+      maxOrderSpend: 30,
+      firstDaySpend: 25,
+      repeatMeanSpend: 21,
+      units: 7,
+      avgInterPurchaseDays: 21,
+      recencyOverInterPurchase: 28 / 21,
+      purchaseDaysLast90: 3,
+      spendLast13Weeks: 67, // the 13 weeks from Monday 2023-12-18 hold every order; returns are not sales
+      ordersLast13Weeks: 4,
+      returns: 1,
+      returnSpend: 4,
+      btydPAlive: alive,
+      btydPNoPurchase: noPurchase,
+      btydExpectedPurchases: purchases,
+      ggExpectedSpend: spend,
+      btydClv: purchases * spend,
+    };
+    // Sanity of the hand figures themselves: a live-looking customer, some purchases ahead.
+    expect(alive).toBeGreaterThan(0.5);
+    expect(purchases).toBeGreaterThan(0.5);
+
+    const row = hybridFeaturesOf(state, asOf, btyd);
+    expect(row).toHaveLength(HYBRID_FEATURE_COUNT);
+    HYBRID_FEATURE_NAMES.forEach((name, index) => {
+      expect(Math.abs(row[index] - expected[name]), `${name}: ${row[index]} vs ${expected[name]}`).toBeLessThanOrEqual(1e-10 * Math.max(1, Math.abs(expected[name])));
+    });
+
+    // With a country vocabulary, one-hot columns follow in vocabulary order.
+    const withCountries = hybridFeaturesOf(state, asOf, btyd, { country: ['Germany', 'France', 'Spain'] });
+    expect(Array.from(withCountries.slice(0, HYBRID_FEATURE_COUNT))).toEqual(Array.from(row));
+    expect(Array.from(withCountries.slice(HYBRID_FEATURE_COUNT))).toEqual([0, 1, 0]);
+  });
+
+  it('a customer with one purchase day: x = 0, alive with probability 1, the population mean spend', () => {
+    const state = emptyState('once');
+    applyEvent(state, { type: 'order', orderId: 'a', customerId: 'once', occurredAt: '2024-01-01T08:00:00Z', lines: [{ productId: 'P', quantity: 1, unitPrice: 50 }] });
+    const row = hybridFeaturesOf(state, Date.parse('2024-01-29T12:00:00Z'), btyd);
+    const at = (name: (typeof HYBRID_FEATURE_NAMES)[number]) => row[HYBRID_FEATURE_NAMES.indexOf(name)];
+    const T = 4;
+    const purchases = expectedPurchases(0, 0, T, 39);
+    const spend = (GAMMA_GAMMA.p * GAMMA_GAMMA.gamma) / (GAMMA_GAMMA.q - 1);
+    expect(at('recencyDays')).toBe(28);
+    expect(at('spanDays')).toBe(0);
+    expect(at('avgInterPurchaseDays')).toBe(-1);
+    expect(at('recencyOverInterPurchase')).toBe(-1);
+    expect(at('repeatMeanSpend')).toBe(0);
+    expect(at('btydPAlive')).toBe(1);
+    expect(at('btydPNoPurchase')).toBeCloseTo(((BGNBD.alpha + T) / (BGNBD.alpha + T + 39)) ** BGNBD.r, 12);
+    expect(at('btydExpectedPurchases')).toBeCloseTo(purchases, 10);
+    expect(at('ggExpectedSpend')).toBeCloseTo(spend, 10);
+    expect(at('btydClv')).toBeCloseTo(purchases * spend, 8);
   });
 });
 
