@@ -34,8 +34,6 @@ export interface LambdaEntry {
   entry: string;
   /** Whether the model artifact ships in the package. */
   model: boolean;
-  /** A missing optional entry is skipped with a note instead of failing the bundle. */
-  optional?: boolean;
   /** Files shipped beside index.mjs: every file of a repository folder, into a package folder. */
   assets?: { from: string; to: string };
 }
@@ -47,7 +45,7 @@ export const LAMBDA_ENTRIES: readonly LambdaEntry[] = [
   { name: 'sweep', entry: 'consumers/lambda/sweep.ts', model: true },
   // The API scores customers too (live rows rescored, lake-only customers scored) and runs the
   // lake's SQL files, which it finds in ./sql (LAKE_SQL_DIR in terraform/api.tf).
-  { name: 'api', entry: 'api/lambda.ts', model: true, optional: true, assets: { from: 'api/sql', to: 'sql' } },
+  { name: 'api', entry: 'api/lambda.ts', model: true, assets: { from: 'api/sql', to: 'sql' } },
 ];
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -71,11 +69,9 @@ export type BundleOptions = z.input<typeof BundleOptionsSchema>;
 
 export interface BundleReport {
   name: string;
-  /** Set when the entry was skipped, with the reason. */
-  skipped?: string;
-  dir?: string;
-  file?: string;
-  bytes?: number;
+  dir: string;
+  file: string;
+  bytes: number;
   zip?: string;
   zipBytes?: number;
 }
@@ -91,12 +87,8 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
   const reports = await bundleLambdas(rawOptions as BundleOptions);
   const say = (line: string) => process.stdout.write(`${line}\n`);
   for (const report of reports) {
-    if (report.skipped) {
-      say(`• ${report.name.padEnd(9)} skipped: ${report.skipped}`);
-      continue;
-    }
     const zipped = report.zip ? `, ${relative(process.cwd(), report.zip)} ${kib(report.zipBytes!)}` : '';
-    say(`• ${report.name.padEnd(9)} ${relative(process.cwd(), report.file!)} ${kib(report.bytes!)}${zipped}`);
+    say(`• ${report.name.padEnd(9)} ${relative(process.cwd(), report.file)} ${kib(report.bytes)}${zipped}`);
   }
 }
 
@@ -117,11 +109,7 @@ export async function bundleLambdas(rawOptions: BundleOptions = {}): Promise<Bun
   const reports: BundleReport[] = [];
   for (const entry of selected) {
     const entryPath = join(root, entry.entry);
-    if (!existsSync(entryPath)) {
-      if (!entry.optional) throw new Error(`entry point ${entry.entry} not found`);
-      reports.push({ name: entry.name, skipped: `${entry.entry} does not exist yet` });
-      continue;
-    }
+    if (!existsSync(entryPath)) throw new Error(`entry point ${entry.entry} not found`);
     reports.push(await bundleOne(entry, entryPath, options, model));
   }
   return reports;

@@ -1,12 +1,14 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleLambdas, type BundleReport, crc32, LAMBDA_ENTRIES, LAMBDA_HANDLER, zipFiles } from '../../bin/commands/bundle.ts';
+import { ApiEnvSchema } from '../../api/lambda.ts';
+import { httpApiEvent } from '../../api/http/events.ts';
 import { ConsumerEnvSchema } from '../../consumers/consumerConfig.ts';
 import { btydArtifact } from '../../models/clv/btydModel.ts';
 
@@ -60,24 +62,25 @@ process.env = new Proxy(process.env, {
 });
 `;
 
-/** Imports a bundle, records the config variables read at import, then (consumer) invokes it. */
+/**
+ * Imports a bundle, records the config variables read at import, then invokes it: `consumer` with
+ * an empty Kinesis batch, `api` with the API Gateway event in argv[4]; `import-only` does not invoke.
+ */
 const PROBE = `
-const [bundle, invoke] = process.argv.slice(2);
+const [bundle, mode, eventJson] = process.argv.slice(2);
 const mod = await import(bundle);
 const out = { exports: Object.keys(mod).sort(), handlerType: typeof mod.handler, readAtImport: [...globalThis.__envReads] };
-if (invoke === 'invoke') {
+const event = mode === 'api' ? JSON.parse(eventJson) : { Records: [] };
+if (mode !== 'import-only') {
   try {
-    await mod.handler({ Records: [] });
-    out.unconfigured = 'resolved';
+    out.unconfigured = await mod.handler(event);
   } catch (error) {
     out.unconfigured = error.message;
   }
-  Object.assign(process.env, {
-    STATE_TABLE: 'customers',
-    DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dlq',
-    AWS_REGION: 'eu-west-1',
-  });
-  out.configured = await mod.handler({ Records: [] });
+  Object.assign(process.env, mode === 'api'
+    ? { ATHENA_DATABASE: 'lake', ATHENA_WORKGROUP: 'wg', STATE_TABLE: 'customers', LAKE_SQL_DIR: './sql', AWS_REGION: 'eu-west-1', LOG_LEVEL: 'ERROR' }
+    : { STATE_TABLE: 'customers', DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dlq', AWS_REGION: 'eu-west-1' });
+  out.configured = await mod.handler(event);
 }
 // The Lambdas log (and emit metrics) on stdout too: mark the probe's line.
 process.stdout.write('\\nPROBE ' + JSON.stringify(out) + '\\n');
@@ -87,7 +90,7 @@ interface Probe {
   exports: string[];
   handlerType: string;
   readAtImport: string[];
-  unconfigured?: string;
+  unconfigured?: unknown;
   configured?: unknown;
 }
 
@@ -97,11 +100,37 @@ function parseProbe(stdout: string): Probe {
   return JSON.parse(line.slice('PROBE '.length)) as Probe;
 }
 
-const CONFIG_KEYS = Object.keys(ConsumerEnvSchema.shape).filter((key) => key !== 'AWS_REGION');
+const CONSUMER_KEYS = Object.keys(ConsumerEnvSchema.shape).filter((key) => key !== 'AWS_REGION');
+// LOG_LEVEL is left out: Powertools' Logger, constructed at import, reads it itself (api/lambda.ts
+// then applies the checked value on the first invocation).
+const API_KEYS = Object.keys(ApiEnvSchema.shape).filter((key) => key !== 'AWS_REGION' && key !== 'LOG_LEVEL');
 
-describe('bundle (real entry points)', () => {
+/** The Lambda functions Terraform deploys: package name (`<name>.zip`) and handler, from terraform/*.tf. */
+function terraformFunctions(): { name: string; handler: string }[] {
+  const dir = fileURLToPath(new URL('../../terraform/', import.meta.url));
+  const functions: { name: string; handler: string }[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.tf'))) {
+    const text = readFileSync(join(dir, file), 'utf8');
+    for (const block of text.split(/^resource "aws_lambda_function" /m).slice(1)) {
+      const body = block.slice(0, block.search(/^}/m));
+      const zip = /filename\s*=\s*"\$\{local\.lambda_artifacts_dir\}\/([\w-]+)\.zip"/.exec(body);
+      const handler = /handler\s*=\s*"([^"]+)"/.exec(body);
+      if (!zip || !handler) throw new Error(`${file}: a Lambda function without a bundled package or handler`);
+      functions.push({ name: zip[1], handler: handler[1] });
+    }
+  }
+  return functions.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+describe('bundle (every Lambda Terraform deploys, real entry points)', () => {
   let work: string;
   let reports: BundleReport[];
+  const probe = async (name: string, mode: 'consumer' | 'api' | 'import-only', event?: unknown) => {
+    const report = reports.find((r) => r.name === name)!;
+    const args = ['--import', pathToFileURL(join(work, 'env-spy.mjs')).href, join(work, 'probe.mjs'), pathToFileURL(report.file).href, mode];
+    if (event !== undefined) args.push(JSON.stringify(event));
+    return parseProbe(await runNode(args, report.dir));
+  };
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'di-bundle-'));
@@ -115,56 +144,72 @@ describe('bundle (real entry points)', () => {
     await writeFile(join(work, 'model.json'), JSON.stringify(model));
     await writeFile(join(work, 'env-spy.mjs'), ENV_SPY);
     await writeFile(join(work, 'probe.mjs'), PROBE);
-    reports = await bundleLambdas({ out: join(work, 'dist'), model: join(work, 'model.json'), only: 'consumer,sweep' });
-  }, 120_000);
+    // No --only: everything `demand-insights bundle` builds for Terraform.
+    reports = await bundleLambdas({ out: join(work, 'dist'), model: join(work, 'model.json') });
+  }, 180_000);
 
   afterAll(async () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  it('writes index.mjs and a zip holding the code, its source map and the model', async () => {
-    expect(reports.map((r) => r.name)).toEqual(['consumer', 'sweep']);
+  it('builds exactly the packages Terraform deploys, each with the handler Terraform names', () => {
+    const deployed = terraformFunctions();
+    expect(deployed.map((f) => f.name)).toEqual(['api', 'consumer', 'sweep']);
+    expect(reports.map((r) => r.name).sort()).toEqual(deployed.map((f) => f.name));
+    expect(LAMBDA_ENTRIES.map((e) => e.name).sort()).toEqual(deployed.map((f) => f.name));
+    for (const f of deployed) expect(f.handler, f.name).toBe(LAMBDA_HANDLER);
+    expect(LAMBDA_HANDLER).toBe('index.handler');
+  });
+
+  it('writes index.mjs and a zip holding the code, its source map, the model and (API) the SQL files', async () => {
+    const sqlFiles = readdirSync(fileURLToPath(new URL('../../api/sql/', import.meta.url))).filter((f) => f.endsWith('.sql'));
+    expect(sqlFiles.length).toBeGreaterThan(0);
     for (const report of reports) {
-      expect(report.skipped).toBeUndefined();
       expect(report.bytes).toBeGreaterThan(10_000);
       // Lambda's direct-upload limit is 50 MB zipped; stay far below it.
       expect(report.zipBytes).toBeLessThan(10 * 1024 * 1024);
       const files = readZip(await readFile(report.zip!));
-      expect([...files.keys()].sort()).toEqual(['index.mjs', 'index.mjs.map', 'model.json']);
-      expect(files.get('index.mjs')!.equals(await readFile(report.file!))).toBe(true);
+      const assets = report.name === 'api' ? sqlFiles.map((f) => `sql/${f}`) : [];
+      expect([...files.keys()].sort(), report.name).toEqual(['index.mjs', 'index.mjs.map', 'model.json', ...assets].sort());
+      expect(files.get('index.mjs')!.equals(await readFile(report.file))).toBe(true);
       expect(JSON.parse(files.get('model.json')!.toString('utf8')).kind).toBe('btyd');
+      for (const asset of assets) expect(files.get(asset)!.toString('utf8')).toBe(readFileSync(join(fileURLToPath(new URL('../../api/', import.meta.url)), asset), 'utf8'));
       const code = files.get('index.mjs')!.toString('utf8');
       expect(code.startsWith("import { createRequire as __diCreateRequire } from 'node:module';"), 'require banner').toBe(true);
     }
-    expect(LAMBDA_HANDLER).toBe('index.handler');
   });
 
   it('the consumer imports in Node, exports handler, reads no config at import, and cold-starts from its own directory', async () => {
-    const consumer = reports.find((r) => r.name === 'consumer')!;
-    const stdout = await runNode(
-      ['--import', pathToFileURL(join(work, 'env-spy.mjs')).href, join(work, 'probe.mjs'), pathToFileURL(consumer.file!).href, 'invoke'],
-      consumer.dir!,
-    );
-    const probe = parseProbe(stdout);
-    expect(probe.handlerType).toBe('function');
-    expect(probe.exports).toContain('handler');
-    expect(probe.readAtImport.filter((key) => CONFIG_KEYS.includes(key)), 'config read at import time').toEqual([]);
+    const result = await probe('consumer', 'consumer');
+    expect(result.handlerType).toBe('function');
+    expect(result.exports).toContain('handler');
+    expect(result.readAtImport.filter((key) => CONSUMER_KEYS.includes(key)), 'config read at import time').toEqual([]);
     // Without configuration the first invocation fails, naming what is missing…
-    expect(probe.unconfigured).toMatch(/invalid consumer configuration/);
-    expect(probe.unconfigured).toMatch(/STATE_TABLE/);
+    expect(result.unconfigured).toMatch(/invalid consumer configuration/);
+    expect(result.unconfigured).toMatch(/STATE_TABLE/);
     // …and with it, the bundle finds ./model.json (the default MODEL_PATH) and handles an empty batch.
-    expect(probe.configured).toEqual({ batchItemFailures: [] });
+    expect(result.configured).toEqual({ batchItemFailures: [] });
   }, 60_000);
 
   it('the sweep imports in Node, exports handler, and reads no config at import', async () => {
-    const sweep = reports.find((r) => r.name === 'sweep')!;
-    const stdout = await runNode(
-      ['--import', pathToFileURL(join(work, 'env-spy.mjs')).href, join(work, 'probe.mjs'), pathToFileURL(sweep.file!).href, 'import-only'],
-      sweep.dir!,
-    );
-    const probe = parseProbe(stdout);
-    expect(probe.handlerType).toBe('function');
-    expect(probe.readAtImport.filter((key) => CONFIG_KEYS.includes(key)), 'config read at import time').toEqual([]);
+    const result = await probe('sweep', 'import-only');
+    expect(result.handlerType).toBe('function');
+    expect(result.exports).toContain('handler');
+    expect(result.readAtImport.filter((key) => CONSUMER_KEYS.includes(key)), 'config read at import time').toEqual([]);
+  }, 60_000);
+
+  it('the API imports in Node, exports handler, reads no config at import, refuses to run unconfigured and serves once configured', async () => {
+    const event = httpApiEvent({ method: 'GET', url: '/demand-insights/openapi.json' });
+    const result = await probe('api', 'api', event);
+    expect(result.handlerType).toBe('function');
+    expect(result.exports).toContain('handler');
+    expect(result.readAtImport.filter((key) => API_KEYS.includes(key)), 'config read at import time').toEqual([]);
+    // Unconfigured: a bare 500, not a crash at load…
+    expect(result.unconfigured).toMatchObject({ statusCode: 500 });
+    // …configured as Terraform configures it: a route that needs neither Athena nor DynamoDB answers.
+    const configured = result.configured as { statusCode: number; body: string };
+    expect(configured.statusCode).toBe(200);
+    expect(JSON.parse(configured.body)).toMatchObject({ openapi: expect.stringMatching(/^3\./) });
   }, 60_000);
 });
 
@@ -182,10 +227,9 @@ describe('bundle (options and packaging)', () => {
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  it('skips the API entry point with a note while api/lambda.ts does not exist', async () => {
-    const reports = await bundleLambdas({ root, out: join(root, 'dist'), only: ['api'] });
-    expect(reports).toEqual([{ name: 'api', skipped: 'api/lambda.ts does not exist yet' }]);
-    expect(LAMBDA_ENTRIES.find((e) => e.name === 'api')?.entry).toBe('api/lambda.ts');
+  it('refuses an entry point that does not exist', async () => {
+    // This root has no api/lambda.ts.
+    await expect(bundleLambdas({ root, out: join(root, 'dist'), only: ['api'] })).rejects.toThrow(/entry point api\/lambda\.ts not found/);
   });
 
   it('refuses a missing or invalid model and an unknown --only name, with the option named', async () => {
