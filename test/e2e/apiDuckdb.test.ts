@@ -15,7 +15,7 @@ import { ROUTES } from '../../api/routes/index.ts';
 import { ErrorResponseSchema } from '../../api/schemas.ts';
 import { eligibility } from '../../models/demand/elasticity.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
-import { createTestApi, type TestApi } from '../support/memoryLakeQueries.ts';
+import { createTestApi, type TestApi } from '../support/testApi.ts';
 
 /*
  * Every endpoint on DuckDB over a lake written by `lake build`'s code from synthetic data

@@ -11,7 +11,7 @@ import { type LocalPeer, startDynalite } from '../../bin/localStack/embeddedPeer
 import { createStateTable, DynamoStateStore } from '../../consumers/stateStore/dynamoStateStore.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
 import { type AthenaEndpoint, startAthenaEndpoint } from '../support/athenaEndpoint.ts';
-import { createTestApi, type TestApi } from '../support/memoryLakeQueries.ts';
+import { createTestApi, type TestApi } from '../support/testApi.ts';
 
 /*
  * The deployed entry point itself, api/lambda.ts's `handler`, configured by environment as

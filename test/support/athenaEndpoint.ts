@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   DuckDBDateValue,
   DuckDBDecimalType,
@@ -12,8 +15,6 @@ import {
   type DuckDBResultReader,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { createLakeViews, Serial } from '../../api/engines/duckdbEngine.ts';
-import { scanSql, type SqlParam } from '../../api/engines/queryEngine.ts';
 import { listenLocally, readBody, replyJson } from './localHttpEndpoint.ts';
 
 /**
@@ -21,6 +22,12 @@ import { listenLocally, readBody, replyJson } from './localHttpEndpoint.ts';
  * (POST /, X-Amz-Target: AmazonAthena.<Operation>, application/x-amz-json-1.1), so tests drive the
  * real AthenaClient. It runs the received SQL on DuckDB over a lake directory, whose tables it
  * exposes as "<database>"."order_lines" and "<database>"."products".
+ *
+ * Nothing here comes from the production code: the tables are defined from the Glue tables of
+ * terraform/lake.tf (columns, types, partition keys, locations), as Athena would read the files
+ * through them: Parquet columns by name, a column no file has reads NULL, the partition key comes
+ * from the `key=value` directory; and the rules on parameters are checked by this file's own
+ * scanner. So a query that only works through the production DuckDB views fails here.
  *
  * What it enforces, as Athena does: the workgroup must exist; ExecutionParameters are SQL literals
  * (a string must come single-quoted with inner quotes doubled, an unquoted word fails the query),
@@ -128,7 +135,7 @@ export async function startAthenaEndpoint(options: AthenaEndpointOptions): Promi
   const reuseEnabled = options.resultReuse ?? true;
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
   const connection = await instance.connect();
-  await createLakeViews(connection, options.lakeDir, database);
+  await createGlueTables(connection, options.lakeDir, database, glueTablesFromTerraform());
   const serial = new Serial();
 
   const executions = new Map<string, Execution>();
@@ -343,18 +350,151 @@ export async function startAthenaEndpoint(options: AthenaEndpointOptions): Promi
 }
 
 // ---------------------------------------------------------------------------------------------
+// The tables, as the Glue catalog of terraform/lake.tf defines them
+
+/** A value bound to a `?`, as an ExecutionParameters literal reads. */
+type SqlParam = string | number | boolean | null;
+
+export interface GlueColumn {
+  name: string;
+  /** Hive DDL type name, as in the Terraform. */
+  type: string;
+}
+
+export interface GlueTable {
+  name: string;
+  columns: GlueColumn[];
+  partitionKeys: GlueColumn[];
+  /** Where the files are, relative to the curated root (`local.curated_root`): the local lake directory. */
+  location: string;
+}
+
+const TERRAFORM_LAKE = fileURLToPath(new URL('../../terraform/lake.tf', import.meta.url));
+
+/**
+ * The curated Glue tables of terraform/lake.tf (those under `local.curated_root`, which is what
+ * `lake build` writes locally): each table's columns (from the `local.*_columns` list its dynamic
+ * block iterates), partition keys and location.
+ */
+export function glueTablesFromTerraform(text: string = readFileSync(TERRAFORM_LAKE, 'utf8')): GlueTable[] {
+  const columnLists = new Map<string, GlueColumn[]>();
+  for (const list of text.matchAll(/^\s*(\w+_columns)\s*=\s*\[([\s\S]*?)^\s*\]/gm)) {
+    columnLists.set(list[1], [...list[2].matchAll(/\{\s*name\s*=\s*"([^"]+)"\s*,\s*type\s*=\s*"([^"]+)"\s*\}/g)].map((m) => ({ name: m[1], type: m[2] })));
+  }
+  const tables: GlueTable[] = [];
+  for (const resource of text.split(/^resource "aws_glue_catalog_table" "\w+" \{/m).slice(1)) {
+    const body = resource.slice(0, resource.search(/^\}/m));
+    const location = /^\s*location\s*=\s*"\$\{local\.curated_root\}\/([^"]*?)\/?"/m.exec(body);
+    if (!location) continue; // orders_raw: Firehose's JSON, not what the API reads
+    const name = /^\s*name\s*=\s*"(\w+)"/m.exec(body);
+    const list = /for_each\s*=\s*local\.(\w+)/.exec(body);
+    const columns = list ? columnLists.get(list[1]) : undefined;
+    if (!name || !columns || columns.length === 0) throw new Error('terraform/lake.tf: a curated Glue table without a name or a known column list');
+    const partitionKeys = [...body.matchAll(/partition_keys\s*\{\s*name\s*=\s*"(\w+)"\s*type\s*=\s*"(\w+)"\s*\}/g)].map((m) => ({ name: m[1], type: m[2] }));
+    tables.push({ name: name[1], columns, partitionKeys, location: location[1] });
+  }
+  return tables;
+}
+
+const DUCKDB_TYPE_OF_HIVE: Record<string, string> = {
+  string: 'VARCHAR',
+  double: 'DOUBLE',
+  float: 'FLOAT',
+  bigint: 'BIGINT',
+  int: 'INTEGER',
+  boolean: 'BOOLEAN',
+  date: 'DATE',
+  timestamp: 'TIMESTAMP',
+};
+
+function duckdbType(column: GlueColumn): string {
+  const type = DUCKDB_TYPE_OF_HIVE[column.type];
+  if (!type) throw new Error(`the Athena stand-in does not map the Hive type ${column.type} (column ${column.name})`);
+  return type;
+}
+
+const identifier = (name: string) => `"${name.replaceAll('"', '""')}"`;
+const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
+
+function hasParquet(dir: string, depth: number): boolean {
+  if (!existsSync(dir)) return false;
+  return readdirSync(dir, { withFileTypes: true }).some((entry) =>
+    depth === 0 ? entry.isFile() && entry.name.endsWith('.parquet') : entry.isDirectory() && hasParquet(join(dir, entry.name), depth - 1),
+  );
+}
+
+/**
+ * One view per Glue table over `<lakeDir>/<location>`: Parquet read by column name (every file's
+ * columns, `union_by_name`), each Glue column cast to its type or NULL when no file has it,
+ * partition keys from the Hive directory names. An empty location reads as an empty table.
+ */
+async function createGlueTables(connection: DuckDBConnection, lakeDir: string, database: string, tables: readonly GlueTable[]): Promise<void> {
+  await connection.run(`CREATE SCHEMA ${identifier(database)}`);
+  for (const table of tables) {
+    const dir = join(lakeDir, table.location);
+    const depth = table.partitionKeys.length;
+    const all = [...table.columns, ...table.partitionKeys];
+    let select: string;
+    if (!hasParquet(dir, depth)) {
+      select = `SELECT ${all.map((c) => `CAST(NULL AS ${duckdbType(c)}) AS ${identifier(c.name)}`).join(', ')} WHERE FALSE`;
+    } else {
+      const glob = join(dir, ...Array<string>(depth).fill('*'), '*.parquet');
+      const hive = depth > 0 ? `, hive_partitioning = true, hive_types = {${table.partitionKeys.map((k) => `${literal(k.name)}: ${duckdbType(k)}`).join(', ')}}` : '';
+      const files = `read_parquet(${literal(glob)}${hive}, union_by_name = true)`;
+      const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${files}`);
+      const present = new Set(described.getRowObjectsJson().map((row) => String(row.column_name).toLowerCase()));
+      const cells = all.map((c) =>
+        present.has(c.name.toLowerCase()) ? `CAST(${identifier(c.name)} AS ${duckdbType(c)}) AS ${identifier(c.name)}` : `CAST(NULL AS ${duckdbType(c)}) AS ${identifier(c.name)}`,
+      );
+      select = `SELECT ${cells.join(', ')} FROM ${files}`;
+    }
+    await connection.run(`CREATE VIEW ${identifier(database)}.${identifier(table.name)} AS ${select}`);
+  }
+}
+
+/** Runs tasks one at a time, in submission order (one DuckDB connection). */
+class Serial {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task, task);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Athena's parameter rules: the clause each `?` of a statement sits in
+
+const CLAUSE_WORDS = new Set(['SELECT', 'FROM', 'WHERE', 'GROUP', 'HAVING', 'ORDER', 'LIMIT', 'OFFSET', 'WITH', 'UNION', 'INTERSECT', 'EXCEPT', 'JOIN', 'ON', 'USING', 'VALUES', 'WINDOW']);
+const TOKENS = /'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?\*\/|[A-Za-z_][A-Za-z0-9_]*|[()?]|[\s\S]/g;
+
+/** For each `?` outside literals, quoted names and comments, in order: the clause it is in ('' before any). */
+export function parameterClauses(sql: string): string[] {
+  const stack = [''];
+  const clauses: string[] = [];
+  for (const [token] of sql.matchAll(TOKENS)) {
+    if (token === '(') stack.push(stack[stack.length - 1]);
+    else if (token === ')') {
+      if (stack.length > 1) stack.pop();
+    } else if (token === '?') clauses.push(stack[stack.length - 1]);
+    else if (/^[A-Za-z_]/.test(token) && CLAUSE_WORDS.has(token.toUpperCase())) stack[stack.length - 1] = token.toUpperCase();
+  }
+  return clauses;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Running a query on DuckDB
 
 async function execute(connection: DuckDBConnection, query: StartedQuery, database: string): Promise<ResultTable | Failure> {
   if (query.database !== database) return { reason: `SCHEMA_NOT_FOUND: Schema '${query.database ?? ''}' does not exist`, category: 2, type: 1100 };
-  const scan = scanSql(query.queryString);
+  const clauses = parameterClauses(query.queryString);
   const literals = query.executionParameters ?? [];
-  if (scan.parameters.length !== literals.length) {
-    return { reason: `Incorrect number of parameters: expected ${scan.parameters.length} but found ${literals.length}`, category: 2, type: 1006 };
+  if (clauses.length !== literals.length) {
+    return { reason: `Incorrect number of parameters: expected ${clauses.length} but found ${literals.length}`, category: 2, type: 1006 };
   }
-  const misplaced = scan.parameters.findIndex((parameter) => parameter.clause !== 'WHERE');
+  const misplaced = clauses.findIndex((clause) => clause !== 'WHERE');
   if (misplaced >= 0) {
-    return { reason: `SYNTAX_ERROR: parameter ${misplaced + 1} is in ${scan.parameters[misplaced].clause || 'the statement head'}; parameters are only allowed in WHERE`, category: 2, type: 1006 };
+    return { reason: `SYNTAX_ERROR: parameter ${misplaced + 1} is in ${clauses[misplaced] || 'the statement head'}; parameters are only allowed in WHERE`, category: 2, type: 1006 };
   }
   const values: SqlParam[] = [];
   for (const [index, literal] of literals.entries()) {

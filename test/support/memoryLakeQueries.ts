@@ -3,27 +3,17 @@ import type {
   DailyUnits,
   DemandScope,
   LakeOrderLine,
+  LakeOrderTotal,
   LakeQueries,
   WeeklyProductSales,
 } from '../../api/lakeQueries.ts';
-import { ApiService, type ApiServiceConfig } from '../../api/apiService.ts';
-import { streamStore } from '../../bench/apiBench.ts';
-import { compareCodePoints } from '../../api/lakeQueriesSql.ts';
-import type { LakeOrderTotal } from '../../api/lakeQueries.ts';
-import { type ApiLogger, createApiHandler } from '../../api/http/apiHandler.ts';
-import type { CorsConfig } from '../../api/http/cors.ts';
-import { httpApiEvent, restApiEvent } from '../../api/http/events.ts';
-import { MemoryStateStore } from '../../consumers/stateStore/memoryStateStore.ts';
-import { BtydModel } from '../../models/clv/btydModel.ts';
-import { trainBtyd } from '../../models/clv/btydTraining.ts';
-import { dayIndex, isoDay, parseIsoDay, weekIndex } from '../../models/time/calendar.ts';
-import type { CustomerModel } from '../../models/clv/customerModel.ts';
-import { weekStartIso } from '../../models/demand/demandSeries.ts';
 import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 
 /**
  * LakeQueries computed in memory from OrderEvents, with no SQL at all: the development stand-in
- * for the lake, and an independent oracle the SQL implementations are checked against.
+ * for the lake, and an independent oracle the SQL implementations are checked against. It imports
+ * nothing from the production code but types: its calendar arithmetic and orderings are written
+ * out below, so a mistake in the production helpers cannot hide in both sides.
  *
  * Semantics (the contract the SQL files must meet too):
  * - a day is the UTC calendar day of `occurredAt` (the lake's `date` partition);
@@ -66,7 +56,7 @@ export class MemoryLakeQueries implements LakeQueries {
           occurredAt: new Date(ms).toISOString(),
           type: event.type,
           country: event.country ?? null,
-          day: dayIndex(ms),
+          day: Math.floor(ms / DAY_MS),
           position,
         });
         this.products.add(line.productId);
@@ -130,7 +120,7 @@ export class MemoryLakeQueries implements LakeQueries {
     const cells = new Map<string, WeeklyProductSales>();
     for (const line of this.lines) {
       if (!this.inScope(line, scope) || line.unitPrice <= 0) continue;
-      const weekStart = weekStartIso(weekIndex(line.day));
+      const weekStart = isoDay(mondayOf(line.day));
       const key = `${line.productId}\u0000${weekStart}`;
       const cell = cells.get(key) ?? { productId: line.productId, weekStart, units: 0, revenue: 0 };
       cell.units += line.quantity;
@@ -168,7 +158,7 @@ export class MemoryLakeQueries implements LakeQueries {
       .map(({ day: _day, position: _position, ...line }) => line);
   }
 
-  /** The optional order-level query (LakeOrderTotals in api/apiService.ts), when `orderTotals` is on. */
+  /** The optional order-level query (LakeOrderTotals), when `orderTotals` is on. */
   async customerOrderTotals(customerIds?: readonly string[]): Promise<LakeOrderTotal[]> {
     if (!this.options.orderTotals) throw new Error('customerOrderTotals is off for this lake');
     this.count('customerOrderTotals');
@@ -202,61 +192,30 @@ function compare(a: string, b: string): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A whole API over the memory lake, for the API tests
+// Calendar and ordering, written here rather than imported (see the class comment)
 
-export interface TestApiOptions {
-  events: readonly OrderEvent[];
-  /** Customers with an event in this many last days are in the state store ("stream"); 0: none. */
-  streamDays?: number;
-  config?: Partial<ApiServiceConfig>;
-  model?: CustomerModel;
-  /** The service's wall clock. */
-  now?: () => number;
-  cors?: Partial<CorsConfig>;
-  logger?: ApiLogger;
-  /** Offer the optional order-totals query (default true; false: states from order lines). */
-  orderTotals?: boolean;
+const DAY_MS = 86_400_000;
+
+/** YYYY-MM-DD of a UTC day number (days since 1970-01-01). */
+function isoDay(day: number): string {
+  return new Date(day * DAY_MS).toISOString().slice(0, 10);
 }
 
-export interface TestResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: any;
-  raw: string;
+function parseIsoDay(text: string): number {
+  const ms = Date.parse(`${text}T00:00:00Z`);
+  if (Number.isNaN(ms)) throw new Error(`not a date (YYYY-MM-DD): ${text}`);
+  return ms / DAY_MS;
 }
 
-export async function createTestApi(options: TestApiOptions) {
-  const events = options.events;
-  const lake = new MemoryLakeQueries(events, { orderTotals: options.orderTotals ?? true });
-  let lastMs = -Infinity;
-  for (const event of events) lastMs = Math.max(lastMs, Date.parse(event.occurredAt));
-  const model = options.model ?? BtydModel.load(trainBtyd(events, { calibrationEnd: isoDay(dayIndex(lastMs)), horizonDays: 90 }));
-  const streamDays = options.streamDays ?? 30;
-  // The customers of the last `streamDays` days as the stream left them; 0: an empty store.
-  const store = streamDays > 0 ? await streamStore(events, model, streamDays) : new MemoryStateStore();
-  const service = new ApiService({ lake, store, model, config: options.config, now: options.now });
-  const handler = createApiHandler({ service: () => service, cors: options.cors, logger: options.logger });
-  const respond = (raw: Awaited<ReturnType<typeof handler>>): TestResponse => ({
-    status: raw.statusCode,
-    headers: raw.headers,
-    body: raw.body ? JSON.parse(raw.body) : undefined,
-    raw: raw.body,
-  });
-  return {
-    events,
-    lake,
-    model,
-    store,
-    service,
-    handler,
-    lastMs,
-    /** One request as an HTTP API (2.0) event. */
-    call: async (method: string, url: string, body?: unknown, headers?: Record<string, string>) =>
-      respond(await handler(httpApiEvent({ method, url, body, headers }))),
-    /** The same request as a REST API (1.0) event. */
-    callRest: async (method: string, url: string, body?: unknown, headers?: Record<string, string>) =>
-      respond(await handler(restApiEvent({ method, url, body, headers }))),
-  };
+/** The Monday that starts a day's ISO week (1970-01-01, day 0, was a Thursday). */
+function mondayOf(day: number): number {
+  return day - (((day + 3) % 7) + 7) % 7;
 }
 
-export type TestApi = Awaited<ReturnType<typeof createTestApi>>;
+/** Code-point order (as Trino and DuckDB compare VARCHARs), not UTF-16 code-unit order. */
+function compareCodePoints(a: string, b: string): number {
+  const x = Array.from(a, (c) => c.codePointAt(0) as number);
+  const y = Array.from(b, (c) => c.codePointAt(0) as number);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+}

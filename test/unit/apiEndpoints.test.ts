@@ -16,7 +16,7 @@ import { featuresOf } from '../../models/customer/customerFeatures.ts';
 import { cloneState } from '../../models/customer/customerState.ts';
 import { eligibility } from '../../models/demand/elasticity.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
-import { createTestApi, type TestApi } from '../support/memoryLakeQueries.ts';
+import { createTestApi, type TestApi } from '../support/testApi.ts';
 import { order } from '../support/orderEvents.ts';
 
 /*

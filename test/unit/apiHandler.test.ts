@@ -6,7 +6,7 @@ import { httpApiEvent, parseQueryString, restApiEvent, toApiRequest } from '../.
 import { ErrorResponseSchema } from '../../api/schemas.ts';
 import { ROUTES } from '../../api/routes/index.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
-import { createTestApi, type TestApi } from '../support/memoryLakeQueries.ts';
+import { createTestApi, type TestApi } from '../support/testApi.ts';
 
 /*
  * The Lambda handler's edges: both API Gateway payload formats, routing, CORS, body parsing,

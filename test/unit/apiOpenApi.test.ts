@@ -4,7 +4,7 @@ import { buildOpenApiDocument } from '../../api/openapi.ts';
 import { OPENAPI_PATH, ROUTES } from '../../api/routes/index.ts';
 import { eligibility } from '../../models/demand/elasticity.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
-import { createTestApi, type TestApi } from '../support/memoryLakeQueries.ts';
+import { createTestApi, type TestApi } from '../support/testApi.ts';
 
 /*
  * The OpenAPI document against the routes it describes: every route and method, its parameters

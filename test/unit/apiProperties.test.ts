@@ -12,7 +12,7 @@ import {
 } from '../../api/schemas.ts';
 import { eligibility } from '../../models/demand/elasticity.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
-import { createTestApi, type TestApi } from '../support/memoryLakeQueries.ts';
+import { createTestApi, type TestApi } from '../support/testApi.ts';
 
 /*
  * Properties over the request schemas and the whole handler: whatever JSON a caller sends, in
