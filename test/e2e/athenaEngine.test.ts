@@ -18,7 +18,7 @@ import { createLakeQueries, scopeParams } from '../../api/lakeQueriesSql.ts';
 import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
-import { startAthenaEndpoint, type AthenaEndpoint, type AthenaEndpointOptions } from '../support/athenaEndpoint.ts';
+import { glueTablesFromTerraform, startAthenaEndpoint, type AthenaEndpoint, type AthenaEndpointOptions } from '../support/athenaEndpoint.ts';
 import { ONLINE_RETAIL_II } from '../support/sharedData.ts';
 
 /*
@@ -306,6 +306,18 @@ describe('Athena engine against the local Athena endpoint', () => {
       }
     };
     const table = (at: AthenaEndpoint) => `"${at.database}"."products"`;
+
+    it('its tables are the Glue tables of terraform/lake.tf: columns in Glue order, then the partition key', async () => {
+      const at = await endpoint();
+      const api = client(at);
+      for (const glue of glueTablesFromTerraform()) {
+        const { id, state } = await run(at, `SELECT * FROM "${at.database}"."${glue.name}" LIMIT 1`);
+        expect(state, glue.name).toBe('SUCCEEDED');
+        const page = await api.send(new GetQueryResultsCommand({ QueryExecutionId: id }));
+        const columns = (page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((column) => column.Name);
+        expect(columns, glue.name).toEqual([...glue.columns, ...glue.partitionKeys].map((column) => column.name));
+      }
+    });
 
     it('a string parameter must come quoted', async () => {
       const at = await endpoint();
