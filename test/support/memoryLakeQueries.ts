@@ -6,9 +6,10 @@ import type {
   LakeQueries,
   WeeklyProductSales,
 } from '../../api/lakeQueries.ts';
-import { ApiService, type ApiServiceConfig } from '../../api/apiService.ts';
+import type { ApiServiceConfig } from '../../api/apiConfig.ts';
+import { ApiService } from '../../api/apiService.ts';
 import { streamStore } from '../../bench/apiBench.ts';
-import { compareCodePoints } from '../../api/lakeQueriesSql.ts';
+import { compareCodePoints } from '../../models/customer/customerIds.ts';
 import type { LakeOrderTotal } from '../../api/lakeQueries.ts';
 import { type ApiLogger, createApiHandler } from '../../api/http/apiHandler.ts';
 import type { CorsConfig } from '../../api/http/cors.ts';
