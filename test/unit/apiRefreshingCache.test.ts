@@ -77,3 +77,51 @@ describe('RefreshingCache', () => {
     expect(memo.size).toBe(3);
   });
 });
+
+describe('RefreshingCache over lru-cache', () => {
+  it('caches null like any value', async () => {
+    const cache = new RefreshingCache<string, null>({ ttlMs: 100, staleMs: 50, maxEntries: 3, now: () => 0 });
+    let loads = 0;
+    const load = async () => {
+      loads++;
+      return null;
+    };
+    expect(await cache.get('k', load)).toBeNull();
+    expect(await cache.get('k', load)).toBeNull();
+    expect(loads).toBe(1);
+  });
+
+  it('still answers the callers of a load the LRU bound evicted while it ran', async () => {
+    const cache = new RefreshingCache<string, number>({ ttlMs: 100, staleMs: 50, maxEntries: 1, now: () => 0 });
+    const gate = deferred<number>();
+    const first = cache.get('a', () => gate.promise);
+    expect(await cache.get('b', async () => 2)).toBe(2);
+    gate.resolve(1);
+    expect(await first).toBe(1);
+    expect(cache.peek('a')).toBeUndefined();
+    expect(cache.peek('b')).toBe(2);
+  });
+
+  it('past ttl + stale, callers wait for the refresh already running', async () => {
+    let now = 0;
+    const cache = new RefreshingCache<string, number>({ ttlMs: 10, staleMs: 10, maxEntries: 3, now: () => now });
+    expect(await cache.get('k', async () => 1)).toBe(1);
+    now = 15;
+    const gate = deferred<number>();
+    expect(await cache.get('k', () => gate.promise)).toBe(1); // stale: served, refresh started
+    now = 25;
+    const waiting = cache.get('k', async () => 99); // too old: joins the running refresh
+    gate.resolve(2);
+    expect(await waiting).toBe(2);
+  });
+
+  it('with no stale window, an expired value is never served', async () => {
+    let now = 0;
+    const cache = new RefreshingCache<string, number>({ ttlMs: 10, staleMs: 0, maxEntries: 3, now: () => now });
+    expect(await cache.get('k', async () => 1)).toBe(1);
+    now = 10;
+    expect(await cache.get('k', async () => 2)).toBe(1);
+    now = 11;
+    expect(await cache.get('k', async () => 3)).toBe(3);
+  });
+});
