@@ -1,4 +1,5 @@
 import type { CustomerRfm, DailyUnits, DemandScope, LakeOrderLine, LakeOrderTotal, LakeOrderTotals, LakeQueries, WeeklyProductSales } from './lakeQueries.ts';
+import { compareCodePoints } from '../models/customer/customerIds.ts';
 import { CUSTOMER_BATCH, QueryEngineError, type QueryEngine, type Row, type SqlParam } from './engines/queryEngine.ts';
 
 /**
@@ -115,18 +116,6 @@ function orderLine(row: Row): LakeOrderLine {
     type,
     country: optionalText(row, 'country'),
   };
-}
-
-/** Orders strings by Unicode code point, as SQL engines sort VARCHAR (JS `<` compares UTF-16 units). */
-export function compareCodePoints(a: string, b: string): number {
-  const length = Math.min(a.length, b.length);
-  for (let i = 0; i < length; i++) {
-    const x = a.codePointAt(i) as number;
-    const y = b.codePointAt(i) as number;
-    if (x !== y) return x - y;
-    if (x > 0xffff) i++;
-  }
-  return a.length - b.length;
 }
 
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;

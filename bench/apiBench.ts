@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ApiService, weeklyTables } from '../api/apiService.ts';
+import { ApiService } from '../api/apiService.ts';
+import { weeklyTables } from '../api/services/pricing.ts';
 import { createDuckDbEngine } from '../api/engines/duckdbEngine.ts';
 import { createApiHandler } from '../api/http/apiHandler.ts';
 import { httpApiEvent } from '../api/http/events.ts';
@@ -14,7 +15,7 @@ import { BtydModel } from '../models/clv/btydModel.ts';
 import { trainBtyd } from '../models/clv/btydTraining.ts';
 import { DAY_MS, dayIndex } from '../models/time/calendar.ts';
 import type { CustomerModel } from '../models/clv/customerModel.ts';
-import { applyEvent, type CustomerState, emptyState } from '../models/customer/customerState.ts';
+import { statesFromEvents } from '../models/customer/customerStates.ts';
 import { eligibility } from '../models/demand/elasticity.ts';
 import type { OrderEvent } from '../models/customer/orderEvent.ts';
 import { DEFAULT_RISK_POLICY, rescore } from '../models/customer/riskPolicy.ts';
@@ -188,13 +189,7 @@ export async function streamStore(events: readonly OrderEvent[], model: Customer
   for (const event of events) lastMs = Math.max(lastMs, Date.parse(event.occurredAt));
   const since = (dayIndex(lastMs) - recentDays + 1) * DAY_MS;
   const recent = new Set(events.filter((event) => Date.parse(event.occurredAt) >= since).map((event) => event.customerId));
-  const states = new Map<string, CustomerState>();
-  for (const event of events) {
-    if (!recent.has(event.customerId)) continue;
-    let state = states.get(event.customerId);
-    if (!state) states.set(event.customerId, (state = emptyState(event.customerId)));
-    applyEvent(state, event);
-  }
+  const { states } = statesFromEvents(events, { customers: recent });
   const store = new MemoryStateStore();
   for (const state of states.values()) {
     rescore(state, model, DEFAULT_RISK_POLICY, state.lastEventMs);

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { InvalidCursorError, NotFoundError, UnprocessableError } from '../apiService.ts';
+import { InvalidCursorError, NotFoundError, UnprocessableError } from '../errors.ts';
 
 /**
  * Every failure becomes one JSON shape, `{"error": {"code", "message", "field"?, "details"?},

@@ -7,7 +7,8 @@ import { dayIndex, isoDay } from '../../models/time/calendar.ts';
 import type { CustomerModel } from '../../models/clv/customerModel.ts';
 import { trainHybridFromEvents } from '../../models/clv/hybridTraining.ts';
 import { loadModel } from '../../models/clv/modelArtifact.ts';
-import { applyEvent, emptyState, type PendingAlert } from '../../models/customer/customerState.ts';
+import type { PendingAlert } from '../../models/customer/customerState.ts';
+import { statesFromEvents } from '../../models/customer/customerStates.ts';
 import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 import { rescore } from '../../models/customer/riskPolicy.ts';
 import { JsonlAlertSink } from '../../consumers/alerts/jsonlAlertSink.ts';
@@ -150,12 +151,7 @@ function splitByTime(events: readonly OrderEvent[], fraction: number) {
 
 /** States for the training history, scored as of its end; they start the replay without alerts. */
 async function bootstrapStates(history: readonly OrderEvent[], calibrationEnd: string, deps: ConsumerDeps) {
-  const states = new Map<string, ReturnType<typeof emptyState>>();
-  for (const event of history) {
-    let state = states.get(event.customerId);
-    if (!state) states.set(event.customerId, (state = emptyState(event.customerId)));
-    applyEvent(state, event);
-  }
+  const { states } = statesFromEvents(history);
   const asOfMs = Date.parse(`${calibrationEnd}T23:59:59.999Z`);
   await deps.store.advanceWatermark(asOfMs);
   let atRisk = 0;

@@ -1,8 +1,9 @@
 import { fitBgnbd } from './bgnbd.ts';
 import { btydArtifact, type BtydArtifact } from './btydModel.ts';
-import { DAY_MS, dayIndex, parseIsoDay } from '../time/calendar.ts';
+import { DAY_MS, parseIsoDay } from '../time/calendar.ts';
 import { featuresOf } from '../customer/customerFeatures.ts';
-import { applyEvent, emptyState, type CustomerState } from '../customer/customerState.ts';
+import type { CustomerState } from '../customer/customerState.ts';
+import { statesFromEvents } from '../customer/customerStates.ts';
 import { fitGammaGamma } from './gammaGamma.ts';
 import type { OrderEvent } from '../customer/orderEvent.ts';
 
@@ -32,15 +33,7 @@ export function endOfDayMs(isoDay: string): number {
 
 /** Every customer's state from the events on or before `lastDay` (a UTC day index). */
 export function statesUpTo(events: readonly OrderEvent[], lastDay: number): { states: Map<string, CustomerState>; applied: number } {
-  const states = new Map<string, CustomerState>();
-  let applied = 0;
-  for (const event of events) {
-    if (dayIndex(Date.parse(event.occurredAt)) > lastDay) continue;
-    let state = states.get(event.customerId);
-    if (!state) states.set(event.customerId, (state = emptyState(event.customerId)));
-    if (applyEvent(state, event) === 'applied') applied++;
-  }
-  return { states, applied };
+  return statesFromEvents(events, { lastDay });
 }
 
 /** Summaries as of `asOfMs` of the customers with at least one purchase (returns alone make no customer). */

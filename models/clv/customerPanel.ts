@@ -2,7 +2,7 @@ import { dayIndex, parseIsoDay } from '../time/calendar.ts';
 import { featuresOf, type CustomerFeatures } from '../customer/customerFeatures.ts';
 import type { CustomerState } from '../customer/customerState.ts';
 import { endOfDayMs, statesUpTo } from './btydTraining.ts';
-import { compareCustomerIds } from '../evaluation/metrics.ts';
+import { compareCustomerIds } from '../customer/customerIds.ts';
 import { eventCents, type OrderEvent } from '../customer/orderEvent.ts';
 
 /**

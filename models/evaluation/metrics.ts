@@ -5,6 +5,8 @@
  * ranks, the top-10% share with ties broken by ascending customer id, and the total ratio.
  */
 
+import { compareCustomerIds } from '../customer/customerIds.ts';
+
 function checkLengths(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
   if (a.length !== b.length) throw new RangeError(`${what}: ${a.length} predictions for ${b.length} targets`);
   if (a.length === 0) throw new RangeError(`${what}: no rows`);
@@ -165,20 +167,6 @@ function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
 export function spearman(predictions: ArrayLike<number>, targets: ArrayLike<number>): number {
   checkLengths(predictions, targets, 'spearman');
   return pearson(averageRanks(predictions), averageRanks(targets));
-}
-
-/**
- * Compares customer ids as the protocols order them: numerically when both are integers
- * ("9" < "10"), otherwise as strings.
- */
-export function compareCustomerIds(a: string, b: string): number {
-  const integer = /^\d+$/;
-  if (integer.test(a) && integer.test(b)) {
-    const x = a.replace(/^0+(?=\d)/, '');
-    const y = b.replace(/^0+(?=\d)/, '');
-    if (x.length !== y.length) return x.length - y.length;
-  }
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

@@ -8,8 +8,9 @@ import { createDuckDbEngine, type DuckDbEngine } from '../../api/engines/duckdbE
 import { QUERY_NAMES } from '../../api/engines/queryEngine.ts';
 import { buildLake, type LakeSummary } from '../../api/lake/buildLake.ts';
 import type { DemandScope, LakeOrderLine, LakeOrderTotals, LakeQueries } from '../../api/lakeQueries.ts';
-import { compareCodePoints, createLakeQueries } from '../../api/lakeQueriesSql.ts';
-import { statesFromLines, statesFromOrderTotals } from '../../api/apiService.ts';
+import { createLakeQueries } from '../../api/lakeQueriesSql.ts';
+import { compareCodePoints } from '../../models/customer/customerIds.ts';
+import { statesFromLines, statesFromOrderTotals } from '../../api/lake/lakeStates.ts';
 import { statisticsOf } from '../../models/customer/customerState.ts';
 import { weekIndex } from '../../models/time/calendar.ts';
 import type { OrderEvent } from '../../models/customer/orderEvent.ts';

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { statesFromLines, weeklyTables } from '../../api/apiService.ts';
+import { statesFromLines } from '../../api/lake/lakeStates.ts';
+import { weeklyTables } from '../../api/services/pricing.ts';
 import {
   AtRiskResponseSchema,
   ChurnResponseSchema,

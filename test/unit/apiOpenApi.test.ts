@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { weeklyTables } from '../../api/apiService.ts';
+import { weeklyTables } from '../../api/services/pricing.ts';
 import { buildOpenApiDocument } from '../../api/openapi.ts';
 import { OPENAPI_PATH, ROUTES } from '../../api/routes/index.ts';
 import { eligibility } from '../../models/demand/elasticity.ts';

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor, weeklyTables } from '../../api/apiService.ts';
+import { decodeCursor, encodeCursor } from '../../api/pagination.ts';
+import { weeklyTables } from '../../api/services/pricing.ts';
 import { ROUTES, type Route } from '../../api/routes/index.ts';
 import {
   AtRiskQuerySchema,

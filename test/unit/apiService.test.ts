@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { Memo, statesFromLines, statesFromOrderTotals, weeklyTables, zeroFilled } from '../../api/apiService.ts';
+import { statesFromLines, statesFromOrderTotals } from '../../api/lake/lakeStates.ts';
+import { zeroFilled } from '../../api/services/demand.ts';
+import { weeklyTables } from '../../api/services/pricing.ts';
 import { readApiEnv } from '../../api/lambda.ts';
 import { statesUpTo } from '../../models/clv/btydTraining.ts';
 import { parseIsoDay, weekIndex } from '../../models/time/calendar.ts';
@@ -13,78 +15,6 @@ import { order, shuffled } from '../support/orderEvents.ts';
 /*
  * The service's pure helpers and its cache, and the Lambda's configuration.
  */
-
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-describe('Memo', () => {
-  const make = (now: () => number, overrides: Partial<{ ttlMs: number; staleMs: number; maxEntries: number }> = {}) =>
-    new Memo<string, number>({ ttlMs: 100, staleMs: 50, maxEntries: 3, now, ...overrides });
-
-  it('shares one load between concurrent callers', async () => {
-    const memo = make(() => 0);
-    const gate = deferred<number>();
-    let loads = 0;
-    const load = () => {
-      loads++;
-      return gate.promise;
-    };
-    const calls = [memo.get('k', load), memo.get('k', load), memo.get('k', load)];
-    gate.resolve(7);
-    expect(await Promise.all(calls)).toEqual([7, 7, 7]);
-    expect(loads).toBe(1);
-  });
-
-  it('serves a fresh value, serves a stale one while refreshing it, and waits once it is too old', async () => {
-    let now = 0;
-    const memo = make(() => now);
-    let version = 0;
-    const load = async () => ++version;
-    expect(await memo.get('k', load)).toBe(1);
-    now = 100;
-    expect(await memo.get('k', load)).toBe(1); // fresh: no reload
-    now = 120;
-    expect(await memo.get('k', load)).toBe(1); // stale: answered at once, refresh started
-    await Promise.resolve();
-    await Promise.resolve();
-    expect(await memo.get('k', load)).toBe(2); // the refresh landed
-    now = 120 + 151;
-    expect(await memo.get('k', load)).toBe(3); // past ttl + stale: waits for the reload
-  });
-
-  it('does not keep a failed first load, and keeps the old value when a refresh fails', async () => {
-    let now = 0;
-    const errors: unknown[] = [];
-    const memo = new Memo<string, number>({ ttlMs: 10, staleMs: 100, maxEntries: 3, now: () => now, onRefreshError: (error) => errors.push(error) });
-    await expect(memo.get('k', async () => Promise.reject(new Error('down')))).rejects.toThrow('down');
-    expect(memo.size).toBe(0);
-    expect(await memo.get('k', async () => 1)).toBe(1);
-    now = 20;
-    expect(await memo.get('k', async () => Promise.reject(new Error('flaky')))).toBe(1);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(errors).toHaveLength(1);
-    expect(await memo.get('k', async () => 2)).toBe(1); // still the old value; the next refresh starts
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(await memo.get('k', async () => 3)).toBe(2);
-  });
-
-  it('keeps at most maxEntries, evicting the least recently used', async () => {
-    const memo = make(() => 0);
-    for (const key of ['a', 'b', 'c']) await memo.get(key, async () => 1);
-    await memo.get('a', async () => 1);
-    await memo.get('d', async () => 1);
-    expect(memo.peek('b')).toBeUndefined();
-    expect(memo.peek('a')).toBe(1);
-    expect(memo.size).toBe(3);
-  });
-});
 
 describe('lake rows to model inputs', () => {
   const events = generateEvents({ customers: 80, days: 200, seed: 4, start: '2024-01-01' });

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { athenaColumnType, athenaOptionsFromEnv, decodeAthenaValue } from '../../api/engines/athenaEngine.ts';
 import { isoTimestamp } from '../../api/engines/queryEngine.ts';
-import { compareCodePoints } from '../../api/lakeQueriesSql.ts';
+import { compareCodePoints } from '../../models/customer/customerIds.ts';
 import { javaDouble } from '../support/athenaEndpoint.ts';
 
 describe('Athena result decoding', () => {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { compareCustomerIds } from '../../models/customer/customerIds.ts';
 import {
   averagePrecision,
   averageRanks,
   brierScore,
   churnMetrics,
   clvMetrics,
-  compareCustomerIds,
   meanAbsoluteError,
   reliabilityTable,
   rocAuc,

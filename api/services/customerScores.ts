@@ -1,0 +1,110 @@
+import type { CustomerModel } from '../../models/clv/customerModel.ts';
+import { NotFoundError } from '../errors.ts';
+import { decodeCursor, encodeCursor, upperBound } from '../pagination.ts';
+import { type AtRiskRequest, type AtRiskResponse, type ChurnResponse, CUSTOMER_PAGE_DEFAULT, type ClvResponse, type CustomersRequest } from '../schemas.ts';
+import { type CustomerPopulation, expectedLoss, type ScoredCustomer } from './customerPopulation.ts';
+
+type CustomerRow = ScoredCustomer | { customerId: string; found: false };
+
+/** POST clv, POST churn, GET at-risk-customers: the rows of CustomerPopulation, as responses. */
+export class CustomerScoresService {
+  constructor(
+    private readonly customers: CustomerPopulation,
+    private readonly model: CustomerModel,
+  ) {}
+
+  async clv(request: CustomersRequest): Promise<ClvResponse> {
+    return this.customerResponse(request, (row) => ({
+      clv: row.score.clv,
+      expected_purchases: row.score.expectedPurchases,
+      expected_spend: row.score.expectedSpend,
+      p_alive: row.score.pAlive,
+      total_spend: row.features.totalSpend,
+    }));
+  }
+
+  async churn(request: CustomersRequest): Promise<ChurnResponse> {
+    return this.customerResponse(request, (row) => ({
+      churn_probability: row.score.churnProbability,
+      p_alive: row.score.pAlive,
+      recency_days: row.features.recencyDays,
+      frequency: row.features.frequency,
+      tenure_days: row.features.tenureDays,
+    }));
+  }
+
+  async atRiskCustomers(request: AtRiskRequest): Promise<AtRiskResponse> {
+    const population = await this.customers.population();
+    const atRisk = population.ranked.filter((row) => row.score.churnProbability >= request.threshold);
+    return {
+      threshold: request.threshold,
+      limit: request.limit,
+      horizon_days: this.model.horizonDays,
+      model_version: this.model.version,
+      as_of: new Date(population.asOfMs).toISOString(),
+      total_at_risk: atRisk.length,
+      customers: atRisk.slice(0, request.limit).map((row) => ({
+        customer_id: row.customerId,
+        source: row.source,
+        churn_probability: row.score.churnProbability,
+        clv: row.score.clv,
+        expected_loss: expectedLoss(row),
+        as_of: new Date(row.asOfMs).toISOString(),
+      })),
+    };
+  }
+
+  /**
+   * The rows of a clv/churn request. Named customers: in request order (duplicates once), a
+   * `found: false` row for each unknown id, 404 when none is known. No ids: every known customer
+   * by id, a page at a time.
+   */
+  private async customerRows(request: CustomersRequest): Promise<{ asOfMs: number; total: number; nextCursor: string | null; rows: CustomerRow[] }> {
+    if (request.customer_ids !== undefined) {
+      const ids = [...new Set(request.customer_ids)];
+      const { asOfMs, scored } = await this.customers.scoreCustomers(ids);
+      if (scored.size === 0) {
+        throw new NotFoundError('customer', ids, ids.length === 1 ? `unknown customer: ${JSON.stringify(ids[0])}` : `none of the ${ids.length} customers is known`);
+      }
+      return { asOfMs, total: ids.length, nextCursor: null, rows: ids.map((id) => scored.get(id) ?? { customerId: id, found: false as const }) };
+    }
+    const population = await this.customers.population();
+    const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
+    const start = after === undefined ? 0 : upperBound(population.ids, after);
+    const limit = request.limit ?? CUSTOMER_PAGE_DEFAULT;
+    const pageIds = population.ids.slice(start, start + limit);
+    const { asOfMs, scored } = await this.customers.scoreCustomers(pageIds);
+    const rows = pageIds.map((id) => scored.get(id) ?? population.byId.get(id)!);
+    const more = start + limit < population.ids.length;
+    return {
+      asOfMs,
+      total: population.ids.length,
+      nextCursor: more && pageIds.length > 0 ? encodeCursor(pageIds[pageIds.length - 1]) : null,
+      rows,
+    };
+  }
+
+  /** The envelope clv and churn share: model, as-of, paging, and per id either its fields or found: false. */
+  private async customerResponse<Fields extends object>(request: CustomersRequest, fields: (row: ScoredCustomer) => Fields) {
+    const { asOfMs, total, nextCursor, rows } = await this.customerRows(request);
+    return {
+      horizon_days: this.model.horizonDays,
+      model_version: this.model.version,
+      as_of: new Date(asOfMs).toISOString(),
+      total,
+      next_cursor: nextCursor,
+      customers: rows.map((row) =>
+        'found' in row
+          ? { customer_id: row.customerId, found: false as const }
+          : {
+              customer_id: row.customerId,
+              found: true as const,
+              source: row.source,
+              as_of: new Date(row.asOfMs).toISOString(),
+              model_version: row.modelVersion,
+              ...fields(row),
+            },
+      ),
+    };
+  }
+}
