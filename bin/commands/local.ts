@@ -11,7 +11,7 @@ import { applyEvent, emptyState, type PendingAlert } from '../../models/customer
 import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 import { rescore } from '../../models/customer/riskPolicy.ts';
 import { JsonlAlertSink } from '../../consumers/alerts/jsonlAlertSink.ts';
-import { dynamoClient, kinesisClient } from '../../consumers/awsClients.ts';
+import { dynamoClient, kinesisClient } from '../../aws/clients.ts';
 import { CounterMetrics } from '../../consumers/consumerMetrics.ts';
 import type { ConsumerDeps } from '../../consumers/customerBatch.ts';
 import { JsonlDeadLetterSink } from '../../consumers/deadLetters/jsonlDeadLetterSink.ts';
