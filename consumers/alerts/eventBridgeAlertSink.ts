@@ -1,6 +1,5 @@
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry, type PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
-import { ALERT_SOURCE } from '../../models/customer/alertEvent.ts';
-import type { PendingAlert } from '../../models/customer/customerState.ts';
+import { ALERT_SOURCE, type PendingAlert } from '../../models/customer/alertEvent.ts';
 import { type BatchCall, type EntryFailure, type RetryBudget, sendBatched } from '../../aws/batchSend.ts';
 import { isRetryableCallError } from '../../aws/retry.ts';
 import type { AlertSink } from './alertSink.ts';
