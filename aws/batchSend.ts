@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { fullJitterDelay } from './retry.ts';
+import { fullJitterDelay, isRetryableCallError } from './retry.ts';
 
 /**
  * Batched sending with partial-failure retries, shared by every AWS batch API this project calls
@@ -43,8 +43,11 @@ export interface BatchCall<E> {
    * when the whole call fails.
    */
   send(call: readonly E[]): Promise<EntryFailure<E>[]>;
-  /** Whether a whole-call error is worth resending the call's entries for. */
-  isRetryable(error: unknown): boolean;
+  /**
+   * The service's names for whole-call errors worth resending the call's entries for
+   * (throttling and the like); network errors, 429 and 5xx are retried anyway (aws/retry.ts).
+   */
+  retryableErrors: ReadonlySet<string>;
 }
 
 /** How often and how patiently to resend. */
@@ -56,6 +59,22 @@ export interface RetryBudget {
   /** Jitter source, in [0, 1) (default Math.random). */
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
+}
+
+/** A sender's retry settings, each defaulted by `retryBudget`. */
+export type RetryOptions = Partial<RetryBudget>;
+
+/** The defaults of a sender inside a Lambda invocation: a few attempts, short waits. */
+export const LAMBDA_RETRY_DEFAULTS = { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 2_000 } as const;
+
+export function retryBudget(options: RetryOptions, defaults: Pick<RetryBudget, 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs'> = LAMBDA_RETRY_DEFAULTS): RetryBudget {
+  return {
+    maxAttempts: options.maxAttempts ?? defaults.maxAttempts,
+    baseDelayMs: options.baseDelayMs ?? defaults.baseDelayMs,
+    maxDelayMs: options.maxDelayMs ?? defaults.maxDelayMs,
+    random: options.random,
+    sleep: options.sleep,
+  };
 }
 
 export interface BatchSendHooks<E> {
@@ -102,7 +121,7 @@ export function* packBatches<E extends Sized>(entries: Iterable<E>, limits: Batc
 /**
  * Sends `entries` in packed calls, then resends only the entries that failed retryably, packed
  * anew, after a full-jitter backoff, until none is left or `maxAttempts` is reached. Stops at the
- * first whole-call error `isRetryable` refuses (see `fatal`).
+ * first whole-call error that is not retryable (see `fatal`).
  */
 export async function sendBatched<E extends Sized>(
   entries: readonly E[],
@@ -127,7 +146,7 @@ export async function sendBatched<E extends Sized>(
       try {
         failures = await call.send(batch);
       } catch (error) {
-        if (!call.isRetryable(error)) {
+        if (!isRetryableCallError(error, call.retryableErrors)) {
           outcome.fatal = { error, unsent: [...retry.map((failure) => failure.entry), ...pending.slice(offered)] };
           return outcome;
         }

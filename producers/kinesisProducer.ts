@@ -6,8 +6,16 @@ import {
   type PutRecordsResultEntry,
 } from '@aws-sdk/client-kinesis';
 import type { OrderEvent } from '../models/customer/orderEvent.ts';
-import { type BatchCall, describeCallError, type EntryFailure, packBatches, type RetryBudget, sendBatched } from '../aws/batchSend.ts';
-import { isRetryableCallError } from '../aws/retry.ts';
+import {
+  type BatchCall,
+  describeCallError,
+  type EntryFailure,
+  packBatches,
+  type RetryBudget,
+  retryBudget,
+  type RetryOptions,
+  sendBatched,
+} from '../aws/batchSend.ts';
 
 /**
  * Sends OrderEvents to a Kinesis stream with PutRecords, keyed by customer so one customer's
@@ -36,17 +44,11 @@ const RETRYABLE_CALL_ERRORS = new Set([
   'TimeoutError',
 ]);
 
-export interface KinesisProducerOptions {
+/** Retries: `maxAttempts` per record (default 8), backoff from 100 ms up to 5 s; tests may pass a fixed jitter `random`. */
+export interface KinesisProducerOptions extends RetryOptions {
   /** From aws/clients.ts `kinesisClient`: HTTP/1.1, which kinesalite needs. */
   client: KinesisClient;
   streamName: string;
-  /** Attempts per record, the first included. */
-  maxAttempts?: number;
-  baseDelayMs?: number;
-  maxDelayMs?: number;
-  /** Jitter source, in [0, 1); tests pass a fixed one. */
-  random?: () => number;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface SendFailure {
@@ -88,18 +90,8 @@ export class KinesisProducer {
   constructor(options: KinesisProducerOptions) {
     this.client = options.client;
     this.streamName = options.streamName;
-    this.budget = {
-      maxAttempts: options.maxAttempts ?? 8,
-      baseDelayMs: options.baseDelayMs ?? 100,
-      maxDelayMs: options.maxDelayMs ?? 5_000,
-      random: options.random ?? Math.random,
-      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-    };
-    this.putRecords = {
-      limits: PUT_RECORDS_LIMITS,
-      send: (records) => this.put(records),
-      isRetryable: (error) => isRetryableCallError(error, RETRYABLE_CALL_ERRORS),
-    };
+    this.budget = retryBudget(options, { maxAttempts: 8, baseDelayMs: 100, maxDelayMs: 5_000 });
+    this.putRecords = { limits: PUT_RECORDS_LIMITS, retryableErrors: RETRYABLE_CALL_ERRORS, send: (records) => this.put(records) };
     const { maxAttempts } = this.budget;
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new RangeError(`maxAttempts must be a positive integer, got ${maxAttempts}`);
   }

@@ -1,27 +1,22 @@
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry, type PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
 import { ALERT_SOURCE, type PendingAlert } from '../../models/customer/alertEvent.ts';
-import { type BatchCall, type EntryFailure, type RetryBudget, sendBatched } from '../../aws/batchSend.ts';
-import { isRetryableCallError } from '../../aws/retry.ts';
+import { type BatchCall, type EntryFailure, type RetryBudget, retryBudget, type RetryOptions, sendBatched } from '../../aws/batchSend.ts';
 import type { AlertSink } from './alertSink.ts';
 
 /** PutEvents quotas: entries per call, and bytes per entry and per call as EventBridge counts them. */
 export const PUT_EVENTS_MAX_ENTRIES = 10;
 export const PUT_EVENTS_MAX_BYTES = 256 * 1024;
 
-export interface EventBridgeAlertSinkConfig {
+/** Retries: `maxAttempts` per alert (default 5), backoff from 50 ms up to 2 s. */
+export interface EventBridgeAlertSinkConfig extends RetryOptions {
   /**
    * Create it with `maxAttempts: 1` (or set AWS_MAX_ATTEMPTS=1): this sink retries only what
    * failed, with its own backoff; SDK retries underneath would multiply attempts and latency.
    */
   client: EventBridgeClient;
   eventBusName: string;
-  /** Attempts per alert, the first one included. */
-  maxAttempts?: number;
-  baseDelayMs?: number;
-  maxDelayMs?: number;
   /** Bytes per entry and per call: the documented 256 KB unless the account's quota is higher. */
   maxBytes?: number;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 interface Outgoing {
@@ -52,23 +47,15 @@ const THROTTLING_ERRORS = new Set(['ThrottlingException', 'Throttling', 'TooMany
  * misconfiguration, and the caller's outbox still holds every alert.
  */
 export class EventBridgeAlertSink implements AlertSink {
-  private readonly budget: RetryBudget;
   private readonly maxBytes: number;
+  private readonly budget: RetryBudget;
   private readonly putEvents: BatchCall<Outgoing>;
 
   constructor(private readonly config: EventBridgeAlertSinkConfig) {
-    this.budget = {
-      maxAttempts: config.maxAttempts ?? 5,
-      baseDelayMs: config.baseDelayMs ?? 50,
-      maxDelayMs: config.maxDelayMs ?? 2_000,
-      sleep: config.sleep,
-    };
     this.maxBytes = config.maxBytes ?? PUT_EVENTS_MAX_BYTES;
-    this.putEvents = {
-      limits: { maxEntries: PUT_EVENTS_MAX_ENTRIES, maxBytes: this.maxBytes },
-      send: (call) => this.put(call),
-      isRetryable: (error) => isRetryableCallError(error, THROTTLING_ERRORS),
-    };
+    this.budget = retryBudget(config);
+    const limits = { maxEntries: PUT_EVENTS_MAX_ENTRIES, maxBytes: this.maxBytes };
+    this.putEvents = { limits, retryableErrors: THROTTLING_ERRORS, send: (call) => this.put(call) };
   }
 
   async publish(alerts: readonly PendingAlert[]): Promise<PendingAlert[]> {

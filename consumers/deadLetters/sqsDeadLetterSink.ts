@@ -1,6 +1,5 @@
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
-import { type BatchCall, type EntryFailure, type RetryBudget, sendBatched } from '../../aws/batchSend.ts';
-import { isRetryableCallError } from '../../aws/retry.ts';
+import { type BatchCall, type EntryFailure, retryBudget, type RetryOptions, sendBatched } from '../../aws/batchSend.ts';
 import type { DeadLetter, DeadLetterSink } from './deadLetterSink.ts';
 
 /** SendMessageBatch quotas: messages per call, and bytes per message and per call. */
@@ -14,17 +13,13 @@ export interface DeadLetterMessage extends DeadLetter {
   originalDataBytes?: number;
 }
 
-export interface SqsDeadLetterSinkConfig {
+/** Retries: `maxAttempts` per letter (default 5), backoff from 50 ms up to 2 s. */
+export interface SqsDeadLetterSinkConfig extends RetryOptions {
   /** Create it with `maxAttempts: 1`: this sink retries only what failed, with its own backoff. */
   client: SQSClient;
   queueUrl: string;
-  /** Attempts per letter, the first one included. */
-  maxAttempts?: number;
-  baseDelayMs?: number;
-  maxDelayMs?: number;
   /** Bytes per message and per call: the documented 256 KiB unless the queue allows more. */
   maxMessageBytes?: number;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 /** Letters still not on the queue after every attempt; their records must be retried. */
@@ -52,31 +47,24 @@ const THROTTLING_ERRORS = new Set(['RequestThrottled', 'ThrottlingException', 'K
  * again, so nothing is lost (a resent batch may put some letters on the queue twice).
  */
 export class SqsDeadLetterSink implements DeadLetterSink {
-  private readonly budget: RetryBudget;
+  /** Per message (messageBody cuts a letter to fit) and per call. */
   private readonly maxMessageBytes: number;
-  private readonly sendMessageBatch: BatchCall<Outgoing>;
 
   constructor(private readonly config: SqsDeadLetterSinkConfig) {
-    this.budget = {
-      maxAttempts: config.maxAttempts ?? 5,
-      baseDelayMs: config.baseDelayMs ?? 50,
-      maxDelayMs: config.maxDelayMs ?? 2_000,
-      sleep: config.sleep,
-    };
     this.maxMessageBytes = config.maxMessageBytes ?? SQS_MAX_MESSAGE_BYTES;
-    this.sendMessageBatch = {
-      limits: { maxEntries: SQS_BATCH_MAX_ENTRIES, maxBytes: this.maxMessageBytes },
-      send: (batch) => this.sendBatch(batch),
-      isRetryable: (error) => isRetryableCallError(error, THROTTLING_ERRORS),
-    };
   }
 
   async send(letters: readonly DeadLetter[]): Promise<void> {
     const reasons: string[] = [];
+    const sendMessageBatch: BatchCall<Outgoing> = {
+      limits: { maxEntries: SQS_BATCH_MAX_ENTRIES, maxBytes: this.maxMessageBytes },
+      retryableErrors: THROTTLING_ERRORS,
+      send: (batch) => this.sendBatch(batch),
+    };
     const outcome = await sendBatched(
       letters.map((letter, index) => this.toOutgoing(letter, index)),
-      this.sendMessageBatch,
-      this.budget,
+      sendMessageBatch,
+      retryBudget(this.config),
       // Every failure of every attempt names its reason: a whole call by its error's name.
       { onCall: (_, failures) => reasons.push(...failures.map((f) => (f.callError instanceof Error ? f.callError.name : f.code))) },
     );
