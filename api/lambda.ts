@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
-import { dynamoClient } from '../consumers/awsClients.ts';
+import { dynamoClient } from '../aws/clients.ts';
 import { DynamoStateStore } from '../consumers/stateStore/dynamoStateStore.ts';
 import { loadModel } from '../models/clv/modelArtifact.ts';
 import { ApiService } from './apiService.ts';
-import { athenaOptionsFromEnv, createAthenaEngine } from './engines/athenaEngine.ts';
+import { AthenaEnvSchema, athenaOptionsOf, createAthenaEngine } from './engines/athenaEngine.ts';
 import { parseAllowedOrigins } from './http/cors.ts';
 import { type ApiGatewayHandler, createApiHandler } from './http/apiHandler.ts';
 import { createLakeQueries } from './lakeQueriesSql.ts';
@@ -17,10 +17,7 @@ import { createLakeQueries } from './lakeQueriesSql.ts';
  * misconfigured function fails its requests with a logged reason (and a bare 500) instead of
  * failing to load.
  */
-export const ApiEnvSchema = z.object({
-  ATHENA_DATABASE: z.string().min(1),
-  ATHENA_WORKGROUP: z.string().min(1),
-  ATHENA_OUTPUT_LOCATION: z.string().regex(/^s3:\/\//, 'must be an s3:// location').optional(),
+export const ApiEnvSchema = AthenaEnvSchema.extend({
   STATE_TABLE: z.string().min(1),
   MODEL_PATH: z.string().min(1).default('./model.json'),
   CORS_ALLOWED_ORIGINS: z.string().default(''),
@@ -28,13 +25,8 @@ export const ApiEnvSchema = z.object({
   SCORE_CLOCK: z.enum(['event', 'wall']).default('wall'),
   /** Where the .sql files are in the package (the bundle ships them in ./sql). */
   LAKE_SQL_DIR: z.string().min(1).optional(),
-  /** Athena result reuse (minutes) and the per-query deadline (ms), below the Lambda timeout. */
-  ATHENA_RESULT_REUSE_MINUTES: z.string().regex(/^\d+$/, 'must be a whole number of minutes').optional(),
-  ATHENA_TIMEOUT_MS: z.string().regex(/^\d+$/, 'must be a whole number of milliseconds').optional(),
-  AWS_REGION: z.string().optional(),
   /** Local stand-ins only. */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
-  ATHENA_ENDPOINT: z.string().url().optional(),
 });
 
 export type ApiEnv = z.infer<typeof ApiEnvSchema>;
@@ -53,8 +45,7 @@ const logger = new Logger({ serviceName: 'demand-insights-api' });
 async function buildService(env: ApiEnv): Promise<ApiService> {
   const model = loadModel(JSON.parse(await readFile(env.MODEL_PATH, 'utf8')));
   const engine = createAthenaEngine({
-    ...athenaOptionsFromEnv(env),
-    ...(env.ATHENA_ENDPOINT ? { endpoint: env.ATHENA_ENDPOINT } : {}),
+    ...athenaOptionsOf(env),
     ...(env.LAKE_SQL_DIR ? { sqlDir: env.LAKE_SQL_DIR } : {}),
   });
   const service = new ApiService({

@@ -5,7 +5,7 @@ import { applyEvent, type CustomerState, emptyState } from '../models/customer/c
 import { HybridModel } from '../models/clv/hybridModel.ts';
 import { trainHybridFromEvents } from '../models/clv/hybridTraining.ts';
 import type { OrderEvent } from '../models/customer/orderEvent.ts';
-import { Random } from '../models/trees/random.ts';
+import { TreeRandom } from '../models/trees/treeRandom.ts';
 import { generateEvents } from '../producers/syntheticGenerator.ts';
 
 /**
@@ -123,7 +123,7 @@ export function benchModelArtifact() {
  * buying after each purchase, and a few returns.
  */
 export function syntheticStates(count: number, asOfMs: number, seed: number): CustomerState[] {
-  const random = new Random(seed);
+  const random = new TreeRandom(seed);
   const lastDay = Math.floor(asOfMs / DAY_MS);
   const states: CustomerState[] = new Array(count);
   const line = { productId: 'P', quantity: 1, unitPrice: 0 };

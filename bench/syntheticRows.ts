@@ -1,5 +1,5 @@
 import type { FeatureMatrix } from '../models/trees/featureMatrix.ts';
-import { Random } from '../models/trees/random.ts';
+import { TreeRandom } from '../models/trees/treeRandom.ts';
 
 /**
  * Seeded synthetic training rows shaped like customer features: features cycle through a
@@ -15,7 +15,7 @@ export interface SyntheticRowsOptions {
 }
 
 export function syntheticRows({ rows: n, features: nf, seed, target }: SyntheticRowsOptions): { x: FeatureMatrix; y: Float64Array } {
-  const random = new Random(seed);
+  const random = new TreeRandom(seed);
   const values = new Float64Array(n * nf);
   const y = new Float64Array(n);
   const row = new Float64Array(nf);
@@ -27,7 +27,7 @@ export function syntheticRows({ rows: n, features: nf, seed, target }: Synthetic
   return { x: { values, nRows: n, nFeatures: nf, layout: 'column-major' }, y };
 }
 
-function draw(random: Random, kind: number): number {
+function draw(random: TreeRandom, kind: number): number {
   switch (kind) {
     case 0:
       return random.nextGaussian();

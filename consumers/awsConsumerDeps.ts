@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { loadModel } from '../models/clv/modelArtifact.ts';
 import { EventBridgeAlertSink } from './alerts/eventBridgeAlertSink.ts';
-import { dynamoClient, eventBridgeClient, sqsClient } from './awsClients.ts';
+import { dynamoClient, eventBridgeClient, sqsClient } from '../aws/clients.ts';
 import type { ConsumerEnv } from './consumerConfig.ts';
 import type { ConsumerMetrics } from './consumerMetrics.ts';
 import type { ConsumerDeps } from './customerBatch.ts';

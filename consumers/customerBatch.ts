@@ -1,4 +1,5 @@
-import { applyOrder, blankWorkingState, cloneState, comparePositions, type CustomerState, type PendingAlert } from '../models/customer/customerState.ts';
+import type { PendingAlert } from '../models/customer/alertEvent.ts';
+import { applyOrder, blankWorkingState, cloneState, comparePositions, type CustomerState } from '../models/customer/customerState.ts';
 import type { CustomerModel } from '../models/clv/customerModel.ts';
 import { rescore, type RiskPolicy } from '../models/customer/riskPolicy.ts';
 import type { AlertSink } from './alerts/alertSink.ts';

@@ -6,13 +6,23 @@ import {
   type PutRecordsResultEntry,
 } from '@aws-sdk/client-kinesis';
 import type { OrderEvent } from '../models/customer/orderEvent.ts';
-import { fullJitterDelay, isRetryableCallError } from '../consumers/awsRetry.ts';
+import {
+  type BatchCall,
+  describeCallError,
+  type EntryFailure,
+  packBatches,
+  type RetryBudget,
+  retryBudget,
+  type RetryOptions,
+  sendBatched,
+} from '../aws/batchSend.ts';
 
 /**
  * Sends OrderEvents to a Kinesis stream with PutRecords, keyed by customer so one customer's
- * events share a shard. PutRecords fails per entry: only the failed entries are resent, with
- * exponential backoff and full jitter. Resent entries land after later ones; the consumer is
- * order-independent and deduplicates, so at-least-once delivery is all this needs to give.
+ * events share a shard. PutRecords fails per entry: only the failed entries are resent
+ * (aws/batchSend.ts: exponential backoff, full jitter), one call's before the next call is
+ * built. Resent entries land after later ones; the consumer is order-independent and
+ * deduplicates, so at-least-once delivery is all this needs to give.
  */
 export const MAX_RECORDS_PER_CALL = 500;
 /** Per-request limit of the older API docs (data + partition keys); the platform notes say design for it. */
@@ -34,17 +44,11 @@ const RETRYABLE_CALL_ERRORS = new Set([
   'TimeoutError',
 ]);
 
-export interface KinesisProducerOptions {
-  /** From consumers/awsClients.ts `kinesisClient`: HTTP/1.1, which kinesalite needs. */
+/** Retries: `maxAttempts` per record (default 8), backoff from 100 ms up to 5 s; tests may pass a fixed jitter `random`. */
+export interface KinesisProducerOptions extends RetryOptions {
+  /** From aws/clients.ts `kinesisClient`: HTTP/1.1, which kinesalite needs. */
   client: KinesisClient;
   streamName: string;
-  /** Attempts per record, the first included. */
-  maxAttempts?: number;
-  baseDelayMs?: number;
-  maxDelayMs?: number;
-  /** Jitter source, in [0, 1); tests pass a fixed one. */
-  random?: () => number;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface SendFailure {
@@ -75,40 +79,32 @@ interface PendingRecord {
   bytes: number;
 }
 
-interface Attempt {
-  record: PendingRecord;
-  errorCode: string;
-  errorMessage: string;
-}
+const PUT_RECORDS_LIMITS = { maxEntries: MAX_RECORDS_PER_CALL, maxBytes: MAX_CALL_BYTES };
 
 export class KinesisProducer {
   private readonly client: KinesisClient;
   private readonly streamName: string;
-  private readonly maxAttempts: number;
-  private readonly baseDelayMs: number;
-  private readonly maxDelayMs: number;
-  private readonly random: () => number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly budget: RetryBudget;
+  private readonly putRecords: BatchCall<PendingRecord>;
 
   constructor(options: KinesisProducerOptions) {
     this.client = options.client;
     this.streamName = options.streamName;
-    this.maxAttempts = options.maxAttempts ?? 8;
-    this.baseDelayMs = options.baseDelayMs ?? 100;
-    this.maxDelayMs = options.maxDelayMs ?? 5_000;
-    this.random = options.random ?? Math.random;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) throw new RangeError(`maxAttempts must be a positive integer, got ${this.maxAttempts}`);
+    this.budget = retryBudget(options, { maxAttempts: 8, baseDelayMs: 100, maxDelayMs: 5_000 });
+    this.putRecords = { limits: PUT_RECORDS_LIMITS, retryableErrors: RETRYABLE_CALL_ERRORS, send: (records) => this.put(records) };
+    const { maxAttempts } = this.budget;
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new RangeError(`maxAttempts must be a positive integer, got ${maxAttempts}`);
   }
 
   async send(events: readonly OrderEvent[], onProgress?: (progress: SendProgress) => void): Promise<SendResult> {
     const result: SendResult = { sent: 0, failed: [], calls: 0, retries: 0 };
     const report = () => onProgress?.({ sent: result.sent, failed: result.failed.length, total: events.length });
-    let fatal: Attempt | undefined;
-    for (const batch of batches(events, result.failed)) {
+    let fatal: { code: string; message: string } | undefined;
+    // Encoded lazily, one call's worth at a time, so a large replay never holds two copies of itself.
+    for (const batch of packBatches(sendable(events, result.failed), PUT_RECORDS_LIMITS)) {
       if (fatal) {
         // A call that can never succeed (no such stream, no permission) fails every later call too.
-        for (const record of batch) result.failed.push(failure(record, fatal.errorCode, `not sent: ${fatal.errorMessage}`));
+        for (const record of batch) result.failed.push(failure(record, fatal.code, `not sent: ${fatal.message}`));
       } else {
         fatal = await this.deliver(batch, result, report);
       }
@@ -118,88 +114,58 @@ export class KinesisProducer {
   }
 
   /** Sends one batch until every record is in or out of attempts; returns the error if the call itself cannot succeed. */
-  private async deliver(batch: PendingRecord[], result: SendResult, report: () => void): Promise<Attempt | undefined> {
-    let pending = batch;
-    for (let attempt = 1; ; attempt++) {
-      const outcome = await this.put(pending, result);
-      if (outcome.fatal) {
-        for (const record of pending) result.failed.push(failure(record, outcome.fatal.errorCode, outcome.fatal.errorMessage));
-        return outcome.fatal;
-      }
-      if (outcome.retry.length === 0) return undefined;
-      if (attempt >= this.maxAttempts) {
-        for (const { record, errorCode, errorMessage } of outcome.retry) {
-          result.failed.push(failure(record, errorCode, `${errorMessage} (gave up after ${attempt} attempts)`));
-        }
-        return undefined;
-      }
-      report();
-      pending = outcome.retry.map(({ record }) => record);
-      result.retries += pending.length;
-      await this.sleep(this.backoffMs(attempt));
+  private async deliver(batch: PendingRecord[], result: SendResult, report: () => void): Promise<{ code: string; message: string } | undefined> {
+    const outcome = await sendBatched(batch, this.putRecords, this.budget, {
+      onCall: (call, failures) => {
+        result.sent += call.length - failures.length;
+        for (const { entry, permanent, code, message } of failures) if (permanent) result.failed.push(failure(entry, code, message));
+      },
+      onRetry: (records) => {
+        report();
+        result.retries += records.length;
+      },
+    });
+    result.calls += outcome.calls;
+    for (const { entry, code, message } of outcome.exhausted) {
+      result.failed.push(failure(entry, code, `${message} (gave up after ${this.budget.maxAttempts} attempts)`));
     }
+    if (!outcome.fatal) return undefined;
+    const fatal = describeCallError(outcome.fatal.error);
+    for (const record of outcome.fatal.unsent) result.failed.push(failure(record, fatal.code, fatal.message));
+    return fatal;
   }
 
-  /** One PutRecords call: records that succeed are counted, retryable failures returned, the rest failed for good. */
-  private async put(records: PendingRecord[], result: SendResult): Promise<{ retry: Attempt[]; fatal?: Attempt }> {
-    result.calls++;
-    let entries: PutRecordsResultEntry[];
-    try {
-      const response = await this.client.send(
-        new PutRecordsCommand({
-          StreamName: this.streamName,
-          Records: records.map(({ data, partitionKey }) => ({ Data: data, PartitionKey: partitionKey })),
-        }),
-      );
-      entries = response.Records ?? [];
-    } catch (error) {
-      const { code, message } = describeError(error);
-      const attempts = records.map((record) => ({ record, errorCode: code, errorMessage: message }));
-      return isRetryableCallError(error, RETRYABLE_CALL_ERRORS) ? { retry: attempts } : { retry: [], fatal: attempts[0] };
-    }
+  /** One PutRecords call: returns the records that did not go through, and whether resending can help. */
+  private async put(records: readonly PendingRecord[]): Promise<EntryFailure<PendingRecord>[]> {
+    const response = await this.client.send(
+      new PutRecordsCommand({
+        StreamName: this.streamName,
+        Records: records.map(({ data, partitionKey }) => ({ Data: data, PartitionKey: partitionKey })),
+      }),
+    );
+    const entries: PutRecordsResultEntry[] = response.Records ?? [];
     if (entries.length !== records.length) {
       // Entries line up with the request; if they do not, no entry can be trusted, so resend them all.
       const message = `PutRecords answered ${entries.length} entries for ${records.length} records`;
-      return { retry: records.map((record) => ({ record, errorCode: 'MisalignedResponse', errorMessage: message })) };
+      return records.map((entry) => ({ entry, permanent: false, code: 'MisalignedResponse', message }));
     }
-    const retry: Attempt[] = [];
+    const failures: EntryFailure<PendingRecord>[] = [];
     entries.forEach((entry, at) => {
-      const record = records[at];
-      if (!entry.ErrorCode) result.sent++;
-      else if (RETRYABLE_ENTRY_ERRORS.has(entry.ErrorCode)) retry.push({ record, errorCode: entry.ErrorCode, errorMessage: entry.ErrorMessage ?? '' });
-      else result.failed.push(failure(record, entry.ErrorCode, entry.ErrorMessage ?? ''));
+      if (!entry.ErrorCode) return;
+      failures.push({ entry: records[at], permanent: !RETRYABLE_ENTRY_ERRORS.has(entry.ErrorCode), code: entry.ErrorCode, message: entry.ErrorMessage ?? '' });
     });
-    return { retry };
-  }
-
-  private backoffMs(retry: number): number {
-    return fullJitterDelay(retry, this.baseDelayMs, this.maxDelayMs, this.random);
+    return failures;
   }
 }
 
-/**
- * Encodes events lazily into batches within the per-call limits, so a large replay never
- * holds two copies of itself. Records that can never be accepted are failed here, unsent.
- */
-function* batches(events: readonly OrderEvent[], failed: SendFailure[]): Generator<PendingRecord[]> {
-  let batch: PendingRecord[] = [];
-  let batchBytes = 0;
+/** Encodes events lazily; records that can never be accepted are failed here, unsent. */
+function* sendable(events: readonly OrderEvent[], failed: SendFailure[]): Generator<PendingRecord> {
   for (const event of events) {
     const record = encode(event);
     const problem = recordProblem(record);
-    if (problem) {
-      failed.push(failure(record, problem.errorCode, problem.errorMessage));
-      continue;
-    }
-    if (batch.length === MAX_RECORDS_PER_CALL || batchBytes + record.bytes > MAX_CALL_BYTES) {
-      yield batch;
-      batch = [];
-      batchBytes = 0;
-    }
-    batch.push(record);
-    batchBytes += record.bytes;
+    if (problem) failed.push(failure(record, problem.errorCode, problem.errorMessage));
+    else yield record;
   }
-  if (batch.length > 0) yield batch;
 }
 
 function encode(event: OrderEvent): PendingRecord {
@@ -225,14 +191,6 @@ function recordProblem(record: PendingRecord): { errorCode: string; errorMessage
 
 function failure(record: PendingRecord, errorCode: string, errorMessage: string): SendFailure {
   return { event: record.event, errorCode, errorMessage };
-}
-
-function describeError(error: unknown): { code: string; message: string } {
-  if (error instanceof Error) {
-    const code = (error as { code?: string }).code;
-    return { code: error.name !== 'Error' ? error.name : (code ?? 'Error'), message: error.message };
-  }
-  return { code: 'Error', message: String(error) };
 }
 
 /** Creates the stream if it does not exist and waits until it is ACTIVE; an existing stream keeps its shards. */

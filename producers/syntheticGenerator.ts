@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DAY_MS } from '../models/time/calendar.ts';
 import type { OrderEvent, OrderLine } from '../models/customer/orderEvent.ts';
-import { createRandom, type Random } from './random.ts';
+import { createDistributionSampler, type DistributionSampler } from './distributionSampler.ts';
 
 /**
  * Deterministic synthetic order history that follows the BG/NBD story, so the models have a
@@ -52,12 +52,12 @@ const HOUR_WEIGHTS = [1, 0.5, 0.3, 0.2, 0.2, 0.3, 0.6, 1.2, 2, 2.8, 3.2, 3.3, 3.
 export function generateEvents(options: GenerateOptions): OrderEvent[] {
   const { customers, days, seed, start } = GenerateOptionsSchema.parse(options);
   const calendar = buildCalendar(Date.parse(`${start}T00:00:00Z`), days);
-  const catalog = buildCatalog(createRandom(seed), days);
+  const catalog = buildCatalog(createDistributionSampler(seed), days);
   const width = Math.max(6, String(customers).length);
   const timed: TimedEvent[] = [];
   for (let index = 0; index < customers; index++) {
     // One stream per customer: adding customers never changes the histories of the others.
-    const random = createRandom(mix(seed, index + 1));
+    const random = createDistributionSampler(mix(seed, index + 1));
     simulateCustomer(random, `U${String(index + 1).padStart(width, '0')}`, calendar, catalog, timed);
   }
   timed.sort((a, b) => a.ms - b.ms || a.seq - b.seq);
@@ -106,7 +106,7 @@ interface Catalog {
   categoryChoice: { products: number[]; cumulative: Float64Array }[][];
 }
 
-function buildCatalog(random: Random, days: number): Catalog {
+function buildCatalog(random: DistributionSampler, days: number): Catalog {
   const weeks = Math.ceil(days / 7);
   const categoryLevel = Array.from({ length: CATEGORIES }, () => 15 * Math.exp(0.6 * random.normal()));
   const categoryElasticity = Array.from({ length: CATEGORIES }, () => -(0.8 + 1.6 * random.next()));
@@ -148,7 +148,7 @@ function buildCatalog(random: Random, days: number): Catalog {
 }
 
 /** Weekly prices: a yearly drift plus a small random walk, with an occasional promotion week. */
-function fillPrices(random: Random, base: number, weeks: number, set: (week: number, cents: number) => void): void {
+function fillPrices(random: DistributionSampler, base: number, weeks: number, set: (week: number, cents: number) => void): void {
   const drift = 0.03 + 0.03 * random.normal();
   let walk = 0;
   for (let week = 0; week < weeks; week++) {
@@ -167,7 +167,7 @@ function cumulative(weights: number[]): Float64Array {
 }
 
 /** Index of the first cumulative weight above a uniform draw scaled to the total. */
-function pick(random: Random, sums: Float64Array): number {
+function pick(random: DistributionSampler, sums: Float64Array): number {
   const target = random.next() * sums[sums.length - 1];
   let low = 0;
   let high = sums.length - 1;
@@ -188,7 +188,7 @@ interface Shopper {
   lastMs: number;
 }
 
-function simulateCustomer(random: Random, customerId: string, calendar: Calendar, catalog: Catalog, out: TimedEvent[]): void {
+function simulateCustomer(random: DistributionSampler, customerId: string, calendar: Calendar, catalog: Catalog, out: TimedEvent[]): void {
   const rate = Math.min(MAX_RATE, random.gamma(RATE_SHAPE, RATE_SCALE));
   const dropout = random.beta(DROPOUT_A, DROPOUT_B);
   // Basket size and units per line vary by customer: the spend heterogeneity Gamma-Gamma models.
@@ -214,7 +214,7 @@ function simulateCustomer(random: Random, customerId: string, calendar: Calendar
   }
 }
 
-function arrivalDay(random: Random, calendar: Calendar): number {
+function arrivalDay(random: DistributionSampler, calendar: Calendar): number {
   const window = Math.max(1, Math.ceil(calendar.days * ARRIVAL_SHARE));
   for (;;) {
     const day = random.int(window);
@@ -222,7 +222,7 @@ function arrivalDay(random: Random, calendar: Calendar): number {
   }
 }
 
-function placeOrder(random: Random, shopper: Shopper, day: number, calendar: Calendar, catalog: Catalog, out: TimedEvent[]): void {
+function placeOrder(random: DistributionSampler, shopper: Shopper, day: number, calendar: Calendar, catalog: Catalog, out: TimedEvent[]): void {
   const ms = orderTime(random, shopper, day, calendar);
   shopper.orders++;
   const orderId = `O${shopper.customerId.slice(1)}-${String(shopper.orders).padStart(3, '0')}`;
@@ -232,7 +232,7 @@ function placeOrder(random: Random, shopper: Shopper, day: number, calendar: Cal
 }
 
 /** Time of day from the hourly profile; a customer's later order on the same day comes later. */
-function orderTime(random: Random, shopper: Shopper, day: number, calendar: Calendar): number {
+function orderTime(random: DistributionSampler, shopper: Shopper, day: number, calendar: Calendar): number {
   const dayStart = calendar.startMs + day * DAY_MS;
   let ms = dayStart + pick(random, calendar.hourCumulative) * 3_600_000 + random.int(3600) * 1000;
   if (ms <= shopper.lastMs) ms = Math.min(dayStart + DAY_MS - 1000, shopper.lastMs + (1 + random.int(60)) * 60_000);
@@ -240,7 +240,7 @@ function orderTime(random: Random, shopper: Shopper, day: number, calendar: Cale
   return ms;
 }
 
-function basket(random: Random, shopper: Shopper, week: number, catalog: Catalog): OrderLine[] {
+function basket(random: DistributionSampler, shopper: Shopper, week: number, catalog: Catalog): OrderLine[] {
   const count = Math.min(MAX_BASKET_LINES, 1 + random.poisson(shopper.meanExtraLines));
   const byProduct = new Map<number, OrderLine>();
   for (let n = 0; n < count; n++) {
@@ -259,14 +259,14 @@ function basket(random: Random, shopper: Shopper, week: number, catalog: Catalog
   return [...byProduct.values()];
 }
 
-function chooseProduct(random: Random, shopper: Shopper, week: number, catalog: Catalog): number {
+function chooseProduct(random: DistributionSampler, shopper: Shopper, week: number, catalog: Catalog): number {
   if (random.next() >= FAVOURITE_CATEGORY_SHARE) return pick(random, catalog.allChoice[week]);
   const { products, cumulative } = catalog.categoryChoice[week][shopper.favourite];
   return products[pick(random, cumulative)];
 }
 
 /** Part of the order comes back 2+ days later, at the price paid; returns after the period are never seen. */
-function addReturn(random: Random, shopper: Shopper, orderId: string, day: number, lines: OrderLine[], calendar: Calendar, out: TimedEvent[]): void {
+function addReturn(random: DistributionSampler, shopper: Shopper, orderId: string, day: number, lines: OrderLine[], calendar: Calendar, out: TimedEvent[]): void {
   const returnDay = day + 2 + random.poisson(6);
   if (returnDay >= calendar.days) return;
   let returned = lines.filter(() => random.next() < 0.6);

@@ -1,5 +1,5 @@
 import {
-  AthenaClient,
+  type AthenaClient,
   GetQueryExecutionCommand,
   GetQueryResultsCommand,
   StartQueryExecutionCommand,
@@ -8,7 +8,8 @@ import {
   type QueryExecution,
   type StartQueryExecutionCommandInput,
 } from '@aws-sdk/client-athena';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { z } from 'zod';
+import { athenaClient } from '../../aws/clients.ts';
 import {
   checkParams,
   isoTimestamp,
@@ -89,40 +90,42 @@ export class AthenaTimeoutError extends QueryEngineError {
   }
 }
 
-export interface AthenaClientOptions {
-  region?: string;
-  endpoint?: string;
-}
+/** The Athena variables of a Lambda's environment; api/lambda.ts extends this for the API. */
+export const AthenaEnvSchema = z.object({
+  ATHENA_DATABASE: z.string().trim().min(1, 'is required'),
+  ATHENA_WORKGROUP: z.string().trim().min(1, 'is required'),
+  /** s3://… for results; optional when the workgroup enforces its own. */
+  ATHENA_OUTPUT_LOCATION: z.string().regex(/^s3:\/\//, 'must be an s3:// location').transform((location) => location.trim()).optional(),
+  /** Athena result reuse (minutes) and the per-query deadline (ms), below the Lambda timeout. */
+  ATHENA_RESULT_REUSE_MINUTES: z.string().regex(/^\d+$/, 'must be a whole number of minutes').transform(Number).optional(),
+  ATHENA_TIMEOUT_MS: z.string().regex(/^\d+$/, 'must be a whole number of milliseconds').transform(Number).optional(),
+  AWS_REGION: z.string().optional(),
+  /** A local stand-in only (test/support/athenaEndpoint.ts). */
+  ATHENA_ENDPOINT: z.string().url().optional(),
+});
 
-/** An AthenaClient on HTTP/1.1, as consumers/awsClients.ts builds the others; dummy credentials with an endpoint. */
-export function athenaClient(options: AthenaClientOptions = {}): AthenaClient {
-  return new AthenaClient({
-    region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 30_000 }),
-    ...(options.endpoint ? { endpoint: options.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
-  });
-}
+export type AthenaEnv = z.infer<typeof AthenaEnvSchema>;
 
-/** Options from ATHENA_DATABASE, ATHENA_WORKGROUP, ATHENA_OUTPUT_LOCATION (optional), AWS_REGION, ATHENA_RESULT_REUSE_MINUTES, ATHENA_TIMEOUT_MS. */
-export function athenaOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): AthenaEngineOptions {
-  const database = env.ATHENA_DATABASE?.trim();
-  const workgroup = env.ATHENA_WORKGROUP?.trim();
-  if (!database) throw new Error('ATHENA_DATABASE is required');
-  if (!workgroup) throw new Error('ATHENA_WORKGROUP is required');
-  const integer = (name: string): number | undefined => {
-    const text = env[name]?.trim();
-    if (!text) return undefined;
-    if (!/^\d+$/.test(text)) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(text)}`);
-    return Number(text);
-  };
+/** Engine options from an environment already parsed by AthenaEnvSchema (or a schema extending it). */
+export function athenaOptionsOf(env: AthenaEnv): AthenaEngineOptions {
   return {
-    database,
-    workgroup,
-    outputLocation: env.ATHENA_OUTPUT_LOCATION?.trim() || undefined,
+    database: env.ATHENA_DATABASE,
+    workgroup: env.ATHENA_WORKGROUP,
+    outputLocation: env.ATHENA_OUTPUT_LOCATION,
     region: env.AWS_REGION?.trim() || undefined,
-    resultReuseMinutes: integer('ATHENA_RESULT_REUSE_MINUTES'),
-    timeoutMs: integer('ATHENA_TIMEOUT_MS'),
+    resultReuseMinutes: env.ATHENA_RESULT_REUSE_MINUTES,
+    timeoutMs: env.ATHENA_TIMEOUT_MS,
+    ...(env.ATHENA_ENDPOINT ? { endpoint: env.ATHENA_ENDPOINT } : {}),
   };
+}
+
+/** Options from ATHENA_DATABASE, ATHENA_WORKGROUP, ATHENA_OUTPUT_LOCATION (optional), AWS_REGION, ATHENA_RESULT_REUSE_MINUTES, ATHENA_TIMEOUT_MS, ATHENA_ENDPOINT. */
+export function athenaOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): AthenaEngineOptions {
+  const parsed = AthenaEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`invalid Athena configuration: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+  }
+  return athenaOptionsOf(parsed.data);
 }
 
 /** Athena's per-value limit on ExecutionParameters. */

@@ -1,6 +1,6 @@
 import { Presets, SingleBar } from 'cli-progress';
 import { z } from 'zod';
-import { kinesisClient } from '../../consumers/awsClients.ts';
+import { kinesisClient } from '../../aws/clients.ts';
 import { DATASET_FORMATS, readDataset } from '../../producers/datasets/index.ts';
 import type { ReadReport } from '../../producers/datasets/readReport.ts';
 import { ensureStream, KinesisProducer, type SendFailure, type SendResult } from '../../producers/kinesisProducer.ts';

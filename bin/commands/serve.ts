@@ -11,7 +11,7 @@ import { buildLake } from '../../api/lake/buildLake.ts';
 import { createLakeQueries } from '../../api/lakeQueriesSql.ts';
 import { type LocalServer, serveLocal } from '../../api/localServer.ts';
 import { OPENAPI_PATH, ROUTES } from '../../api/routes/index.ts';
-import { dynamoClient } from '../../consumers/awsClients.ts';
+import { dynamoClient } from '../../aws/clients.ts';
 import { DynamoStateStore } from '../../consumers/stateStore/dynamoStateStore.ts';
 import { MemoryStateStore } from '../../consumers/stateStore/memoryStateStore.ts';
 import type { StateStore } from '../../consumers/stateStore/stateStore.ts';

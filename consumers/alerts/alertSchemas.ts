@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { ALERT_DETAIL_TYPES, ALERT_SOURCE, AlertDetailSchema } from '../../models/customer/alertEvent.ts';
+import { ALERT_DETAIL_TYPES, ALERT_SOURCE, AlertDetailSchema, type AlertType } from '../../models/customer/alertEvent.ts';
 
 /**
  * The published JSON Schemas (draft 2020-12) of each alert detail-type's `detail`, generated
@@ -14,21 +14,19 @@ import { ALERT_DETAIL_TYPES, ALERT_SOURCE, AlertDetailSchema } from '../../model
  */
 export const ALERT_SCHEMA_DIR = fileURLToPath(new URL('./schemas/', import.meta.url));
 
-export type AlertDetailType = (typeof ALERT_DETAIL_TYPES)[number];
-
 export interface AlertSchemaFile {
-  detailType: AlertDetailType;
+  detailType: AlertType;
   fileName: string;
   /** The file's exact content. */
   content: string;
 }
 
 /** 'Customer At Risk' -> 'customer-at-risk.schema.json' */
-export function alertSchemaFileName(detailType: AlertDetailType): string {
+export function alertSchemaFileName(detailType: AlertType): string {
   return `${detailType.toLowerCase().replace(/\s+/g, '-')}.schema.json`;
 }
 
-export function alertDetailJsonSchema(detailType: AlertDetailType): Record<string, unknown> {
+export function alertDetailJsonSchema(detailType: AlertType): Record<string, unknown> {
   const { $schema, ...body } = z.toJSONSchema(AlertDetailSchema, { target: 'draft-2020-12' });
   const slug = alertSchemaFileName(detailType).replace('.schema.json', '');
   return {

@@ -1,4 +1,4 @@
-import type { PendingAlert } from '../../models/customer/customerState.ts';
+import type { PendingAlert } from '../../models/customer/alertEvent.ts';
 
 /**
  * Where at-risk transitions are announced. `publish` retries what it can and returns the alerts

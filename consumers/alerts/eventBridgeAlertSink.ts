@@ -1,28 +1,22 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry, type PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
-import { ALERT_SOURCE } from '../../models/customer/alertEvent.ts';
-import type { PendingAlert } from '../../models/customer/customerState.ts';
-import { fullJitterDelay, isRetryableCallError } from '../awsRetry.ts';
+import { ALERT_SOURCE, type PendingAlert } from '../../models/customer/alertEvent.ts';
+import { type BatchCall, type EntryFailure, type RetryBudget, retryBudget, type RetryOptions, sendBatched } from '../../aws/batchSend.ts';
 import type { AlertSink } from './alertSink.ts';
 
 /** PutEvents quotas: entries per call, and bytes per entry and per call as EventBridge counts them. */
 export const PUT_EVENTS_MAX_ENTRIES = 10;
 export const PUT_EVENTS_MAX_BYTES = 256 * 1024;
 
-export interface EventBridgeAlertSinkConfig {
+/** Retries: `maxAttempts` per alert (default 5), backoff from 50 ms up to 2 s. */
+export interface EventBridgeAlertSinkConfig extends RetryOptions {
   /**
    * Create it with `maxAttempts: 1` (or set AWS_MAX_ATTEMPTS=1): this sink retries only what
    * failed, with its own backoff; SDK retries underneath would multiply attempts and latency.
    */
   client: EventBridgeClient;
   eventBusName: string;
-  /** Attempts per alert, the first one included. */
-  maxAttempts?: number;
-  baseDelayMs?: number;
-  maxDelayMs?: number;
   /** Bytes per entry and per call: the documented 256 KB unless the account's quota is higher. */
   maxBytes?: number;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 interface Outgoing {
@@ -46,47 +40,35 @@ const THROTTLING_ERRORS = new Set(['ThrottlingException', 'Throttling', 'TooMany
 
 /**
  * Publishes alerts with PutEvents in calls of at most 10 entries and 256 KB. Only the entries
- * that failed are resent (exponential backoff, full jitter), so a partial failure never
- * duplicates the alerts that went through. Returns what is still undelivered after
+ * that failed are resent (aws/batchSend.ts: exponential backoff, full jitter), so a partial
+ * failure never duplicates the alerts that went through. Returns what is still undelivered after
  * `maxAttempts`, or at once for an alert too large to ever fit or rejected for good.
  * Throws only for a whole-call error no retry can fix (missing bus, access denied): that is
  * misconfiguration, and the caller's outbox still holds every alert.
  */
 export class EventBridgeAlertSink implements AlertSink {
-  private readonly maxAttempts: number;
-  private readonly baseDelayMs: number;
-  private readonly maxDelayMs: number;
   private readonly maxBytes: number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly budget: RetryBudget;
+  private readonly putEvents: BatchCall<Outgoing>;
 
   constructor(private readonly config: EventBridgeAlertSinkConfig) {
-    this.maxAttempts = config.maxAttempts ?? 5;
-    this.baseDelayMs = config.baseDelayMs ?? 50;
-    this.maxDelayMs = config.maxDelayMs ?? 2_000;
     this.maxBytes = config.maxBytes ?? PUT_EVENTS_MAX_BYTES;
-    this.sleep = config.sleep ?? ((ms) => delay(ms));
+    this.budget = retryBudget(config);
+    const limits = { maxEntries: PUT_EVENTS_MAX_ENTRIES, maxBytes: this.maxBytes };
+    this.putEvents = { limits, retryableErrors: THROTTLING_ERRORS, send: (call) => this.put(call) };
   }
 
   async publish(alerts: readonly PendingAlert[]): Promise<PendingAlert[]> {
-    const undelivered: PendingAlert[] = [];
-    let pending: Outgoing[] = [];
+    const tooLarge: PendingAlert[] = [];
+    const pending: Outgoing[] = [];
     for (const alert of alerts) {
       const outgoing = this.toOutgoing(alert);
-      if (outgoing.bytes > this.maxBytes) undelivered.push(alert);
+      if (outgoing.bytes > this.maxBytes) tooLarge.push(alert);
       else pending.push(outgoing);
     }
-    for (let attempt = 1; attempt <= this.maxAttempts && pending.length > 0; attempt++) {
-      if (attempt > 1) await this.sleep(this.backoff(attempt - 1));
-      const retry: Outgoing[] = [];
-      for (const call of this.calls(pending)) {
-        for (const { outgoing, permanent } of await this.put(call)) {
-          if (permanent) undelivered.push(outgoing.alert);
-          else retry.push(outgoing);
-        }
-      }
-      pending = retry;
-    }
-    return [...undelivered, ...pending.map((outgoing) => outgoing.alert)];
+    const outcome = await sendBatched(pending, this.putEvents, this.budget);
+    if (outcome.fatal) throw outcome.fatal.error;
+    return [...tooLarge, ...[...outcome.rejected, ...outcome.exhausted].map((failure) => failure.entry.alert)];
   }
 
   private toOutgoing(alert: PendingAlert): Outgoing {
@@ -100,41 +82,20 @@ export class EventBridgeAlertSink implements AlertSink {
     return { alert, entry, bytes: entrySize(entry) };
   }
 
-  /** Greedy packing in order: a new call when 10 entries or the byte budget would be exceeded. */
-  private *calls(pending: Outgoing[]): Generator<Outgoing[]> {
-    let call: Outgoing[] = [];
-    let bytes = 0;
-    for (const outgoing of pending) {
-      if (call.length === PUT_EVENTS_MAX_ENTRIES || bytes + outgoing.bytes > this.maxBytes) {
-        yield call;
-        call = [];
-        bytes = 0;
-      }
-      call.push(outgoing);
-      bytes += outgoing.bytes;
-    }
-    if (call.length > 0) yield call;
-  }
-
   /** Sends one call; returns the entries that did not go through, and whether that is final. */
-  private async put(call: Outgoing[]): Promise<{ outgoing: Outgoing; permanent: boolean }[]> {
-    let results: PutEventsResultEntry[];
-    try {
-      const response = await this.config.client.send(new PutEventsCommand({ Entries: call.map((outgoing) => outgoing.entry) }));
-      results = response.Entries ?? [];
-    } catch (error) {
-      if (!isRetryableCallError(error, THROTTLING_ERRORS)) throw error;
-      return call.map((outgoing) => ({ outgoing, permanent: false }));
-    }
+  private async put(call: readonly Outgoing[]): Promise<EntryFailure<Outgoing>[]> {
+    const response = await this.config.client.send(new PutEventsCommand({ Entries: call.map((outgoing) => outgoing.entry) }));
+    const results: PutEventsResultEntry[] = response.Entries ?? [];
     // Entries[] lines up with the request; an entry without an EventId did not go through.
     return call
       .map((outgoing, index) => ({ outgoing, result: results[index] }))
       .filter(({ result }) => !result?.EventId)
-      .map(({ outgoing, result }) => ({ outgoing, permanent: PERMANENT_ENTRY_CODES.has(result?.ErrorCode ?? '') }));
-  }
-
-  private backoff(retry: number): number {
-    return fullJitterDelay(retry, this.baseDelayMs, this.maxDelayMs);
+      .map(({ outgoing, result }) => ({
+        entry: outgoing,
+        permanent: PERMANENT_ENTRY_CODES.has(result?.ErrorCode ?? ''),
+        code: result?.ErrorCode ?? 'MissingResult',
+        message: result?.ErrorMessage ?? '',
+      }));
   }
 }
 

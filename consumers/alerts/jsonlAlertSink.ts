@@ -1,6 +1,6 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { PendingAlert } from '../../models/customer/customerState.ts';
+import type { PendingAlert } from '../../models/customer/alertEvent.ts';
 import type { AlertSink } from './alertSink.ts';
 
 export interface JsonlAlertSinkConfig {

@@ -1,4 +1,4 @@
-import type { PendingAlert } from '../../models/customer/customerState.ts';
+import type { PendingAlert } from '../../models/customer/alertEvent.ts';
 import type { AlertSink } from './alertSink.ts';
 
 export interface MemoryAlertSinkConfig {

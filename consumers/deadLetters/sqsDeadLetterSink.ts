@@ -1,6 +1,5 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
-import { fullJitterDelay, isRetryableCallError } from '../awsRetry.ts';
+import { type BatchCall, type EntryFailure, retryBudget, type RetryOptions, sendBatched } from '../../aws/batchSend.ts';
 import type { DeadLetter, DeadLetterSink } from './deadLetterSink.ts';
 
 /** SendMessageBatch quotas: messages per call, and bytes per message and per call. */
@@ -14,17 +13,13 @@ export interface DeadLetterMessage extends DeadLetter {
   originalDataBytes?: number;
 }
 
-export interface SqsDeadLetterSinkConfig {
+/** Retries: `maxAttempts` per letter (default 5), backoff from 50 ms up to 2 s. */
+export interface SqsDeadLetterSinkConfig extends RetryOptions {
   /** Create it with `maxAttempts: 1`: this sink retries only what failed, with its own backoff. */
   client: SQSClient;
   queueUrl: string;
-  /** Attempts per letter, the first one included. */
-  maxAttempts?: number;
-  baseDelayMs?: number;
-  maxDelayMs?: number;
   /** Bytes per message and per call: the documented 256 KiB unless the queue allows more. */
   maxMessageBytes?: number;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 /** Letters still not on the queue after every attempt; their records must be retried. */
@@ -46,43 +41,36 @@ const THROTTLING_ERRORS = new Set(['RequestThrottled', 'ThrottlingException', 'K
 /**
  * Sends dead letters with SendMessageBatch: at most 10 per call and 256 KB per message and per
  * call. A letter too large has its data cut, marked and its original size noted, so it still
- * arrives. Only the entries that failed are resent, with exponential backoff and full jitter.
- * Throws DeadLetterDeliveryError if any letter is still not sent after `maxAttempts` (or is
- * refused as the sender's fault): the consumer then fails those records, which are delivered
+ * arrives. Only the entries that failed are resent (aws/batchSend.ts: exponential backoff, full
+ * jitter). Throws DeadLetterDeliveryError if any letter is still not sent after `maxAttempts` (or
+ * is refused as the sender's fault): the consumer then fails those records, which are delivered
  * again, so nothing is lost (a resent batch may put some letters on the queue twice).
  */
 export class SqsDeadLetterSink implements DeadLetterSink {
-  private readonly maxAttempts: number;
-  private readonly baseDelayMs: number;
-  private readonly maxDelayMs: number;
+  /** Per message (messageBody cuts a letter to fit) and per call. */
   private readonly maxMessageBytes: number;
-  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly config: SqsDeadLetterSinkConfig) {
-    this.maxAttempts = config.maxAttempts ?? 5;
-    this.baseDelayMs = config.baseDelayMs ?? 50;
-    this.maxDelayMs = config.maxDelayMs ?? 2_000;
     this.maxMessageBytes = config.maxMessageBytes ?? SQS_MAX_MESSAGE_BYTES;
-    this.sleep = config.sleep ?? ((ms) => delay(ms));
   }
 
   async send(letters: readonly DeadLetter[]): Promise<void> {
-    const refused: Outgoing[] = [];
     const reasons: string[] = [];
-    let pending = letters.map((letter, index) => this.toOutgoing(letter, index));
-    for (let attempt = 1; attempt <= this.maxAttempts && pending.length > 0; attempt++) {
-      if (attempt > 1) await this.sleep(this.backoff(attempt - 1));
-      const retry: Outgoing[] = [];
-      for (const batch of this.batches(pending)) {
-        for (const { outgoing, senderFault, reason } of await this.sendBatch(batch)) {
-          (senderFault ? refused : retry).push(outgoing);
-          reasons.push(reason);
-        }
-      }
-      pending = retry;
-    }
-    const undelivered = [...refused, ...pending];
-    if (undelivered.length > 0) throw new DeadLetterDeliveryError(undelivered.map((outgoing) => outgoing.letter), reasons);
+    const sendMessageBatch: BatchCall<Outgoing> = {
+      limits: { maxEntries: SQS_BATCH_MAX_ENTRIES, maxBytes: this.maxMessageBytes },
+      retryableErrors: THROTTLING_ERRORS,
+      send: (batch) => this.sendBatch(batch),
+    };
+    const outcome = await sendBatched(
+      letters.map((letter, index) => this.toOutgoing(letter, index)),
+      sendMessageBatch,
+      retryBudget(this.config),
+      // Every failure of every attempt names its reason: a whole call by its error's name.
+      { onCall: (_, failures) => reasons.push(...failures.map((f) => (f.callError instanceof Error ? f.callError.name : f.code))) },
+    );
+    if (outcome.fatal) throw outcome.fatal.error;
+    const undelivered = [...outcome.rejected, ...outcome.exhausted];
+    if (undelivered.length > 0) throw new DeadLetterDeliveryError(undelivered.map((failure) => failure.entry.letter), reasons);
   }
 
   private toOutgoing(letter: DeadLetter, index: number): Outgoing {
@@ -91,33 +79,11 @@ export class SqsDeadLetterSink implements DeadLetterSink {
     return { letter, entry: { Id: `letter-${index}`, MessageBody: body }, bytes: Buffer.byteLength(body, 'utf8') };
   }
 
-  private *batches(pending: Outgoing[]): Generator<Outgoing[]> {
-    let batch: Outgoing[] = [];
-    let bytes = 0;
-    for (const outgoing of pending) {
-      if (batch.length === SQS_BATCH_MAX_ENTRIES || bytes + outgoing.bytes > this.maxMessageBytes) {
-        yield batch;
-        batch = [];
-        bytes = 0;
-      }
-      batch.push(outgoing);
-      bytes += outgoing.bytes;
-    }
-    if (batch.length > 0) yield batch;
-  }
-
   /** Sends one batch; returns the entries that did not go through, and whether resending is futile. */
-  private async sendBatch(batch: Outgoing[]): Promise<{ outgoing: Outgoing; senderFault: boolean; reason: string }[]> {
-    let response;
-    try {
-      response = await this.config.client.send(
-        new SendMessageBatchCommand({ QueueUrl: this.config.queueUrl, Entries: batch.map((outgoing) => outgoing.entry) }),
-      );
-    } catch (error) {
-      if (!isRetryableCallError(error, THROTTLING_ERRORS)) throw error;
-      const reason = error instanceof Error ? error.name : String(error);
-      return batch.map((outgoing) => ({ outgoing, senderFault: false, reason }));
-    }
+  private async sendBatch(batch: readonly Outgoing[]): Promise<EntryFailure<Outgoing>[]> {
+    const response = await this.config.client.send(
+      new SendMessageBatchCommand({ QueueUrl: this.config.queueUrl, Entries: batch.map((outgoing) => outgoing.entry) }),
+    );
     const sent = new Set((response.Successful ?? []).map((entry) => entry.Id));
     const failed = new Map((response.Failed ?? []).map((entry) => [entry.Id, entry]));
     // An entry in neither list is treated as failed: only an explicit success counts.
@@ -125,12 +91,9 @@ export class SqsDeadLetterSink implements DeadLetterSink {
       .filter((outgoing) => !sent.has(outgoing.entry.Id))
       .map((outgoing) => {
         const failure = failed.get(outgoing.entry.Id);
-        return { outgoing, senderFault: failure?.SenderFault === true, reason: failure?.Code ?? 'MissingResult' };
+        // A sender's fault (a bad message) fails the same way again: resending is futile.
+        return { entry: outgoing, permanent: failure?.SenderFault === true, code: failure?.Code ?? 'MissingResult', message: failure?.Message ?? '' };
       });
-  }
-
-  private backoff(retry: number): number {
-    return fullJitterDelay(retry, this.baseDelayMs, this.maxDelayMs);
   }
 }
 

@@ -1,4 +1,5 @@
-import { clonePositions, type CustomerState, type PendingAlert, type RecentOrder } from '../../models/customer/customerState.ts';
+import type { PendingAlert } from '../../models/customer/alertEvent.ts';
+import { clonePositions, type CustomerState, type RecentOrder } from '../../models/customer/customerState.ts';
 import { VersionConflictError, type StateStore } from './stateStore.ts';
 
 const SCAN_PAGE_SIZE = 1_000;

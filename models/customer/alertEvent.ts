@@ -1,8 +1,15 @@
 import { z } from 'zod';
 
-/** The detail of "Customer At Risk" and "Customer Recovered" events on the bus. */
+/**
+ * The one definition of an alert: "Customer At Risk" and "Customer Recovered" events on the bus.
+ * The TypeScript types are inferred from these schemas, and the published JSON Schemas
+ * (consumers/alerts/schemas/*.schema.json) are generated from them by consumers/alerts/alertSchemas.ts.
+ */
 export const ALERT_SOURCE = 'demand-insights';
 export const ALERT_DETAIL_TYPES = ['Customer At Risk', 'Customer Recovered'] as const;
+
+export const AlertTypeSchema = z.enum(ALERT_DETAIL_TYPES);
+export type AlertType = z.infer<typeof AlertTypeSchema>;
 
 export const AlertDetailSchema = z.object({
   eventId: z.string().describe('Deterministic: the same transition always has the same id, so subscribers can deduplicate.'),
@@ -15,3 +22,11 @@ export const AlertDetailSchema = z.object({
   asOf: z.iso.datetime().describe('Event time the score is as of (the event-time watermark).'),
   drivers: z.record(z.string(), z.number()).describe('The features that drove the score.'),
 });
+export type AlertDetail = z.infer<typeof AlertDetailSchema>;
+
+/** An alert decided and not yet confirmed published: what a customer's outbox holds and sinks publish. */
+export const PendingAlertSchema = z.object({
+  detailType: AlertTypeSchema,
+  detail: AlertDetailSchema,
+});
+export type PendingAlert = z.infer<typeof PendingAlertSchema>;

@@ -1,4 +1,5 @@
 import { dayIndex, weekIndex } from '../time/calendar.ts';
+import type { PendingAlert } from './alertEvent.ts';
 import type { OrderEvent } from './orderEvent.ts';
 import { type OrderFacts, orderFactsOf } from './orderFacts.ts';
 
@@ -39,25 +40,6 @@ export interface CustomerScore {
   pAlive: number;
   expectedPurchases: number;
   expectedSpend: number;
-}
-
-export interface AlertDetail {
-  eventId: string;
-  customerId: string;
-  churnProbability: number;
-  previousChurnProbability: number | null;
-  clv: number;
-  threshold: number;
-  modelVersion: string;
-  asOf: string;
-  drivers: Record<string, number>;
-}
-
-export type AlertType = 'Customer At Risk' | 'Customer Recovered';
-
-export interface PendingAlert {
-  detailType: AlertType;
-  detail: AlertDetail;
 }
 
 export interface CustomerState {

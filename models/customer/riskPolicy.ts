@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { DAY_MS } from '../time/calendar.ts';
 import { asOfFeaturesInto, emptyFeatures, featuresInto, type CustomerFeatures } from './customerFeatures.ts';
 import type { CustomerModel } from '../clv/customerModel.ts';
-import type { AlertType, CustomerScore, CustomerState, PendingAlert } from './customerState.ts';
+import type { AlertType, PendingAlert } from './alertEvent.ts';
+import type { CustomerScore, CustomerState } from './customerState.ts';
 
 /**
  * When a customer is at risk. Hysteresis keeps a customer whose churn probability hovers at

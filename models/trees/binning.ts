@@ -1,5 +1,5 @@
 import { type FeatureMatrix, matrixStrides } from './featureMatrix.ts';
-import { Random } from './random.ts';
+import { TreeRandom } from './treeRandom.ts';
 
 /**
  * Quantile binning: each feature gets at most 255 bins, described by their upper bounds.
@@ -53,7 +53,7 @@ export class BinMapper {
   static fit(matrix: FeatureMatrix, options: Partial<BinningOptions> = {}): BinMapper {
     const { maxBins, sampleSize, seed } = { ...defaultBinningOptions, ...options };
     if (!(maxBins >= 2 && maxBins <= 255)) throw new RangeError('maxBins must be in 2..255');
-    const rows = matrix.nRows > sampleSize ? new Random(seed).sampleSorted(matrix.nRows, sampleSize) : null;
+    const rows = matrix.nRows > sampleSize ? new TreeRandom(seed).sampleSorted(matrix.nRows, sampleSize) : null;
     const { rowStride, featureStride } = matrixStrides(matrix);
     const n = rows ? rows.length : matrix.nRows;
     const column = new Float64Array(n);

@@ -3,7 +3,7 @@ import { BinMapper, type BinnedMatrix } from './binning.ts';
 import { type FeatureMatrix, type TrainingData, assertTrainingData, checkRow } from './featureMatrix.ts';
 import { type FeatureImportances, FlatForest, TreeJSONSchema } from './flatTree.ts';
 import { type Loss, createLoss } from './losses.ts';
-import { Random } from './random.ts';
+import { TreeRandom } from './treeRandom.ts';
 import { type TreeArrays, TreeGrower, binnedLeaf } from './treeGrower.ts';
 
 /**
@@ -181,7 +181,7 @@ interface ScoredRows {
 class BoostingRun {
   readonly initScore: number;
   private readonly loss: Loss;
-  private readonly random: Random;
+  private readonly random: TreeRandom;
   private readonly bins: BinMapper;
   private readonly train: ScoredRows;
   private readonly validation: ScoredRows | null;
@@ -195,7 +195,7 @@ class BoostingRun {
     if (data.validation) assertTrainingData(data.validation, 'validation data');
     this.loss = createLoss(o.loss, o);
     for (const y of data.y) this.loss.checkTarget(y);
-    this.random = new Random(o.seed);
+    this.random = new TreeRandom(o.seed);
     if (data.bins && data.bins.nFeatures !== data.x.nFeatures) {
       throw new RangeError(`bins are for ${data.bins.nFeatures} features, the data has ${data.x.nFeatures}`);
     }

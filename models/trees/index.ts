@@ -14,5 +14,5 @@ export {
 } from './gradientBoosting.ts';
 export type { LossName } from './losses.ts';
 export { RandomForest, type RandomForestJSON, type RandomForestOptions, defaultRandomForestOptions } from './randomForest.ts';
-export { Random } from './random.ts';
+export { TreeRandom } from './treeRandom.ts';
 export { BinMapper } from './binning.ts';

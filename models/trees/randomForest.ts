@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { BinMapper } from './binning.ts';
 import { type FeatureMatrix, type TrainingData, assertTrainingData, checkRow } from './featureMatrix.ts';
 import { type FeatureImportances, FlatForest, TreeJSONSchema } from './flatTree.ts';
-import { Random } from './random.ts';
+import { TreeRandom } from './treeRandom.ts';
 import { type TreeArrays, TreeGrower, binnedLeaf } from './treeGrower.ts';
 
 /**
@@ -89,7 +89,7 @@ export class RandomForest {
     const o = RandomForestOptionsSchema.parse({ ...defaultRandomForestOptions, ...options });
     assertTrainingData(data);
     for (const y of data.y) checkTarget(o.task, y);
-    const random = new Random(o.seed);
+    const random = new TreeRandom(o.seed);
     const bins = BinMapper.fit(data.x, { maxBins: o.maxBins, sampleSize: o.binSampleSize, seed: o.seed });
     const binned = bins.transform(data.x);
     const nf = data.x.nFeatures;
@@ -179,7 +179,7 @@ function featureCount(o: RandomForestOptions, nFeatures: number): number {
 }
 
 /** How often each row is drawn for one tree. */
-function drawRows(random: Random, n: number, m: number, bootstrap: boolean): Uint32Array {
+function drawRows(random: TreeRandom, n: number, m: number, bootstrap: boolean): Uint32Array {
   if (bootstrap) return random.bootstrapCounts(n, m);
   const counts = new Uint32Array(n);
   for (const r of random.sampleSorted(n, m)) counts[r] = 1;

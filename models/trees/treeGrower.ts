@@ -1,6 +1,6 @@
 import type { BinMapper, BinnedMatrix } from './binning.ts';
 import { SLOT, type SplitCandidate, type SplitParams, SplitSearch, buildHistogramByRow, emptySplit, subtractHistogram } from './histogram.ts';
-import type { Random } from './random.ts';
+import type { TreeRandom } from './treeRandom.ts';
 
 /**
  * Grows one regression tree on gradients and hessians, best-first: the leaf whose split
@@ -76,7 +76,7 @@ export class TreeGrower {
   private rows: Uint32Array = new Uint32Array(0);
   private features: Int32Array = new Int32Array(0);
   private activeSlots = 0;
-  private random: Random | null = null;
+  private random: TreeRandom | null = null;
 
   constructor(
     private readonly binned: BinnedMatrix,
@@ -114,7 +114,7 @@ export class TreeGrower {
    * Grows a tree on `rows` (ascending; partitioned in place) using the listed features.
    * grad and hess are indexed by row and already carry sample weights.
    */
-  grow(grad: Float64Array, hess: Float64Array, rows: Uint32Array, features: Int32Array, random: Random): GrownTree {
+  grow(grad: Float64Array, hess: Float64Array, rows: Uint32Array, features: Int32Array, random: TreeRandom): GrownTree {
     this.grad = grad;
     this.hess = hess;
     this.rows = rows;

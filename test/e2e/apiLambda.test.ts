@@ -6,7 +6,7 @@ import type { ApiGatewayHandler } from '../../api/http/apiHandler.ts';
 import { httpApiEvent, restApiEvent } from '../../api/http/events.ts';
 import { buildLake } from '../../api/lake/buildLake.ts';
 import { ROUTES } from '../../api/routes/index.ts';
-import { dynamoClient } from '../../consumers/awsClients.ts';
+import { dynamoClient } from '../../aws/clients.ts';
 import { type LocalPeer, startDynalite } from '../../bin/localStack/embeddedPeers.ts';
 import { createStateTable, DynamoStateStore } from '../../consumers/stateStore/dynamoStateStore.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryAlertSink } from '../../consumers/alerts/memoryAlertSink.ts';
-import { dynamoClient, kinesisClient } from '../../consumers/awsClients.ts';
+import { dynamoClient, kinesisClient } from '../../aws/clients.ts';
 import { CounterMetrics } from '../../consumers/consumerMetrics.ts';
 import type { ConsumerDeps } from '../../consumers/customerBatch.ts';
 import { MemoryDeadLetterSink } from '../../consumers/deadLetters/memoryDeadLetterSink.ts';

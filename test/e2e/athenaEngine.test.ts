@@ -9,7 +9,8 @@ import {
   type AthenaClient,
 } from '@aws-sdk/client-athena';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { athenaClient, AthenaQueryError, AthenaTimeoutError, createAthenaEngine, type AthenaEngine, type AthenaEngineOptions } from '../../api/engines/athenaEngine.ts';
+import { athenaClient } from '../../aws/clients.ts';
+import { AthenaQueryError, AthenaTimeoutError, createAthenaEngine, type AthenaEngine, type AthenaEngineOptions } from '../../api/engines/athenaEngine.ts';
 import { createDuckDbEngine, type DuckDbEngine } from '../../api/engines/duckdbEngine.ts';
 import { CUSTOMER_BATCH, QUERY_NAMES, type QueryName, type SqlParam } from '../../api/engines/queryEngine.ts';
 import { buildLake } from '../../api/lake/buildLake.ts';

@@ -5,7 +5,7 @@ import {
   type BatchGetItemCommandOutput, DescribeTableCommand, GetItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyEvent, emptyState, NO_EVENT_LAST_MS } from '../../models/customer/customerState.ts';
-import { dynamoClient } from '../../consumers/awsClients.ts';
+import { dynamoClient } from '../../aws/clients.ts';
 import { startDynalite, type LocalPeer } from '../../bin/localStack/embeddedPeers.ts';
 import {
   DUE_INDEX,

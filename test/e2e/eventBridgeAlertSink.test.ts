@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventBridgeClient } from '../../consumers/awsClients.ts';
+import { eventBridgeClient } from '../../aws/clients.ts';
 import { ALERT_SCHEMA_DIR, alertSchemaFileName } from '../../consumers/alerts/alertSchemas.ts';
 import { EventBridgeAlertSink, PUT_EVENTS_MAX_BYTES, type EventBridgeAlertSinkConfig } from '../../consumers/alerts/eventBridgeAlertSink.ts';
-import { ALERT_SOURCE, AlertDetailSchema } from '../../models/customer/alertEvent.ts';
-import type { AlertType, PendingAlert } from '../../models/customer/customerState.ts';
+import { ALERT_SOURCE, AlertDetailSchema, type AlertType, type PendingAlert } from '../../models/customer/alertEvent.ts';
 import { alertEventId } from '../../models/customer/riskPolicy.ts';
 import { startEventBridgeEndpoint, type EventBridgeEndpoint, type EventBridgeEndpointOptions, type WireEntry } from '../support/eventBridgeEndpoint.ts';
 

@@ -5,7 +5,7 @@ import {
   type KinesisClient,
 } from '@aws-sdk/client-kinesis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { kinesisClient } from '../../consumers/awsClients.ts';
+import { kinesisClient } from '../../aws/clients.ts';
 import { startKinesalite, type LocalPeer } from '../../bin/localStack/embeddedPeers.ts';
 import { OrderEventSchema, type OrderEvent } from '../../models/customer/orderEvent.ts';
 import { ensureStream, KinesisProducer, MAX_CALL_BYTES } from '../../producers/kinesisProducer.ts';

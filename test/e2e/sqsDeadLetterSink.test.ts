@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { sqsClient } from '../../consumers/awsClients.ts';
+import { sqsClient } from '../../aws/clients.ts';
 import type { DeadLetter } from '../../consumers/deadLetters/deadLetterSink.ts';
 import {
   DeadLetterDeliveryError,

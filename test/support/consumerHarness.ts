@@ -1,6 +1,6 @@
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { EventBridgeAlertSink } from '../../consumers/alerts/eventBridgeAlertSink.ts';
-import { dynamoClient, eventBridgeClient, sqsClient } from '../../consumers/awsClients.ts';
+import { dynamoClient, eventBridgeClient, sqsClient } from '../../aws/clients.ts';
 import { CounterMetrics } from '../../consumers/consumerMetrics.ts';
 import type { ConsumerDeps } from '../../consumers/customerBatch.ts';
 import { SqsDeadLetterSink } from '../../consumers/deadLetters/sqsDeadLetterSink.ts';

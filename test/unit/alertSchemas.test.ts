@@ -8,8 +8,7 @@ import { MemoryAlertSink } from '../../consumers/alerts/memoryAlertSink.ts';
 import type { DeadLetter } from '../../consumers/deadLetters/deadLetterSink.ts';
 import { JsonlDeadLetterSink } from '../../consumers/deadLetters/jsonlDeadLetterSink.ts';
 import { MemoryDeadLetterSink } from '../../consumers/deadLetters/memoryDeadLetterSink.ts';
-import { ALERT_DETAIL_TYPES, ALERT_SOURCE, AlertDetailSchema } from '../../models/customer/alertEvent.ts';
-import type { PendingAlert } from '../../models/customer/customerState.ts';
+import { ALERT_DETAIL_TYPES, ALERT_SOURCE, AlertDetailSchema, type PendingAlert } from '../../models/customer/alertEvent.ts';
 
 const REGENERATE = 'npx tsx consumers/alerts/alertSchemas.ts';
 

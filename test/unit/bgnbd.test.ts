@@ -13,7 +13,7 @@ import { btydSummaries, endOfDayMs, statesUpTo, trainBtyd } from '../../models/c
 import { parseIsoDay } from '../../models/time/calendar.ts';
 import { minimizeFromStarts, minimizeNelderMead } from '../../models/numeric/nelderMead.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
-import { createRandom, type Random } from '../../producers/random.ts';
+import { createDistributionSampler, type DistributionSampler } from '../../producers/distributionSampler.ts';
 import { CDNOW_SAMPLE } from '../support/sharedData.ts';
 
 
@@ -23,7 +23,7 @@ const PUBLISHED: BgnbdParams = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
  * One customer of the BG/NBD story, simulated forward from its first purchase at time 0:
  * Poisson purchases at rate λ, and after each repeat purchase a dropout with probability p.
  */
-function simulateCustomer(random: Random, lambda: number, p: number, T: number, t: number) {
+function simulateCustomer(random: DistributionSampler, lambda: number, p: number, T: number, t: number) {
   let time = 0;
   let x = 0;
   let tx = 0;
@@ -64,7 +64,7 @@ describe('BG/NBD closed forms against a seeded simulation of the process', () =>
   const t = 39;
 
   it('one-time buyers: exact conditioning on no repeat purchase in (0, T]', () => {
-    const random = createRandom(42);
+    const random = createDistributionSampler(42);
     const T = 30;
     let kept = 0;
     let silent = 0;
@@ -86,7 +86,7 @@ describe('BG/NBD closed forms against a seeded simulation of the process', () =>
   });
 
   it('repeat buyers: prior draws weighted by the individual likelihood, then the future simulated', () => {
-    const random = createRandom(7);
+    const random = createDistributionSampler(7);
     for (const [x, tx, T] of [[1, 5, 30], [2, 25, 38], [4, 30, 36], [3, 8, 38.86]]) {
       const draws = 200_000;
       const silent = new Float64Array(draws);
@@ -117,7 +117,7 @@ describe('BG/NBD closed forms against a seeded simulation of the process', () =>
   });
 
   it('the log-likelihood is the prior average of the individual likelihood', () => {
-    const random = createRandom(11);
+    const random = createDistributionSampler(11);
     for (const [x, tx, T] of [[0, 0, 30], [2, 12, 30]]) {
       const draws = 400_000;
       const values = new Float64Array(draws);
@@ -183,7 +183,7 @@ describe('BG/NBD closed forms: limits and invariants', () => {
 describe('BG/NBD likelihood and fit', () => {
   /** Customers simulated from known parameters, acquired uniformly over 20 weeks, observed 20..40 weeks. */
   function simulatePopulation(params: BgnbdParams, customers: number, seed: number) {
-    const random = createRandom(seed);
+    const random = createDistributionSampler(seed);
     const data = { x: new Float64Array(customers), tx: new Float64Array(customers), T: new Float64Array(customers) };
     for (let i = 0; i < customers; i++) {
       // Whole days, as the summaries from featuresOf are: identical rows then occur and are merged.

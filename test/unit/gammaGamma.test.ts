@@ -9,14 +9,14 @@ import {
   type GammaGammaParams,
 } from '../../models/clv/gammaGamma.ts';
 import { lnGamma } from '../../models/numeric/specialFunctions.ts';
-import { createRandom } from '../../producers/random.ts';
+import { createDistributionSampler } from '../../producers/distributionSampler.ts';
 
 /** FHL 2005 "RFM and CLV": the CDNOW sample's published Gamma-Gamma parameters. */
 const PUBLISHED: GammaGammaParams = { p: 6.25, q: 3.74, gamma: 15.44 };
 
 /** Customers with 1..8 repeat transactions, each worth Gamma(p, ν), ν ~ Gamma(q, γ) (rates). */
 function simulateSpend(params: GammaGammaParams, customers: number, seed: number) {
-  const random = createRandom(seed);
+  const random = createDistributionSampler(seed);
   const x = new Float64Array(customers);
   const m = new Float64Array(customers);
   for (let i = 0; i < customers; i++) {
@@ -73,7 +73,7 @@ describe('Gamma-Gamma expected spend', () => {
   });
 
   it('matches the mean of a next transaction simulated under the posterior (prior draws weighted by the likelihood)', () => {
-    const random = createRandom(42);
+    const random = createDistributionSampler(42);
     const { p, q, gamma } = PUBLISHED;
     for (const [x, m] of [[1, 12], [4, 35], [10, 20]]) {
       let weightSum = 0;

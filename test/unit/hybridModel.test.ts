@@ -20,7 +20,7 @@ import { loadModel } from '../../models/clv/modelArtifact.ts';
 import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 import { matrixFromRows } from '../../models/trees/featureMatrix.ts';
 import { GradientBoosting } from '../../models/trees/gradientBoosting.ts';
-import { Random } from '../../models/trees/random.ts';
+import { TreeRandom } from '../../models/trees/treeRandom.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
 
 const CALIBRATION_END = '2024-12-31';
@@ -278,7 +278,7 @@ describe('hybrid model covariates (country)', () => {
   let covariateArtifact: HybridArtifact;
 
   beforeAll(() => {
-    const random = new Random(11);
+    const random = new TreeRandom(11);
     const customers = features.slice(0, -1);
     const withCountry = customers.map((f, i) => ({ ...f, country: i < 30 ? 'Malta' : COUNTRIES[i % 3] }));
     const churn = Float64Array.from(withCountry, (f) => (random.nextFloat() < CHURN_RATE[f.country] ? 1 : 0));
@@ -411,7 +411,7 @@ describe('hybrid training pieces', () => {
 
 describe('linear models', () => {
   it('logistic regression recovers the direction and size of a known effect', () => {
-    const random = new Random(3);
+    const random = new TreeRandom(3);
     const rows: number[][] = [];
     const y: number[] = [];
     for (let i = 0; i < 4000; i++) {
@@ -429,7 +429,7 @@ describe('linear models', () => {
   });
 
   it('Tweedie regression recovers a log-linear mean, and converges from a poor start on low powers', () => {
-    const random = new Random(4);
+    const random = new TreeRandom(4);
     const rows: number[][] = [];
     const y: number[] = [];
     for (let i = 0; i < 4000; i++) {
@@ -447,7 +447,7 @@ describe('linear models', () => {
 
 describe('ForestScorer', () => {
   it('sums exactly what walking the trees sums, missing and infinite values included', () => {
-    const random = new Random(9);
+    const random = new TreeRandom(9);
     const n = 3000;
     const rows: number[][] = [];
     const y: number[] = [];

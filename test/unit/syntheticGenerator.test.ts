@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OrderEventSchema, type OrderEvent } from '../../models/customer/orderEvent.ts';
-import { createRandom } from '../../producers/random.ts';
+import { createDistributionSampler } from '../../producers/distributionSampler.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
 
 const OPTIONS = { customers: 2000, days: 540, seed: 42, start: '2024-01-01' };
@@ -11,13 +11,13 @@ const weekday = (event: OrderEvent) => (new Date(event.occurredAt).getUTCDay() +
 
 describe('random', () => {
   it('repeats the same stream for the same seed and differs across seeds', () => {
-    const draw = (seed: number) => Array.from({ length: 5 }, createRandom(seed).next);
+    const draw = (seed: number) => Array.from({ length: 5 }, createDistributionSampler(seed).next);
     expect(draw(7)).toEqual(draw(7));
     expect(draw(7)).not.toEqual(draw(8));
   });
 
   it('samples gamma, beta and poisson with the right means', () => {
-    const random = createRandom(1);
+    const random = createDistributionSampler(1);
     const mean = (sample: () => number) => {
       let sum = 0;
       for (let i = 0; i < 20_000; i++) sum += sample();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BinMapper } from '../../models/trees/binning.ts';
 import { matrixFromRows, selectRows } from '../../models/trees/featureMatrix.ts';
 import { FlatForest, type TreeJSON } from '../../models/trees/flatTree.ts';
-import { Random } from '../../models/trees/random.ts';
+import { TreeRandom } from '../../models/trees/treeRandom.ts';
 
 const column = (values: number[]) => ({ values: Float64Array.from(values), nRows: values.length, nFeatures: 1 });
 
@@ -20,7 +20,7 @@ describe('BinMapper', () => {
   });
 
   it('uses at most maxBins near-equal-frequency bins for many distinct values', () => {
-    const random = new Random(3);
+    const random = new TreeRandom(3);
     const values = Array.from({ length: 10_000 }, () => random.nextGaussian());
     const bins = BinMapper.fit(column(values), { maxBins: 255 });
     expect(bins.nBins[0]).toBe(255);
@@ -31,7 +31,7 @@ describe('BinMapper', () => {
   });
 
   it('gives a heavy tie one bin and spreads the others over the remaining values', () => {
-    const random = new Random(4);
+    const random = new TreeRandom(4);
     const values = Array.from({ length: 10_000 }, () => (random.nextFloat() < 0.7 ? 0 : 1 + random.nextFloat() * 100));
     const bins = BinMapper.fit(column(values), { maxBins: 64 });
     expect(bins.code(0, 0)).toBe(0);
@@ -45,7 +45,7 @@ describe('BinMapper', () => {
   });
 
   it('bins a large matrix from a seeded sample of rows, deterministically', () => {
-    const random = new Random(5);
+    const random = new TreeRandom(5);
     const n = 5_000;
     const m = { values: Float64Array.from({ length: 2 * n }, () => random.nextFloat()), nRows: n, nFeatures: 2 };
     const a = BinMapper.fit(m, { sampleSize: 500, maxBins: 16, seed: 1 });
@@ -94,18 +94,18 @@ describe('FlatForest', () => {
   });
 });
 
-describe('Random', () => {
+describe('TreeRandom', () => {
   it('is reproducible and roughly uniform', () => {
-    const a = new Random(7);
-    const b = new Random(7);
+    const a = new TreeRandom(7);
+    const b = new TreeRandom(7);
     const draws = Array.from({ length: 10_000 }, () => a.nextFloat());
     expect(draws.slice(0, 5)).toEqual(Array.from({ length: 5 }, () => b.nextFloat()));
     expect(draws.reduce((s, x) => s + x, 0) / draws.length).toBeCloseTo(0.5, 1);
-    expect(new Random(8).nextFloat()).not.toBe(draws[0]);
+    expect(new TreeRandom(8).nextFloat()).not.toBe(draws[0]);
   });
 
   it('samples distinct sorted indices and bootstrap counts summing to the draws', () => {
-    const random = new Random(9);
+    const random = new TreeRandom(9);
     const sample = Array.from(random.sampleSorted(100, 30));
     expect(sample).toHaveLength(30);
     expect(new Set(sample).size).toBe(30);

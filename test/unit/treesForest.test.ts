@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { type FeatureMatrix, matrixFromRows } from '../../models/trees/featureMatrix.ts';
-import { Random } from '../../models/trees/random.ts';
+import { TreeRandom } from '../../models/trees/treeRandom.ts';
 import { RandomForest } from '../../models/trees/randomForest.ts';
 
-function simulate(n: number, nf: number, seed: number, target: (row: number[], random: Random) => number) {
-  const random = new Random(seed);
+function simulate(n: number, nf: number, seed: number, target: (row: number[], random: TreeRandom) => number) {
+  const random = new TreeRandom(seed);
   const values = new Float64Array(n * nf);
   const y = new Float64Array(n);
   const row = new Array<number>(nf);
@@ -18,7 +18,7 @@ function simulate(n: number, nf: number, seed: number, target: (row: number[], r
 
 const mse = (p: ArrayLike<number>, y: ArrayLike<number>) => Array.from(p).reduce((s, v, i) => s + (v - y[i]) ** 2, 0) / p.length;
 const mean = (a: ArrayLike<number>) => Array.from(a).reduce((s, v) => s + v, 0) / a.length;
-const noisy = (row: number[], random: Random) => 2 * row[0] - row[1] + Math.sin(3 * row[2]) + 1.5 * random.nextGaussian();
+const noisy = (row: number[], random: TreeRandom) => 2 * row[0] - row[1] + Math.sin(3 * row[2]) + 1.5 * random.nextGaussian();
 
 describe('RandomForest', () => {
   it('beats a single fully grown tree on noisy data', () => {
@@ -34,7 +34,7 @@ describe('RandomForest', () => {
   });
 
   it('splits 0/1 targets where the Gini decrease is largest', () => {
-    const random = new Random(3);
+    const random = new TreeRandom(3);
     const xs = Array.from({ length: 300 }, () => Math.round(random.nextFloat() * 1000) / 10);
     const y = Float64Array.from(xs, (v) => (random.nextFloat() < (v < 40 ? 0.2 : v < 70 ? 0.6 : 0.9) ? 1 : 0));
     const stump = RandomForest.fit({ x: matrixFromRows(xs.map((v) => [v])), y }, { task: 'classification', nEstimators: 1, bootstrap: false, maxLeaves: 2 });
@@ -55,7 +55,7 @@ describe('RandomForest', () => {
   });
 
   it('outputs class probabilities that are calibrated on average and rank well', () => {
-    const label = (row: number[], random: Random) => (random.nextFloat() < 1 / (1 + Math.exp(-2 * row[0] + row[1])) ? 1 : 0);
+    const label = (row: number[], random: TreeRandom) => (random.nextFloat() < 1 / (1 + Math.exp(-2 * row[0] + row[1])) ? 1 : 0);
     const train = simulate(3_000, 4, 4, label);
     const test = simulate(2_000, 4, 5, label);
     const forest = RandomForest.fit(train, { task: 'classification', nEstimators: 50, minChildSamples: 5 });

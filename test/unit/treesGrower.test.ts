@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { BinMapper } from '../../models/trees/binning.ts';
 import { SLOT, buildHistogram, subtractHistogram } from '../../models/trees/histogram.ts';
-import { Random } from '../../models/trees/random.ts';
+import { TreeRandom } from '../../models/trees/treeRandom.ts';
 import { type GrowerOptions, TreeGrower, binnedLeaf } from '../../models/trees/treeGrower.ts';
 
 function problem(n: number, nf: number, seed: number) {
-  const random = new Random(seed);
+  const random = new TreeRandom(seed);
   const values = Float64Array.from({ length: n * nf }, (_, i) => (i % 17 === 0 ? NaN : Math.round(random.nextGaussian() * 50) / 10));
   const x = { values, nRows: n, nFeatures: nf };
   const bins = BinMapper.fit(x, { maxBins: 64 });
@@ -35,7 +35,7 @@ describe('TreeGrower', () => {
         p.hess,
         Uint32Array.from({ length: 600 }, (_, i) => i),
         p.features,
-        new Random(1),
+        new TreeRandom(1),
       ).tree;
     const dense = grow(0);
     const sparse = grow(10_000);
@@ -53,7 +53,7 @@ describe('TreeGrower', () => {
   it('gives each leaf -G/(H+λ) of its rows, and the binned walk finds the same leaves', () => {
     const p = problem(500, 3, 2);
     const rows = Uint32Array.from({ length: 500 }, (_, i) => i);
-    const { tree, leafStart, leafEnd } = new TreeGrower(p.binned, p.bins, { ...options, maxLeaves: 12 }).grow(p.grad, p.hess, rows, p.features, new Random(1));
+    const { tree, leafStart, leafEnd } = new TreeGrower(p.binned, p.bins, { ...options, maxLeaves: 12 }).grow(p.grad, p.hess, rows, p.features, new TreeRandom(1));
     expect(tree.leafValue.length).toBe(12);
     for (let l = 0; l < 12; l++) {
       let g = 0;

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { type FeatureMatrix, matrixFromRows } from '../../models/trees/featureMatrix.ts';
 import { GradientBoosting } from '../../models/trees/gradientBoosting.ts';
-import { Random } from '../../models/trees/random.ts';
+import { TreeRandom } from '../../models/trees/treeRandom.ts';
 
 /** n rows of nf standard-normal features (column-major) and a target computed from each row. */
-function simulate(n: number, nf: number, seed: number, target: (row: number[], random: Random) => number) {
-  const random = new Random(seed);
+function simulate(n: number, nf: number, seed: number, target: (row: number[], random: TreeRandom) => number) {
+  const random = new TreeRandom(seed);
   const values = new Float64Array(n * nf);
   const y = new Float64Array(n);
   const row = new Array<number>(nf);
@@ -108,7 +108,7 @@ describe('GradientBoosting on known answers', () => {
 
   it('recovers the total of zero-heavy Tweedie spend and ranks spenders', () => {
     // Most customers spend nothing; buyers spend a gamma-like amount that grows with x0.
-    const spend = (row: number[], random: Random) =>
+    const spend = (row: number[], random: TreeRandom) =>
       random.nextFloat() < sigmoid(-1 + row[0]) ? Math.exp(3 + 0.5 * row[0] + 0.3 * random.nextGaussian()) : 0;
     const train = simulate(8_000, 4, 5, spend);
     const test = simulate(4_000, 4, 6, spend);
@@ -216,7 +216,7 @@ describe('GradientBoosting on known answers', () => {
 });
 
 /** Knuth's multiplication method: fine for the small means used here. */
-function poissonDraw(random: Random, lambda: number): number {
+function poissonDraw(random: TreeRandom, lambda: number): number {
   const limit = Math.exp(-lambda);
   let k = 0;
   for (let p = random.nextFloat(); p > limit; p *= random.nextFloat()) k++;

@@ -1,11 +1,13 @@
 import { splitmix32, xoshiro128ss } from '../models/numeric/pseudoRandom.ts';
 
 /**
- * A small seeded random source (xoshiro128**, seeded through splitmix32) with the samplers the
- * synthetic generator needs. Math.random cannot be seeded; this gives the same stream for the
- * same seed on every machine, which is what makes generated data byte-identical.
+ * A seeded sampler of the distributions the synthetic generator (and the BTYD tests'
+ * simulations) draw from: uniform, normal, exponential, gamma, beta, Poisson, over xoshiro128**
+ * seeded through splitmix32 (models/trees/treeRandom.ts seeds the same generator its own way).
+ * Math.random cannot be seeded; this gives the same stream for the same seed on every machine,
+ * which is what makes generated data byte-identical.
  */
-export interface Random {
+export interface DistributionSampler {
   /** Uniform in [0, 1). */
   next(): number;
   /** Uniform integer in [0, n). */
@@ -18,9 +20,9 @@ export interface Random {
   poisson(mean: number): number;
 }
 
-export function createRandom(seed: number): Random {
+export function createDistributionSampler(seed: number): DistributionSampler {
   const next = uniform(seed);
-  const random: Random = {
+  const random: DistributionSampler = {
     next,
     int: (n) => Math.floor(next() * n),
     normal: () => normal(next),
@@ -54,7 +56,7 @@ function normal(next: () => number): number {
 }
 
 /** Marsaglia & Tsang (2000); shape < 1 is boosted to shape + 1 and scaled back by U^(1/shape). */
-function gamma(random: Random, shape: number): number {
+function gamma(random: DistributionSampler, shape: number): number {
   if (!(shape > 0)) throw new RangeError(`gamma shape must be positive, got ${shape}`);
   if (shape < 1) return gamma(random, shape + 1) * Math.pow(1 - random.next(), 1 / shape);
   const d = shape - 1 / 3;
@@ -73,7 +75,7 @@ function gamma(random: Random, shape: number): number {
 }
 
 /** Knuth's product method for small means; a rounded normal beyond 30, where it is accurate enough for synthetic data. */
-function poisson(random: Random, mean: number): number {
+function poisson(random: DistributionSampler, mean: number): number {
   if (!(mean >= 0)) throw new RangeError(`poisson mean must be non-negative, got ${mean}`);
   if (mean > 30) return Math.max(0, Math.round(mean + Math.sqrt(mean) * random.normal()));
   const limit = Math.exp(-mean);

@@ -1,7 +1,7 @@
 /**
- * Retry decisions shared by every adapter that resends only what failed (Kinesis PutRecords,
- * EventBridge PutEvents, SQS SendMessageBatch): which whole-call errors are worth another try,
- * and how long to wait before it.
+ * The retry policy shared by every sender that resends only what failed (aws/batchSend.ts, used
+ * for Kinesis PutRecords, EventBridge PutEvents and SQS SendMessageBatch): which whole-call errors
+ * are worth another try, and how long to wait before it.
  */
 const NETWORK_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'TimeoutError', 'RequestTimeout']);
 

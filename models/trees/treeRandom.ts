@@ -1,11 +1,13 @@
 import { splitmix32, xoshiro128ss } from '../numeric/pseudoRandom.ts';
 
 /**
- * Seeded pseudo-random numbers for the tree learners: xoshiro128** seeded through
- * splitmix32. Every random choice in training (bin sample, validation split, bagging,
- * feature subsets) draws from one of these, so a seed fixes the model bit for bit.
+ * Seeded pseudo-random numbers for the tree learners: xoshiro128** seeded through splitmix32,
+ * with the last state word forced odd. Every random choice in training (bin sample, validation
+ * split, bagging, feature subsets) draws from one of these, so a seed fixes the model bit for bit.
+ * (producers/distributionSampler.ts seeds the same generator its own way, so its stream for a
+ * seed can differ, and adds the distributions the synthetic generator draws from.)
  */
-export class Random {
+export class TreeRandom {
   private readonly next: () => number;
 
   constructor(seed = 42) {
