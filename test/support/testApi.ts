@@ -1,4 +1,5 @@
-import { ApiService, type ApiServiceConfig } from '../../api/apiService.ts';
+import type { ApiServiceConfig } from '../../api/apiConfig.ts';
+import { ApiService } from '../../api/apiService.ts';
 import { streamStore } from '../../bench/apiBench.ts';
 import { type ApiLogger, createApiHandler } from '../../api/http/apiHandler.ts';
 import type { CorsConfig } from '../../api/http/cors.ts';
