@@ -11,8 +11,8 @@ import { ErrorResponseSchema } from './schemas.ts';
 
 type JsonSchema = Record<string, unknown>;
 
-export const API_TITLE = 'Demand Insights API';
-export const API_VERSION = '1.0.0';
+const API_TITLE = 'Demand Insights API';
+const API_VERSION = '1.0.0';
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input: `error.field` names the offending parameter.',

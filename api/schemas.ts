@@ -18,12 +18,12 @@ import { K_MAX, K_MIN } from '../models/segmentation/segmentation.ts';
 // ---------------------------------------------------------------------------------------------
 // Building blocks
 
-export const ID_MAX_LENGTH = 128;
-export const CUSTOMER_IDS_MAX = 1000;
+const ID_MAX_LENGTH = 128;
+const CUSTOMER_IDS_MAX = 1000;
 export const CUSTOMER_PAGE_DEFAULT = 1000;
-export const CUSTOMER_PAGE_MAX = 5000;
-export const AT_RISK_LIMIT_MAX = 1000;
-export const PRICE_BAND_FACTOR_MAX = 100;
+const CUSTOMER_PAGE_MAX = 5000;
+const AT_RISK_LIMIT_MAX = 1000;
+const PRICE_BAND_FACTOR_MAX = 100;
 
 const CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f]*$/;
 /** A UTF-16 surrogate without its pair: not text any engine can store or compare. */
@@ -84,7 +84,7 @@ export const PriceElasticityBodySchema = z.strictObject({
   category: IdSchema.optional().describe('A category: pooled over its products with product fixed effects. Neither: the whole store, pooled.'),
 });
 
-export const PriceBandSchema = z
+const PriceBandSchema = z
   .tuple([
     finite('must be a number').pipe(z.number().positive('must be > 0').max(PRICE_BAND_FACTOR_MAX, `must be at most ${PRICE_BAND_FACTOR_MAX}`)),
     finite('must be a number').pipe(z.number().positive('must be > 0').max(PRICE_BAND_FACTOR_MAX, `must be at most ${PRICE_BAND_FACTOR_MAX}`)),
@@ -269,7 +269,7 @@ const ScoredRowBase = {
 
 const NotFoundRowSchema = z.object({ customer_id: z.string(), found: z.literal(false) });
 
-export const ClvRowSchema = z.object({
+const ClvRowSchema = z.object({
   ...ScoredRowBase,
   clv: z.number().nonnegative().describe('Expected spend over the horizon.'),
   expected_purchases: z.number().nonnegative(),
@@ -278,7 +278,7 @@ export const ClvRowSchema = z.object({
   total_spend: z.number(),
 });
 
-export const ChurnRowSchema = z.object({
+const ChurnRowSchema = z.object({
   ...ScoredRowBase,
   churn_probability: Probability.describe('P(no purchase within the horizon).'),
   p_alive: Probability,

@@ -15,7 +15,7 @@ const lazy = (load: () => Promise<{ run: Runner }>) =>
     await (await load()).run(command.opts(), ...positional);
   };
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command('demand-insights')
     .description('Streaming churn/CLV scoring, at-risk alerts and demand analytics for e-commerce')
     .showHelpAfterError();

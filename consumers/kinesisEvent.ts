@@ -2,7 +2,7 @@ import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { StreamRecord } from './recordDecoding.ts';
 
 /** The shard id of a Kinesis record: its eventID is "shardId-000000000000:sequenceNumber". */
-export function shardOf(record: KinesisStreamRecord): string {
+function shardOf(record: KinesisStreamRecord): string {
   const colon = record.eventID.indexOf(':');
   return colon > 0 ? record.eventID.slice(0, colon) : record.eventSourceARN;
 }

@@ -24,11 +24,11 @@ import {
  * built. Resent entries land after later ones; the consumer is order-independent and
  * deduplicates, so at-least-once delivery is all this needs to give.
  */
-export const MAX_RECORDS_PER_CALL = 500;
+const MAX_RECORDS_PER_CALL = 500;
 /** Per-request limit of the older API docs (data + partition keys); the platform notes say design for it. */
 export const MAX_CALL_BYTES = 5 * 1024 * 1024;
 /** Per-record limit (data + partition key). */
-export const MAX_RECORD_BYTES = 1024 * 1024;
+const MAX_RECORD_BYTES = 1024 * 1024;
 const MAX_PARTITION_KEY_CHARS = 256;
 
 const RETRYABLE_ENTRY_ERRORS = new Set(['ProvisionedThroughputExceededException', 'InternalFailure', 'KMSThrottlingException']);

@@ -283,7 +283,7 @@ export function athenaColumnType(type: string): ColumnType {
   }
 }
 
-export function decodeColumns(info: readonly ColumnInfo[]): Column[] {
+function decodeColumns(info: readonly ColumnInfo[]): Column[] {
   return info.map((column) => ({ name: column.Name ?? column.Label ?? '', type: athenaColumnType(column.Type ?? '') }));
 }
 

@@ -162,7 +162,7 @@ export async function createDuckDbEngine(options: DuckDbEngineOptions): Promise<
  * written before a column was added (`country`) keeps working, its lines without a country until
  * `demand-insights lake build` rewrites it; a file without a required column is refused.
  */
-export async function createLakeViews(connection: DuckDBConnection, lakeDir: string, schema?: string): Promise<void> {
+async function createLakeViews(connection: DuckDBConnection, lakeDir: string, schema?: string): Promise<void> {
   const name = (table: string) => (schema ? quotedName(schema, table) : quotedName(table));
   const orders = name(schema ? 'order_lines' : 'lake_orders');
   const products = name(schema ? 'products' : 'lake_products');
@@ -211,7 +211,7 @@ function emptySelect(columns: readonly LakeColumn[]): string {
 }
 
 /** Binds a caller value with the type its JS type implies. */
-export function bindParam(statement: DuckDBPreparedStatement, index: number, param: SqlParam): void {
+function bindParam(statement: DuckDBPreparedStatement, index: number, param: SqlParam): void {
   if (param === null) statement.bindNull(index);
   else if (typeof param === 'string') statement.bindVarchar(index, param);
   else if (typeof param === 'boolean') statement.bindBoolean(index, param);
@@ -220,7 +220,7 @@ export function bindParam(statement: DuckDBPreparedStatement, index: number, par
 }
 
 /** DuckDB's column type, named as Athena names it. */
-export function columnTypeOf(typeId: DuckDBTypeId): ColumnType {
+function columnTypeOf(typeId: DuckDBTypeId): ColumnType {
   switch (typeId) {
     case DuckDBTypeId.VARCHAR:
       return 'varchar';
@@ -256,7 +256,7 @@ export function columnTypeOf(typeId: DuckDBTypeId): ColumnType {
 }
 
 /** A DuckDB value as the port's JS value. */
-export function decodeValue(value: DuckDBValue, type: ColumnType): SqlValue {
+function decodeValue(value: DuckDBValue, type: ColumnType): SqlValue {
   if (value === null) return null;
   switch (type) {
     case 'varchar':
@@ -289,7 +289,7 @@ function timestampMillis(value: DuckDBValue): number {
  * Decodes a result chunk by chunk into row objects. DATE and TIMESTAMP cells repeat a lot (every
  * line of an order shares its time), so their strings are cached per query.
  */
-export async function decodeResult(result: DuckDBResult): Promise<QueryResult> {
+async function decodeResult(result: DuckDBResult): Promise<QueryResult> {
   const columns: Column[] = result.columnNames().map((name, index) => ({ name, type: columnTypeOf(result.columnTypeId(index)) }));
   const rows: Row[] = [];
   const dates = new Map<number, string>();
@@ -322,7 +322,7 @@ export async function decodeResult(result: DuckDBResult): Promise<QueryResult> {
 }
 
 /** Runs tasks one at a time, in call order. */
-export class Serial {
+class Serial {
   private tail: Promise<unknown> = Promise.resolve();
 
   run<T>(task: () => Promise<T>): Promise<T> {

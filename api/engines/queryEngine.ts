@@ -71,7 +71,7 @@ export const DEFAULT_SQL_DIR = fileURLToPath(new URL('../sql/', import.meta.url)
 const BUNDLED_SQL_DIR = fileURLToPath(new URL('./sql/', import.meta.url));
 
 /** Where the .sql files are: the option, else `LAKE_SQL_DIR`, else api/sql, else sql/ beside the bundle. */
-export function sqlDirectory(dir?: string): string {
+function sqlDirectory(dir?: string): string {
   const chosen = dir ?? process.env.LAKE_SQL_DIR;
   if (chosen) return chosen;
   return existsSync(DEFAULT_SQL_DIR) ? DEFAULT_SQL_DIR : BUNDLED_SQL_DIR;

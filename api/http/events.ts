@@ -31,11 +31,11 @@ export class NotAProxyEventError extends Error {
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-export function isHttpApiEvent(event: unknown): event is APIGatewayProxyEventV2 {
+function isHttpApiEvent(event: unknown): event is APIGatewayProxyEventV2 {
   return isRecord(event) && event.version === '2.0' && isRecord(event.requestContext) && isRecord(event.requestContext.http);
 }
 
-export function isRestApiEvent(event: unknown): event is APIGatewayProxyEvent {
+function isRestApiEvent(event: unknown): event is APIGatewayProxyEvent {
   return isRecord(event) && typeof event.httpMethod === 'string' && typeof event.path === 'string';
 }
 

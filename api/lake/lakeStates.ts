@@ -10,7 +10,7 @@ import type { LakeOrderLine, LakeOrderTotal, LakeOrderTotals, LakeQueries } from
  */
 
 /** Whether the lake offers order totals (an event's lines summed: a twentieth of the rows). */
-export function hasOrderTotals(lake: LakeQueries): lake is LakeQueries & LakeOrderTotals {
+function hasOrderTotals(lake: LakeQueries): lake is LakeQueries & LakeOrderTotals {
   return typeof (lake as Partial<LakeOrderTotals>).customerOrderTotals === 'function';
 }
 

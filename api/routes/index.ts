@@ -7,7 +7,7 @@ import { priceOptimizationRoute } from './priceOptimization.ts';
 import type { Route } from './route.ts';
 import { segmentsRoute } from './segments.ts';
 
-export { API_PREFIX, type Route } from './route.ts';
+export type { Route } from './route.ts';
 
 /** The seven endpoints of the old API, paths and parameters unchanged. */
 export const ROUTES: readonly Route[] = [

@@ -26,7 +26,7 @@ export function alertSchemaFileName(detailType: AlertType): string {
   return `${detailType.toLowerCase().replace(/\s+/g, '-')}.schema.json`;
 }
 
-export function alertDetailJsonSchema(detailType: AlertType): Record<string, unknown> {
+function alertDetailJsonSchema(detailType: AlertType): Record<string, unknown> {
   const { $schema, ...body } = z.toJSONSchema(AlertDetailSchema, { target: 'draft-2020-12' });
   const slug = alertSchemaFileName(detailType).replace('.schema.json', '');
   return {

@@ -4,7 +4,7 @@ import { type BatchCall, type EntryFailure, type RetryBudget, retryBudget, type 
 import type { AlertSink } from './alertSink.ts';
 
 /** PutEvents quotas: entries per call, and bytes per entry and per call as EventBridge counts them. */
-export const PUT_EVENTS_MAX_ENTRIES = 10;
+const PUT_EVENTS_MAX_ENTRIES = 10;
 export const PUT_EVENTS_MAX_BYTES = 256 * 1024;
 
 /** Retries: `maxAttempts` per alert (default 5), backoff from 50 ms up to 2 s. */
@@ -100,7 +100,7 @@ export class EventBridgeAlertSink implements AlertSink {
 }
 
 /** Entry size as EventBridge counts it against its quota (EventBusName is not counted). */
-export function entrySize(entry: PutEventsRequestEntry): number {
+function entrySize(entry: PutEventsRequestEntry): number {
   const utf8 = (text: string | undefined) => (text === undefined ? 0 : Buffer.byteLength(text, 'utf8'));
   let bytes = entry.Time ? 14 : 0;
   bytes += utf8(entry.Source) + utf8(entry.DetailType) + utf8(entry.Detail);

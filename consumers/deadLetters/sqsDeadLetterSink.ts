@@ -3,7 +3,7 @@ import { type BatchCall, type EntryFailure, retryBudget, type RetryOptions, send
 import type { DeadLetter, DeadLetterSink } from './deadLetterSink.ts';
 
 /** SendMessageBatch quotas: messages per call, and bytes per message and per call. */
-export const SQS_BATCH_MAX_ENTRIES = 10;
+const SQS_BATCH_MAX_ENTRIES = 10;
 export const SQS_MAX_MESSAGE_BYTES = 256 * 1024;
 export const TRUNCATION_MARKER = '...[truncated]';
 

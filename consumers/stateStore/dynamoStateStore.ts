@@ -16,7 +16,7 @@ import { VersionConflictError, type StateStore } from './stateStore.ts';
 
 export const DUE_INDEX = 'due-index';
 /** Customer ids cannot contain control characters (OrderEventSchema), so this key is free. */
-export const WATERMARK_KEY = '\u0000watermark';
+const WATERMARK_KEY = '\u0000watermark';
 const BATCH_GET_MAX_KEYS = 100;
 const TABLE_ACTIVE_TIMEOUT_MS = 300_000;
 

@@ -255,7 +255,7 @@ function paramsFromLog(theta: Float64Array): BgnbdParams {
  * Three starts whose α matches the data's repeat rate for their r (so the time unit does not
  * matter): a neutral one, a heterogeneous one, and one with little dropout.
  */
-export function defaultBgnbdStarts(data: BgnbdData): BgnbdParams[] {
+function defaultBgnbdStarts(data: BgnbdData): BgnbdParams[] {
   let purchases = 0;
   let exposure = 0;
   for (let i = 0; i < data.x.length; i++) {

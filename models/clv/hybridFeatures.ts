@@ -55,7 +55,7 @@ export interface HybridCovariates {
 
 export const NO_COVARIATES: HybridCovariates = Object.freeze({ country: Object.freeze([]) as readonly string[] });
 /** A country gets a column only with at least this many training customers... */
-export const COUNTRY_MIN_CUSTOMERS = 50;
+const COUNTRY_MIN_CUSTOMERS = 50;
 /** ...and only the most frequent ones, at most this many. */
 export const COUNTRY_MAX_COLUMNS = 8;
 

@@ -110,7 +110,7 @@ export type HybridArtifact = z.infer<typeof HybridArtifactSchema>;
 export type HybridEnsemble = z.infer<typeof EnsembleSchema>;
 
 /** 'hybrid-' + the first 12 hex digits of sha256 over everything that affects a score. */
-export function hybridVersion(artifact: Pick<HybridArtifact, 'horizonDays' | 'features' | 'btyd' | 'churn' | 'clv'>): string {
+function hybridVersion(artifact: Pick<HybridArtifact, 'horizonDays' | 'features' | 'btyd' | 'churn' | 'clv'>): string {
   const key = JSON.stringify([artifact.horizonDays, artifact.features, artifact.btyd, artifact.churn, artifact.clv]);
   return `hybrid-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
 }

@@ -295,7 +295,7 @@ export function fitChurnModel(
   return { ensemble: { ...trees.ensemble, linear, linearWeight: linear ? options.linearWeight : 0 }, bestIterations: trees.bestIterations };
 }
 
-export function fitChurnEnsemble(
+function fitChurnEnsemble(
   matrix: FeatureMatrix,
   churn: ArrayLike<number>,
   groups: Uint8Array,
@@ -319,7 +319,7 @@ export function fitChurnEnsemble(
  * With a log link, fitting y with offset log b is fitting y / b with weight b^(2 − p): the
  * Tweedie deviance factors exactly, so the learner needs no offset support.
  */
-export function fitClvEnsemble(
+function fitClvEnsemble(
   matrix: FeatureMatrix,
   spend: ArrayLike<number>,
   groups: Uint8Array,

@@ -41,7 +41,7 @@ export const FEATURE_NAMES = [
 ] as const satisfies readonly (keyof CustomerFeatures)[];
 
 /** The day an as-of time scores: purchases on that day are included. */
-export function asOfDay(asOfMs: number): number {
+function asOfDay(asOfMs: number): number {
   return dayIndex(asOfMs);
 }
 

@@ -19,12 +19,12 @@ import { type OrderFacts, orderFactsOf } from './orderFacts.ts';
  *   whose event time is within DUPLICATE_WINDOW_DAYS of the customer's latest event (at most
  *   DUPLICATE_MEMORY_MAX of them). A retry older than that window is applied again.
  */
-export const STATE_FORMAT = 1;
+const STATE_FORMAT = 1;
 export const DUPLICATE_WINDOW_DAYS = 35;
-export const DUPLICATE_MEMORY_MAX = 128;
+const DUPLICATE_MEMORY_MAX = 128;
 export const ACTIVITY_WEEKS = 26;
 /** JSON-safe sentinels for "no event yet" (Infinity would not survive a JSON round trip). */
-export const NO_EVENT_FIRST_MS = Number.MAX_SAFE_INTEGER;
+const NO_EVENT_FIRST_MS = Number.MAX_SAFE_INTEGER;
 export const NO_EVENT_LAST_MS = Number.MIN_SAFE_INTEGER;
 
 export interface RecentOrder {
@@ -268,7 +268,7 @@ export function applyOrder(state: CustomerState, order: OrderFacts, from?: Strea
  * `ms`: the latest event time wins, ties by the greater value. A max over (time, value) pairs,
  * so the result does not depend on arrival order. Orders and returns alike.
  */
-export function noteCountry(state: CustomerState, country: string, ms: number): void {
+function noteCountry(state: CustomerState, country: string, ms: number): void {
   if (ms > state.countryMs || (ms === state.countryMs && (state.country === null || country > state.country))) {
     state.country = country;
     state.countryMs = ms;
@@ -343,19 +343,13 @@ export function purchaseDays(state: CustomerState): number[] {
   return days;
 }
 
-/** Purchase days in [fromDay, toDay], counted straight from the bitmap, a word at a time. */
+/** Purchase days in [fromDay, toDay] (whole day indexes), counted straight from the bitmap, a word at a time. */
 export function purchaseDaysBetween(state: CustomerState, fromDay: number, toDay: number): number {
   if (state.firstDay < 0) return 0;
   const bits = state.dayBits;
   const start = Math.max(0, fromDay - state.firstDay);
   const end = Math.min(bits.length * 32 - 1, toDay - state.firstDay);
   if (!(start <= end)) return 0;
-  if (!Number.isInteger(start) || !Number.isInteger(end)) {
-    // Not reachable from whole day indexes; kept for exactly the old answer on anything else.
-    let count = 0;
-    for (let offset = start; offset <= end; offset++) if ((bits[offset >>> 5] & (1 << (offset & 31))) !== 0) count++;
-    return count;
-  }
   const firstWord = start >>> 5;
   const lastWord = end >>> 5;
   let count = 0;

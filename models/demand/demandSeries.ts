@@ -71,7 +71,6 @@ export function dailyUnitsBy(
 }
 
 export const byProduct = (line: DemandLine): string => line.productId;
-export const byCategory = (line: DemandLine): string | null | undefined => line.categoryId;
 
 /** A product's weeks with units > 0, in week order. Weeks start on Monday. */
 export interface WeeklyTable {
@@ -82,10 +81,6 @@ export interface WeeklyTable {
   revenue: Float64Array;
   /** revenue / units: the units-weighted average unit price of the week. */
   price: Float64Array;
-}
-
-export function weekStartIso(week: number): string {
-  return isoDay(week * 7 - 3);
 }
 
 /** Weekly tables for every product (or the ones `select` keeps), keyed by product id. */

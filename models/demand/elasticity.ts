@@ -17,7 +17,7 @@ export interface ElasticityOptions {
   confidence: number;
 }
 
-export const DEFAULT_ELASTICITY_OPTIONS: ElasticityOptions = {
+const DEFAULT_ELASTICITY_OPTIONS: ElasticityOptions = {
   minWeeks: 20,
   minDistinctPrices: 3,
   priceDecimals: 2,
@@ -270,7 +270,7 @@ export function studentTQuantile(p: number, df: number): number {
 }
 
 /** I_x(a, b) by Lentz's continued fraction (Numerical Recipes §6.4), using the symmetry for large x. */
-export function regularizedIncompleteBeta(x: number, a: number, b: number): number {
+function regularizedIncompleteBeta(x: number, a: number, b: number): number {
   if (x <= 0) return 0;
   if (x >= 1) return 1;
   const front = Math.exp(a * Math.log(x) + b * Math.log1p(-x) - lnBeta(a, b));
@@ -306,7 +306,7 @@ function betaContinuedFraction(x: number, a: number, b: number): number {
 }
 
 /** A sentence a merchandiser can read: what a 1% price rise goes with, and how sure we are. */
-export function interpret(coefficient: number, ci: [number, number], confidence: number): string {
+function interpret(coefficient: number, ci: [number, number], confidence: number): string {
   const pct = Math.abs(coefficient).toFixed(2);
   const range = `${Math.round(confidence * 100)}% CI ${ci[0].toFixed(2)} to ${ci[1].toFixed(2)}`;
   const caveat = 'This is an association in past sales, not a controlled experiment (bulk orders get lower unit prices).';

@@ -11,7 +11,7 @@ export function wape(actual: ArrayLike<number>, forecast: ArrayLike<number>): nu
   return error / total;
 }
 
-export function meanAbsoluteError(actual: ArrayLike<number>, forecast: ArrayLike<number>): number {
+function meanAbsoluteError(actual: ArrayLike<number>, forecast: ArrayLike<number>): number {
   let error = 0;
   for (let i = 0; i < actual.length; i++) error += Math.abs(actual[i] - forecast[i]);
   return error / actual.length;

@@ -46,7 +46,7 @@ export interface DemandForecast {
   level: number;
 }
 
-export function assertForecastDays(days: number): void {
+function assertForecastDays(days: number): void {
   if (!Number.isInteger(days) || days < FORECAST_DAYS_MIN || days > FORECAST_DAYS_MAX) {
     throw new RangeError(`forecast_days must be an integer in ${FORECAST_DAYS_MIN}..${FORECAST_DAYS_MAX}, got ${days}`);
   }

@@ -46,7 +46,7 @@ export interface PriceOptimization {
   explanation: string;
 }
 
-export function demandAt(price: number, input: PriceOptimizationInput): number {
+function demandAt(price: number, input: PriceOptimizationInput): number {
   return input.currentQuantity * (price / input.currentPrice) ** input.elasticity;
 }
 

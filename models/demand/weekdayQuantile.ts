@@ -35,7 +35,7 @@ export interface WeekdayQuantileOptions {
   closedDays: readonly number[];
 }
 
-export const DEFAULT_WEEKDAY_QUANTILE_OPTIONS: WeekdayQuantileOptions = {
+const DEFAULT_WEEKDAY_QUANTILE_OPTIONS: WeekdayQuantileOptions = {
   lookbackWeeks: 12,
   levelDays: 56,
   coverage: 0.8,

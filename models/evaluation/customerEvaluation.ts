@@ -78,7 +78,7 @@ export function evaluateCustomers(events: readonly OrderEvent[], options: Custom
   return evaluatePanel(panel, options.training, panelSeconds);
 }
 
-export function evaluatePanel(panel: CustomerPanel, training: Partial<HybridTrainingOptions> = {}, panelSeconds = 0): CustomerEvaluation {
+function evaluatePanel(panel: CustomerPanel, training: Partial<HybridTrainingOptions> = {}, panelSeconds = 0): CustomerEvaluation {
   const n = panel.customerIds.length;
   const churn = new Float64Array(n);
   const clv = new Float64Array(n);

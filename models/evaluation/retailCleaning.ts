@@ -66,13 +66,13 @@ export interface CleaningResult {
   matches: CancellationMatch[];
 }
 
-export const PRODUCT_CODE = /^\d{5}[A-Z]*$/;
+const PRODUCT_CODE = /^\d{5}[A-Z]*$/;
 
-export function normaliseStockCode(code: string): string {
+function normaliseStockCode(code: string): string {
   return code.replace(/\s+/g, '').toUpperCase();
 }
 
-export function isCancellation(invoice: string): boolean {
+function isCancellation(invoice: string): boolean {
   return invoice.startsWith('C');
 }
 

@@ -35,7 +35,7 @@ export interface LinearOptions {
   tolerance: number;
 }
 
-export const DEFAULT_LINEAR_OPTIONS: LinearOptions = { family: 'logistic', power: 1.5, l2: 1, maxIterations: 100, tolerance: 1e-7 };
+const DEFAULT_LINEAR_OPTIONS: LinearOptions = { family: 'logistic', power: 1.5, l2: 1, maxIterations: 100, tolerance: 1e-7 };
 
 /** log(1 + k) for small whole k: counts and day numbers, most of a customer's features, skip log1p. */
 const SMALL_LOGS = Float64Array.from({ length: 4096 }, (_, k) => Math.log1p(k));

@@ -32,7 +32,7 @@ export interface SegmentationOptions {
   silhouetteSampleSize: number;
 }
 
-export const DEFAULT_SEGMENTATION_OPTIONS: SegmentationOptions = {
+const DEFAULT_SEGMENTATION_OPTIONS: SegmentationOptions = {
   k: 5,
   seed: 42,
   restarts: 10,
@@ -47,7 +47,7 @@ export const K_MAX = 12;
  * Name prototypes in (r, f, m) z-space, where r = −z(recency) so that higher is more recent.
  * There are K_MAX of them so every k gets unique names.
  */
-export const SEGMENT_PROTOTYPES: ReadonlyArray<{ name: string; r: number; f: number; m: number }> = [
+const SEGMENT_PROTOTYPES: ReadonlyArray<{ name: string; r: number; f: number; m: number }> = [
   { name: 'Champions', r: 1.0, f: 1.5, m: 1.5 },
   { name: 'Loyal', r: 0.5, f: 1.0, m: 1.0 },
   { name: 'Potential loyalists', r: 0.8, f: 0.2, m: 0.2 },
@@ -64,7 +64,7 @@ export const SEGMENT_PROTOTYPES: ReadonlyArray<{ name: string; r: number; f: num
 
 const Vector3 = z.tuple([z.number(), z.number(), z.number()]);
 
-export const SegmentModelSchema = z.object({
+const SegmentModelSchema = z.object({
   kind: z.literal('rfm-kmeans'),
   version: z.literal(1),
   k: z.number().int().min(K_MIN).max(K_MAX),

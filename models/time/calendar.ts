@@ -6,10 +6,6 @@ export function dayIndex(ms: number): number {
   return Math.floor(ms / DAY_MS);
 }
 
-export function dayStartMs(day: number): number {
-  return day * DAY_MS;
-}
-
 /** Weeks start on Monday; 1970-01-01 was a Thursday, so shift by 3 days. */
 export function weekIndex(day: number): number {
   return Math.floor((day + 3) / WEEK_DAYS);

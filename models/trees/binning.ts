@@ -16,7 +16,7 @@ export interface BinningOptions {
   seed: number;
 }
 
-export const defaultBinningOptions: BinningOptions = { maxBins: 255, sampleSize: 200_000, seed: 42 };
+const defaultBinningOptions: BinningOptions = { maxBins: 255, sampleSize: 200_000, seed: 42 };
 
 export interface BinnedMatrix {
   /** Column-major bin codes: codes[f * nRows + r]. */

@@ -50,7 +50,7 @@ export const GradientBoostingOptionsSchema = z.object({
 
 export type GradientBoostingOptions = z.infer<typeof GradientBoostingOptionsSchema>;
 
-export const defaultGradientBoostingOptions: GradientBoostingOptions = {
+const defaultGradientBoostingOptions: GradientBoostingOptions = {
   loss: 'squared',
   nEstimators: 100,
   learningRate: 0.1,
@@ -73,10 +73,10 @@ export const defaultGradientBoostingOptions: GradientBoostingOptions = {
   histogramBudgetBytes: 128 * 1024 * 1024,
 };
 
-export const GRADIENT_BOOSTING_FORMAT = 'demand-insights/gradient-boosting';
-export const GRADIENT_BOOSTING_VERSION = 1;
+const GRADIENT_BOOSTING_FORMAT = 'demand-insights/gradient-boosting';
+const GRADIENT_BOOSTING_VERSION = 1;
 
-export const GradientBoostingJSONSchema = z.object({
+const GradientBoostingJSONSchema = z.object({
   format: z.literal(GRADIENT_BOOSTING_FORMAT),
   version: z.literal(GRADIENT_BOOSTING_VERSION),
   options: GradientBoostingOptionsSchema,

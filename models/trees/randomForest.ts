@@ -13,7 +13,7 @@ import { type TreeArrays, TreeGrower, binnedLeaf } from './treeGrower.ts';
  * that reduction is proportional to the Gini decrease, and leaf means are class-1
  * frequencies, so the forest's average is a probability. No shrinkage: trees are averaged.
  */
-export const RandomForestOptionsSchema = z.object({
+const RandomForestOptionsSchema = z.object({
   task: z.enum(['regression', 'classification']),
   nEstimators: z.number().int().min(1),
   /** Share of features searched; null: sqrt(nFeatures) for classification, a third for regression. */
@@ -41,7 +41,7 @@ export const RandomForestOptionsSchema = z.object({
 
 export type RandomForestOptions = z.infer<typeof RandomForestOptionsSchema>;
 
-export const defaultRandomForestOptions: RandomForestOptions = {
+const defaultRandomForestOptions: RandomForestOptions = {
   task: 'regression',
   nEstimators: 100,
   featureFraction: null,
@@ -60,10 +60,10 @@ export const defaultRandomForestOptions: RandomForestOptions = {
   histogramBudgetBytes: 128 * 1024 * 1024,
 };
 
-export const RANDOM_FOREST_FORMAT = 'demand-insights/random-forest';
-export const RANDOM_FOREST_VERSION = 1;
+const RANDOM_FOREST_FORMAT = 'demand-insights/random-forest';
+const RANDOM_FOREST_VERSION = 1;
 
-export const RandomForestJSONSchema = z.object({
+const RandomForestJSONSchema = z.object({
   format: z.literal(RANDOM_FOREST_FORMAT),
   version: z.literal(RANDOM_FOREST_VERSION),
   options: RandomForestOptionsSchema,

@@ -24,7 +24,7 @@ const COLUMNS = {
 type Column = keyof typeof COLUMNS;
 type ColumnIndex = Record<Column, number>;
 
-export const PRODUCT_CODE = /^\d{5}[A-Z]*$/;
+const PRODUCT_CODE = /^\d{5}[A-Z]*$/;
 
 /** Skip reasons of readOnlineRetail, in the order they are tested (a row counts under the first that applies). */
 export const SKIP_REASONS = {

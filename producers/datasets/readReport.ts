@@ -4,7 +4,7 @@ export interface RowIssue {
   reason: string;
 }
 
-export const MAX_LISTED_ISSUES = 100;
+const MAX_LISTED_ISSUES = 100;
 
 export class ReadReport {
   rows = 0;

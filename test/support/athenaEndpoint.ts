@@ -469,7 +469,7 @@ const CLAUSE_WORDS = new Set(['SELECT', 'FROM', 'WHERE', 'GROUP', 'HAVING', 'ORD
 const TOKENS = /'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?\*\/|[A-Za-z_][A-Za-z0-9_]*|[()?]|[\s\S]/g;
 
 /** For each `?` outside literals, quoted names and comments, in order: the clause it is in ('' before any). */
-export function parameterClauses(sql: string): string[] {
+function parameterClauses(sql: string): string[] {
   const stack = [''];
   const clauses: string[] = [];
   for (const [token] of sql.matchAll(TOKENS)) {

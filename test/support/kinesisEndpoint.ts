@@ -7,7 +7,7 @@ import { listenLocally, readBody } from './localHttpEndpoint.ts';
  * recorded so a test can see exactly what was resent. It enforces the real request limits, so
  * a producer that overfills a call fails the test instead of passing silently.
  */
-export const PUT_RECORDS_TARGET = 'Kinesis_20131202.PutRecords';
+const PUT_RECORDS_TARGET = 'Kinesis_20131202.PutRecords';
 const MAX_RECORDS = 500;
 const MAX_RECORD_BYTES = 1024 * 1024;
 const MAX_CALL_BYTES = 5 * 1024 * 1024;

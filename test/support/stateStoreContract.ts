@@ -21,7 +21,7 @@ function order(orderId: string, occurredAt: string, lines: OrderEvent['lines'], 
 }
 
 /** A customer with a history: several purchase days, a return, a country, stream positions, a score and a pending alert. */
-export function richState(): CustomerState {
+function richState(): CustomerState {
   const state = emptyState('C-10042');
   const events: [OrderEvent, string][] = [
     [order('O-1', '2024-01-03T09:15:00Z', [{ productId: 'P-7', categoryId: 'books', quantity: 2, unitPrice: 12.5 }]), '49650000000000000000000000000000000000000000000000000001'],
