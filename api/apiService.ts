@@ -1,6 +1,6 @@
 import type { CustomerModel } from '../models/clv/customerModel.ts';
 import { type ApiServiceConfig, DEFAULT_API_CONFIG } from './apiConfig.ts';
-import type { LakeQueries } from './lakeQueries.ts';
+import type { LakeQueries } from './lake/lakeQueries.ts';
 import type {
   AtRiskRequest,
   AtRiskResponse,

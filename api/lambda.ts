@@ -8,7 +8,7 @@ import { ApiService } from './apiService.ts';
 import { AthenaEnvSchema, athenaOptionsOf, createAthenaEngine } from './engines/athenaEngine.ts';
 import { parseAllowedOrigins } from './http/cors.ts';
 import { type ApiGatewayHandler, createApiHandler } from './http/apiHandler.ts';
-import { createLakeQueries } from './lakeQueriesSql.ts';
+import { createLakeQueries } from './lake/lakeQueriesSql.ts';
 
 /**
  * The API Lambda behind API Gateway (HTTP API payload 2.0, or a REST API proxy integration):

@@ -2,7 +2,7 @@ import { compareCodePoints } from '../../models/customer/customerIds.ts';
 import type { CustomerState } from '../../models/customer/customerState.ts';
 import { statesFromEvents } from '../../models/customer/customerStates.ts';
 import type { OrderEvent } from '../../models/customer/orderEvent.ts';
-import type { LakeOrderLine, LakeOrderTotal, LakeOrderTotals, LakeQueries } from '../lakeQueries.ts';
+import type { LakeOrderLine, LakeOrderTotal, LakeOrderTotals, LakeQueries } from './lakeQueries.ts';
 
 /**
  * Customer states rebuilt from the lake's rows, exactly as the stream built them: the rows are

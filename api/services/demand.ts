@@ -3,7 +3,7 @@ import { describeForecast, storeClosedDays } from '../../models/demand/forecastD
 import { fitWeekdayQuantile, type WeekdayQuantileModel } from '../../models/demand/weekdayQuantile.ts';
 import { parseIsoDay } from '../../models/time/calendar.ts';
 import { UnprocessableError } from '../errors.ts';
-import type { DemandScope } from '../lakeQueries.ts';
+import type { DemandScope } from '../lake/lakeQueries.ts';
 import type { ForecastRequest, ForecastResponse } from '../schemas.ts';
 import type { RefreshingCache } from './refreshingCache.ts';
 import { isStore, STORE_KEY, type ServiceContext, scopeKey, scopeOf } from './serviceContext.ts';

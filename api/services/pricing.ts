@@ -8,7 +8,7 @@ import {
 import { optimizePrice } from '../../models/demand/priceOptimization.ts';
 import { parseIsoDay, weekIndex } from '../../models/time/calendar.ts';
 import { UnprocessableError } from '../errors.ts';
-import type { DemandScope, WeeklyProductSales } from '../lakeQueries.ts';
+import type { DemandScope, WeeklyProductSales } from '../lake/lakeQueries.ts';
 import type { ElasticityResponse, PriceElasticityRequest, PriceOptimizationRequest, PriceOptimizationResponse } from '../schemas.ts';
 import type { RefreshingCache } from './refreshingCache.ts';
 import { type ServiceContext, scopeKey, scopeOf } from './serviceContext.ts';

@@ -1,6 +1,6 @@
 import { fitSegments } from '../../models/segmentation/segmentation.ts';
 import { UnprocessableError } from '../errors.ts';
-import type { CustomerRfm } from '../lakeQueries.ts';
+import type { CustomerRfm } from '../lake/lakeQueries.ts';
 import type { SegmentsRequest, SegmentsResponse } from '../schemas.ts';
 import type { RefreshingCache } from './refreshingCache.ts';
 import { STORE_KEY, type ServiceContext } from './serviceContext.ts';

@@ -1,6 +1,6 @@
 import type { ApiServiceConfig } from '../apiConfig.ts';
 import { NotFoundError } from '../errors.ts';
-import type { DemandScope, LakeQueries } from '../lakeQueries.ts';
+import type { DemandScope, LakeQueries } from '../lake/lakeQueries.ts';
 import type { Scope } from '../schemas.ts';
 import { RefreshingCache } from './refreshingCache.ts';
 

@@ -8,7 +8,7 @@ import { createDuckDbEngine } from '../../api/engines/duckdbEngine.ts';
 import { parseAllowedOrigins } from '../../api/http/cors.ts';
 import { type ApiLogger, createApiHandler } from '../../api/http/apiHandler.ts';
 import { buildLake } from '../../api/lake/buildLake.ts';
-import { createLakeQueries } from '../../api/lakeQueriesSql.ts';
+import { createLakeQueries } from '../../api/lake/lakeQueriesSql.ts';
 import { type LocalServer, serveLocal } from '../../api/localServer.ts';
 import { OPENAPI_PATH, ROUTES } from '../../api/routes/index.ts';
 import { dynamoClient } from '../../aws/clients.ts';

@@ -10,7 +10,7 @@ import { QUERY_NAMES } from '../../api/engines/queryEngine.ts';
 import { createApiHandler } from '../../api/http/apiHandler.ts';
 import { httpApiEvent, restApiEvent } from '../../api/http/events.ts';
 import { buildLake } from '../../api/lake/buildLake.ts';
-import { createLakeQueries } from '../../api/lakeQueriesSql.ts';
+import { createLakeQueries } from '../../api/lake/lakeQueriesSql.ts';
 import { type LocalServer, serveLocal } from '../../api/localServer.ts';
 import { ROUTES } from '../../api/routes/index.ts';
 import { ErrorResponseSchema } from '../../api/schemas.ts';

@@ -8,8 +8,8 @@ import { createDuckDbEngine, type DuckDbEngine } from '../../api/engines/duckdbE
 import { createApiHandler } from '../../api/http/apiHandler.ts';
 import { httpApiEvent, restApiEvent } from '../../api/http/events.ts';
 import { buildLake, type LakeSummary } from '../../api/lake/buildLake.ts';
-import type { LakeQueries } from '../../api/lakeQueries.ts';
-import { createLakeQueries } from '../../api/lakeQueriesSql.ts';
+import type { LakeQueries } from '../../api/lake/lakeQueries.ts';
+import { createLakeQueries } from '../../api/lake/lakeQueriesSql.ts';
 import { ROUTES } from '../../api/routes/index.ts';
 import {
   AtRiskResponseSchema,

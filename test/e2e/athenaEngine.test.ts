@@ -14,8 +14,8 @@ import { AthenaQueryError, AthenaTimeoutError, createAthenaEngine, type AthenaEn
 import { createDuckDbEngine, type DuckDbEngine } from '../../api/engines/duckdbEngine.ts';
 import { CUSTOMER_BATCH, QUERY_NAMES, type QueryName, type SqlParam } from '../../api/engines/queryEngine.ts';
 import { buildLake } from '../../api/lake/buildLake.ts';
-import type { LakeQueries } from '../../api/lakeQueries.ts';
-import { createLakeQueries, scopeParams } from '../../api/lakeQueriesSql.ts';
+import type { LakeQueries } from '../../api/lake/lakeQueries.ts';
+import { createLakeQueries, scopeParams } from '../../api/lake/lakeQueriesSql.ts';
 import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';

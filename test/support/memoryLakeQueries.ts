@@ -6,7 +6,7 @@ import type {
   LakeOrderTotal,
   LakeQueries,
   WeeklyProductSales,
-} from '../../api/lakeQueries.ts';
+} from '../../api/lake/lakeQueries.ts';
 import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 
 /**

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, type AthenaClient } from '@aws-sdk/client-athena';
 import { athenaLiteral, createAthenaEngine } from '../../api/engines/athenaEngine.ts';
 import { DEFAULT_SQL_DIR, loadQueries, QUERIES, QUERY_NAMES, quotedName, readSqlFile, renderSql, scanSql, type QueryName } from '../../api/engines/queryEngine.ts';
-import { scopeParams } from '../../api/lakeQueriesSql.ts';
+import { scopeParams } from '../../api/lake/lakeQueriesSql.ts';
 import { parseLiteral } from '../support/athenaEndpoint.ts';
 
 /*

@@ -1,6 +1,6 @@
 import type { CustomerRfm, DailyUnits, DemandScope, LakeOrderLine, LakeOrderTotal, LakeOrderTotals, LakeQueries, WeeklyProductSales } from './lakeQueries.ts';
-import { compareCodePoints } from '../models/customer/customerIds.ts';
-import { CUSTOMER_BATCH, QueryEngineError, type QueryEngine, type Row, type SqlParam } from './engines/queryEngine.ts';
+import { compareCodePoints } from '../../models/customer/customerIds.ts';
+import { CUSTOMER_BATCH, QueryEngineError, type QueryEngine, type Row, type SqlParam } from '../engines/queryEngine.ts';
 
 /**
  * LakeQueries over the SQL files of api/sql/, on any QueryEngine (DuckDB locally, Athena on
