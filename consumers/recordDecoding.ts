@@ -1,5 +1,5 @@
 import { parseEventTime } from '../models/time/eventTime.ts';
-import { describeZodError, parseOrderEvent } from '../models/customer/orderEvent.ts';
+import { describeZodError, OrderEventSchema } from '../models/customer/orderEvent.ts';
 import { type OrderFacts, orderFactsOf } from '../models/customer/orderFacts.ts';
 import { scanOrderRecord } from './orderRecordScanner.ts';
 
@@ -32,7 +32,7 @@ export function decodeRecord(record: StreamRecord): DecodedRecord {
   } catch (error) {
     return { ok: false, record, reason: `not JSON: ${(error as Error).message}` };
   }
-  const parsed = parseOrderEvent(payload);
+  const parsed = OrderEventSchema.safeParse(payload);
   if (!parsed.success) return { ok: false, record, reason: `not an OrderEvent v1: ${describeZodError(parsed.error)}` };
   return { ok: true, record, order: orderFactsOf(parsed.data, parseEventTime(parsed.data.occurredAt)), general: true };
 }

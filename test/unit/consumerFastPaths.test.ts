@@ -244,7 +244,7 @@ function referenceFeaturesBetween(state: CustomerState, fromDay: number, toDay: 
   return count;
 }
 
-describe('MemoryStateStore packed copies', () => {
+describe('MemoryStateStore copies', () => {
   /** Random states of every shape the record allows: odd lengths, several sources, outboxes. */
   const stateArbitrary = fc
     .record({

@@ -17,7 +17,7 @@ async function expectDue(store: MemoryStateStore, due: Map<string, number | null
 }
 
 describe('MemoryStateStore due index', () => {
-  it('stays exact through heavy churn of due times (stale heap entries, rebuilds)', async () => {
+  it('stays exact through heavy churn of due times', async () => {
     const store = new MemoryStateStore();
     const due = new Map<string, number | null>();
     const versions = new Map<string, number>();
