@@ -187,7 +187,7 @@ function cloneRecentOrders(orders: readonly RecentOrder[]): RecentOrder[] {
 }
 
 /** A copy of a state's per-source positions. */
-export function clonePositions(positions: Record<string, string>): Record<string, string> {
+function clonePositions(positions: Record<string, string>): Record<string, string> {
   const copy: Record<string, string> = {};
   for (const source in positions) copy[source] = positions[source];
   return copy;
