@@ -18,7 +18,9 @@ export type CounterName =
   | 'AlertsPublished'
   | 'AlertsUndelivered'
   | 'CustomersRescored'
-  | 'CustomersSwept';
+  | 'CustomersSwept'
+  /** Writes of the store's event-time watermark item: at most one per container per interval. */
+  | 'WatermarkWrites';
 
 /** Counters in memory: the local runner's summary, tests and benchmarks read them. */
 export class CounterMetrics implements ConsumerMetrics {

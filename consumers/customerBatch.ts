@@ -1,12 +1,14 @@
 import type { PendingAlert } from '../models/customer/alertEvent.ts';
 import { applyOrder, blankWorkingState, cloneState, comparePositions, type CustomerState } from '../models/customer/customerState.ts';
 import type { CustomerModel } from '../models/clv/customerModel.ts';
-import { rescore, type RiskPolicy } from '../models/customer/riskPolicy.ts';
+import { rescore, type RiskPolicy, scoreSilenceBefore } from '../models/customer/riskPolicy.ts';
+import { dayIndex } from '../models/time/calendar.ts';
 import type { AlertSink } from './alerts/alertSink.ts';
 import type { ConsumerMetrics } from './consumerMetrics.ts';
 import type { DeadLetterSink } from './deadLetters/deadLetterSink.ts';
 import { type DecodedRecord, decodeRecord, type StreamRecord } from './recordDecoding.ts';
 import { type StateStore, VersionConflictError } from './stateStore/stateStore.ts';
+import { WatermarkTracker } from './watermark.ts';
 
 /** Everything the consumer core needs; the Lambda handler and the local runner wire it. */
 export interface ConsumerDeps {
@@ -16,9 +18,16 @@ export interface ConsumerDeps {
   model: CustomerModel;
   policy: RiskPolicy;
   metrics: ConsumerMetrics;
-  /** 'event': scores are as of the event-time watermark; 'wall': the wall clock is a floor too. */
+  /**
+   * The sweep's and the API's clock: 'event' is the event-time watermark, 'wall' floors it by the
+   * wall clock. The consumer itself scores every customer as of its own latest event.
+   */
   clock: 'event' | 'wall';
   now?: () => number;
+  /** How far past the wall clock an event time may move the watermark (default 24 h). */
+  maxEventSkewMs?: number;
+  /** This container's watermark; unset, one is kept per deps object (wired once per container). */
+  watermark?: WatermarkTracker;
   /** Conditional-write attempts per customer before its records are reported failed. */
   maxConflictRetries?: number;
 }
@@ -80,12 +89,11 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   deps.metrics.count('RecordsReceived', records.length);
   const failed = new Set<string>();
 
-  // Decode and group by customer in one pass; the watermark candidate comes along.
+  // Decode and group by customer in one pass.
   const groups = new Map<string, CustomerWork>();
   const work: CustomerWork[] = [];
   const customerIds: string[] = [];
   let poison: PoisonRecord[] | null = null;
-  let batchMax = Number.NEGATIVE_INFINITY;
   let parsedGenerally = 0;
   for (let i = 0; i < records.length; i++) {
     const item = decodeRecord(records[i]);
@@ -111,10 +119,8 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   for (let i = 0; i < work.length; i++) {
     const items = work[i].records;
     if (items.length > 1) items.sort(byPosition);
-    for (let j = 0; j < items.length; j++) batchMax = Math.max(batchMax, items[j].order.eventMs);
   }
 
-  const asOfMs = await watermarkFor(batchMax, deps);
   let loaded: Map<string, CustomerState>;
   try {
     loaded = await deps.store.getMany(customerIds);
@@ -139,13 +145,12 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     }
     // The store hands out copies it no longer owns, so they are updated in place.
     const state = loaded.get(item.customerId) ?? blankWorkingState(item.customerId);
-    const applied = applyRecords(state, item, counts);
-    if (applied === 0) {
+    const transitions = state.transitions;
+    const applied = applyRecords(state, item, deps, counts);
+    if (applied === 0 && state.transitions === transitions) {
       settled.push(state);
       continue;
     }
-    rescore(state, deps.model, deps.policy, Math.max(asOfMs, state.lastEventMs));
-    counts.rescored++;
     saving.push(item);
     savingStates.push(state);
     savingApplied.push(applied);
@@ -162,7 +167,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     } else if (outcome instanceof SaveFailure) {
       counts.conflicts++;
       (retries ??= []).push(
-        retryAfterConflict(item, asOfMs, deps, attempts - 1, counts).then((state) => {
+        retryAfterConflict(item, deps, attempts - 1, counts).then((state) => {
           if (state) settled.push(state);
           else for (const { record } of item.records) failed.add(record.position);
         }),
@@ -182,6 +187,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     for (const { record } of item?.records ?? []) failed.add(record.position);
   });
   deps.metrics.count('RecordsFailed', failed.size);
+  await publishWatermark(work, failed, deps);
   return { failedPositions: [...failed], deadLettered, alertsPublished };
 }
 
@@ -210,18 +216,49 @@ async function setAsidePoison(poison: PoisonRecord[], deps: ConsumerDeps, failed
   }
 }
 
-/** Scores are as of the event-time watermark (the wall clock is a floor in live deployments). */
-async function watermarkFor(batchMax: number, deps: ConsumerDeps): Promise<number> {
-  const known = await deps.store.getWatermark();
-  if (batchMax > known) await deps.store.advanceWatermark(batchMax);
-  const floor = deps.clock === 'wall' ? (deps.now?.() ?? Date.now()) : Number.NEGATIVE_INFINITY;
-  return Math.max(batchMax, known, floor);
+const trackers = new WeakMap<ConsumerDeps, WatermarkTracker>();
+
+/** The container's watermark: `deps.watermark`, or one kept for this deps object. */
+export function watermarkTrackerOf(deps: ConsumerDeps): WatermarkTracker {
+  let tracker = deps.watermark ?? trackers.get(deps);
+  if (tracker === undefined) {
+    tracker = new WatermarkTracker({ maxEventSkewMs: deps.maxEventSkewMs });
+    trackers.set(deps, tracker);
+  }
+  return tracker;
+}
+
+/**
+ * Notes how far each source has been processed and writes the store's watermark when the
+ * tracker's interval allows: no score depends on it, only the sweep's and the API's as-of times.
+ * A batch with failed records moves nothing: they come again, and until then a sweep must not
+ * treat their time as passed.
+ */
+async function publishWatermark(work: readonly CustomerWork[], failed: ReadonlySet<string>, deps: ConsumerDeps): Promise<void> {
+  const now = deps.now?.() ?? Date.now();
+  const tracker = watermarkTrackerOf(deps);
+  // A batch comes from one source: observe once per run of records from the same source.
+  let source = '';
+  let high = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < work.length && failed.size === 0; i++) {
+    const items = work[i].records;
+    for (let j = 0; j < items.length; j++) {
+      const { record, order } = items[j];
+      if (record.source !== source) {
+        if (high > Number.NEGATIVE_INFINITY) tracker.observe(source, high, now);
+        source = record.source;
+        high = Number.NEGATIVE_INFINITY;
+      }
+      if (order.eventMs > high) high = order.eventMs;
+    }
+  }
+  if (high > Number.NEGATIVE_INFINITY) tracker.observe(source, high, now);
+  if (await tracker.publish(deps.store, now)) deps.metrics.count('WatermarkWrites', 1);
 }
 
 /** After a lost race: reloads, reapplies and saves again, up to `attempts` times. Null = give up. */
 async function retryAfterConflict(
   item: CustomerWork,
-  asOfMs: number,
   deps: ConsumerDeps,
   attempts: number,
   counts: BatchCounts,
@@ -234,10 +271,9 @@ async function retryAfterConflict(
       return null;
     }
     const state = current ?? blankWorkingState(item.customerId);
-    const applied = applyRecords(state, item, counts);
-    if (applied === 0) return state;
-    rescore(state, deps.model, deps.policy, Math.max(asOfMs, state.lastEventMs));
-    counts.rescored++;
+    const transitions = state.transitions;
+    const applied = applyRecords(state, item, deps, counts);
+    if (applied === 0 && state.transitions === transitions) return state;
     const outcome = await trySave(deps.store, state);
     if (outcome instanceof SaveFailure && !outcome.conflict) return null;
     if (outcome instanceof SaveFailure) {
@@ -251,15 +287,25 @@ async function retryAfterConflict(
   return null;
 }
 
-function applyRecords(state: CustomerState, item: CustomerWork, counts: BatchCounts): number {
+/**
+ * Applies a customer's records in stream order and rescores after each one applied, as of the
+ * customer's own latest event: no other customer's events, and no batch boundary, change its
+ * score or its transitions. Before an event, a crossing into risk due on an earlier day is
+ * announced as of that day (scoreSilenceBefore). Returns the number of events applied.
+ */
+function applyRecords(state: CustomerState, item: CustomerWork, deps: ConsumerDeps, counts: BatchCounts): number {
   let applied = 0;
   const items = item.records;
   for (let i = 0; i < items.length; i++) {
     const { record, order } = items[i];
+    if (state.dueAtMs !== null) counts.rescored += scoreSilenceBefore(state, deps.model, deps.policy, dayIndex(order.eventMs));
     // A StreamRecord is a StreamPosition (source and position): no per-record wrapper.
     const outcome = applyOrder(state, order, record);
-    if (outcome === 'applied') applied++;
-    else if (outcome === 'duplicate-position') counts.duplicatePositions++;
+    if (outcome === 'applied') {
+      applied++;
+      rescore(state, deps.model, deps.policy, state.lastEventMs);
+      counts.rescored++;
+    } else if (outcome === 'duplicate-position') counts.duplicatePositions++;
     else counts.duplicateOrders++;
   }
   return applied;

@@ -1,5 +1,6 @@
 import { cloneState, type CustomerState } from '../models/customer/customerState.ts';
-import { rescore } from '../models/customer/riskPolicy.ts';
+import { scoreSilenceBefore } from '../models/customer/riskPolicy.ts';
+import { DAY_MS, dayIndex } from '../models/time/calendar.ts';
 import { type ConsumerDeps, deliverOutboxes } from './customerBatch.ts';
 import { VersionConflictError } from './stateStore/stateStore.ts';
 
@@ -13,12 +14,15 @@ export interface SweepResult {
 }
 
 /**
- * Rescores the customers who fell silent: only those whose due time has come, found through the
- * store's due index, never a table scan. A customer who bought meanwhile is rescored from the
- * fresh state (conditional writes: the consumer and the sweep never overwrite each other).
+ * Rescores the customers who fell silent: only those whose due day is over by `asOfMs` (a
+ * purchase later that day would have meant they never left), found through the store's due
+ * index, never a table scan. Each is scored as of its due time, not the sweep's, so the alert is
+ * the one the consumer would have announced before the customer's next event, whenever the
+ * sweep runs. A customer who bought meanwhile is rescored from the fresh state (conditional
+ * writes: the consumer and the sweep never overwrite each other).
  */
 export async function runSweep(deps: ConsumerDeps, asOfMs: number, limit: number): Promise<SweepResult> {
-  const ids = await deps.store.dueBefore(asOfMs, limit);
+  const ids = await deps.store.dueBefore(asOfMs - DAY_MS, limit);
   const result: SweepResult = { asOfMs, due: ids.length, rescored: 0, alertsPublished: 0, deferred: 0 };
   if (ids.length === 0) return result;
   const loaded = await deps.store.getMany(ids);
@@ -41,9 +45,9 @@ export async function runSweep(deps: ConsumerDeps, asOfMs: number, limit: number
 async function rescoreDue(stored: CustomerState | undefined, asOfMs: number, deps: ConsumerDeps): Promise<CustomerState | null | 'deferred'> {
   let current = stored;
   for (let attempt = 0; attempt < (deps.maxConflictRetries ?? 5); attempt++) {
-    if (!current || current.dueAtMs === null || current.dueAtMs > asOfMs) return null;
+    if (!current || current.dueAtMs === null || dayIndex(current.dueAtMs) >= dayIndex(asOfMs)) return null;
     const state = cloneState(current);
-    rescore(state, deps.model, deps.policy, Math.max(asOfMs, state.lastEventMs));
+    scoreSilenceBefore(state, deps.model, deps.policy, dayIndex(asOfMs));
     try {
       state.version = await deps.store.save(state);
       return state;

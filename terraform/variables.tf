@@ -201,7 +201,7 @@ variable "risk_margin" {
 }
 
 variable "score_clock" {
-  description = "'wall': scores are as of max(event-time watermark, now) (live); 'event': as of the watermark only (replays of old data)."
+  description = "The sweep's clock. 'wall': it sweeps as of max(event-time watermark, now) (live); 'event': as of the watermark only (replays of old data). The consumer scores each customer as of its own latest event either way."
   type        = string
   default     = "wall"
 

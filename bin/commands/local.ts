@@ -21,6 +21,7 @@ import { pollStream } from '../localStack/eventSourcePoller.ts';
 import { startDynalite, startKinesalite } from '../localStack/embeddedPeers.ts';
 import { createStateTable, DynamoStateStore } from '../../consumers/stateStore/dynamoStateStore.ts';
 import { sweepAll } from '../../consumers/sweep.ts';
+import { WatermarkTracker } from '../../consumers/watermark.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
 import { ensureStream, KinesisProducer } from '../../producers/kinesisProducer.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
@@ -93,6 +94,7 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
       policy: { threshold: options.threshold, margin: 0.05, maxDueDays: 730 },
       metrics,
       clock: 'event',
+      watermark: new WatermarkTracker(),
     };
     const bootstrapped = await bootstrapStates(history, calibrationEnd, deps);
     say(`• ${bootstrapped.customers.toLocaleString()} customer states bootstrapped from the training history (${bootstrapped.atRisk.toLocaleString()} already at risk)`);
@@ -203,9 +205,12 @@ function startStreaming(replay: readonly OrderEvent[], options: LocalOptions, de
     });
     return sweeping;
   };
+  // Swept as of the event time every shard has reached, so a shard running ahead never has the
+  // sweep announce a customer whose purchase still waits on a slower shard.
+  const tracker = deps.watermark!;
   const sweepIfDue = async () => {
-    const watermark = await deps.store.getWatermark();
-    if (dayIndex(watermark) < nextSweepDay) return;
+    const watermark = tracker.low(options.shards);
+    if (!(watermark > Number.NEGATIVE_INFINITY) || dayIndex(watermark) < nextSweepDay) return;
     nextSweepDay = dayIndex(watermark) + 1;
     await sweepAsOf(watermark);
   };
@@ -260,7 +265,9 @@ function startStreaming(replay: readonly OrderEvent[], options: LocalOptions, de
     await Promise.race([replayProcessed, polling]);
     const seconds = (performance.now() - started) / 1000;
     await sweeping;
-    await sweepAsOf(await deps.store.getWatermark());
+    // Every shard is drained: the latest event time seen is safe, and the store gets it for the API.
+    await tracker.publish(deps.store, Date.now(), true);
+    await sweepAsOf(Math.max(tracker.high(), await deps.store.getWatermark()));
     return { ...counts, seconds };
   })();
   return {

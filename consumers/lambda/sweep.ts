@@ -5,6 +5,7 @@ import { type ConsumerEnv, readConsumerEnv } from '../consumerConfig.ts';
 import { PowertoolsMetrics } from '../consumerMetrics.ts';
 import type { ConsumerDeps } from '../customerBatch.ts';
 import { type SweepResult, sweepAll } from '../sweep.ts';
+import { boundedWatermark } from '../watermark.ts';
 
 const logger = new Logger({ serviceName: 'demand-insights-sweep' });
 const metrics = new Metrics({ namespace: 'DemandInsights', serviceName: 'sweep' });
@@ -12,7 +13,8 @@ let cold: Promise<{ env: ConsumerEnv; deps: ConsumerDeps }> | undefined;
 
 /**
  * The scheduled sweep (EventBridge Scheduler / rule, e.g. every 15 minutes). It sweeps as of
- * the event-time watermark, floored by the wall clock in live deployments.
+ * the event-time watermark, floored by the wall clock in live deployments: customers whose
+ * crossing day is over by then are announced, as of that day.
  */
 export async function handler(): Promise<SweepResult> {
   cold ??= (async () => {
@@ -20,8 +22,10 @@ export async function handler(): Promise<SweepResult> {
     return { env, deps: await buildAwsConsumerDeps(env, new PowertoolsMetrics(metrics)) };
   })();
   const { env, deps } = await cold;
-  const watermark = await deps.store.getWatermark();
-  const asOfMs = env.SCORE_CLOCK === 'wall' ? Math.max(watermark, Date.now()) : watermark;
+  const now = Date.now();
+  // Bounded on reading too: a watermark stored before the bound existed may lie in the future.
+  const watermark = boundedWatermark(await deps.store.getWatermark(), now, deps.maxEventSkewMs);
+  const asOfMs = env.SCORE_CLOCK === 'wall' ? Math.max(watermark, now) : watermark;
   const result = await sweepAll(deps, asOfMs, env.SWEEP_BATCH_LIMIT);
   logger.info('sweep done', { ...result });
   metrics.publishStoredMetrics();

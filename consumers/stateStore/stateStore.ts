@@ -31,7 +31,11 @@ export interface StateStore {
   dueBefore(asOfMs: number, limit: number): Promise<string[]>;
   /** Every stored state, in pages: for the API's listings and for exports. */
   scan(): AsyncIterable<CustomerState[]>;
-  /** The event-time watermark: the latest event time the consumers have seen (0 if none). */
+  /**
+   * The event-time watermark: the latest event time the consumers have published (0 if none),
+   * written at most once a minute per consumer container (consumers/watermark.ts). Only the
+   * sweep's and the API's as-of times depend on it.
+   */
   getWatermark(): Promise<number>;
   /** Raises the watermark to `ms` if it is higher; never lowers it. */
   advanceWatermark(ms: number): Promise<void>;

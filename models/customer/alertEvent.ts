@@ -19,7 +19,7 @@ export const AlertDetailSchema = z.object({
   clv: z.number().describe('Expected spend over the model horizon.'),
   threshold: z.number().min(0).max(1),
   modelVersion: z.string(),
-  asOf: z.iso.datetime().describe('Event time the score is as of (the event-time watermark).'),
+  asOf: z.iso.datetime().describe('Event time the score is as of: the latest event of the customer, or for an at-risk crossing noticed in silence the start of the day it happened.'),
   drivers: z.record(z.string(), z.number()).describe('The features that drove the score.'),
 });
 export type AlertDetail = z.infer<typeof AlertDetailSchema>;

@@ -76,6 +76,26 @@ export function rescore(state: CustomerState, model: CustomerModel, policy: Risk
   return alert;
 }
 
+/** Rescores of one silent stretch before giving up: each step moves at least a day, a capped one maxDueDays. */
+const MAX_SILENT_RESCORES = 16;
+
+/**
+ * Rescores a customer as of its due time while that falls on a day before `dayLimit` (a day
+ * index): the day is over and the customer did not buy on it, so its crossing is announced as of
+ * the day it happened. The consumer calls this before applying a customer's next event (the
+ * limit is that event's day) and the sweep as of its own time, so the transition, its id and its
+ * as-of time are the same whoever notices it first and whenever. A crossing on the day of the next
+ * purchase is never announced: the customer is back. Returns the number of rescores.
+ */
+export function scoreSilenceBefore(state: CustomerState, model: CustomerModel, policy: RiskPolicy, dayLimit: number): number {
+  let rescores = 0;
+  while (state.dueAtMs !== null && Math.floor(state.dueAtMs / DAY_MS) < dayLimit && rescores < MAX_SILENT_RESCORES) {
+    rescore(state, model, policy, Math.max(state.dueAtMs, state.lastEventMs));
+    rescores++;
+  }
+  return rescores;
+}
+
 /**
  * A model that can say, for a customer's features, after how many days since the first purchase
  * (T = days / 7 weeks) its churn probability first reaches a threshold if the customer stays

@@ -88,7 +88,8 @@ describe('Kinesis consumer against dynalite and the EventBridge protocol endpoin
       const handler = createKinesisHandler(() => deps);
       await deliverUntilDone(handler, toKinesisEvents([order('race', 'o1', '2024-01-01T10:00:00Z', 40)], 10)[0]);
       const stored = (await deps.store.getMany(['race'])).get('race')!;
-      const asOf = stored.dueAtMs! + 3_600_000;
+      // The day after the crossing day: the sweep announces the crossing, and so does the purchase's batch.
+      const asOf = stored.dueAtMs! + 86_400_000 + 3_600_000;
 
       // Both read the same version before either writes.
       const real = deps.store;
