@@ -1,5 +1,12 @@
 import type { PendingAlert } from '../models/customer/alertEvent.ts';
-import { applyOrder, blankWorkingState, cloneState, comparePositions, type CustomerState } from '../models/customer/customerState.ts';
+import {
+  applyOrder,
+  blankWorkingState,
+  cloneState,
+  comparePositions,
+  type CustomerState,
+  DEFAULT_DUPLICATE_HORIZON_DAYS,
+} from '../models/customer/customerState.ts';
 import type { CustomerModel } from '../models/clv/customerModel.ts';
 import { rescore, type RiskPolicy } from '../models/customer/riskPolicy.ts';
 import type { AlertSink } from './alerts/alertSink.ts';
@@ -21,6 +28,8 @@ export interface ConsumerDeps {
   now?: () => number;
   /** Conditional-write attempts per customer before its records are reported failed. */
   maxConflictRetries?: number;
+  /** Days of event time a producer retry is ignored for (DEFAULT_DUPLICATE_HORIZON_DAYS). */
+  duplicateHorizonDays?: number;
 }
 
 export interface BatchResult {
@@ -36,6 +45,10 @@ type PoisonRecord = Extract<DecodedRecord, { ok: false }>;
 interface CustomerWork {
   customerId: string;
   records: DecodedEvent[];
+  /** Records older than the duplicate horizon when applied: set aside before the state is saved. */
+  beyondHorizon?: DecodedEvent[];
+  /** True once those are in the dead-letter sink, so a retry after a lost race does not resend them. */
+  setAside?: boolean;
 }
 
 /** What a save came to, besides a new version: a lost race, or any other failure. */
@@ -139,7 +152,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     }
     // The store hands out copies it no longer owns, so they are updated in place.
     const state = loaded.get(item.customerId) ?? blankWorkingState(item.customerId);
-    const applied = applyRecords(state, item, counts);
+    const applied = applyRecords(state, item, counts, deps.duplicateHorizonDays);
     if (applied === 0) {
       settled.push(state);
       continue;
@@ -149,7 +162,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     saving.push(item);
     savingStates.push(state);
     savingApplied.push(applied);
-    saves.push(trySave(deps.store, state));
+    saves.push(item.beyondHorizon === undefined ? trySave(deps.store, state) : setAsideThenSave(item, state, deps));
   }
 
   const outcomes = await Promise.all(saves);
@@ -234,11 +247,11 @@ async function retryAfterConflict(
       return null;
     }
     const state = current ?? blankWorkingState(item.customerId);
-    const applied = applyRecords(state, item, counts);
+    const applied = applyRecords(state, item, counts, deps.duplicateHorizonDays);
     if (applied === 0) return state;
     rescore(state, deps.model, deps.policy, Math.max(asOfMs, state.lastEventMs));
     counts.rescored++;
-    const outcome = await trySave(deps.store, state);
+    const outcome = await (item.beyondHorizon === undefined ? trySave(deps.store, state) : setAsideThenSave(item, state, deps));
     if (outcome instanceof SaveFailure && !outcome.conflict) return null;
     if (outcome instanceof SaveFailure) {
       counts.conflicts++;
@@ -251,18 +264,56 @@ async function retryAfterConflict(
   return null;
 }
 
-function applyRecords(state: CustomerState, item: CustomerWork, counts: BatchCounts): number {
+/**
+ * Applies a customer's records; the count includes records set aside as beyond the duplicate
+ * horizon, as their positions move the high-water mark and so must be saved too.
+ */
+function applyRecords(state: CustomerState, item: CustomerWork, counts: BatchCounts, horizonDays?: number): number {
   let applied = 0;
   const items = item.records;
+  if (item.setAside !== true) item.beyondHorizon = undefined;
   for (let i = 0; i < items.length; i++) {
     const { record, order } = items[i];
     // A StreamRecord is a StreamPosition (source and position): no per-record wrapper.
-    const outcome = applyOrder(state, order, record);
+    const outcome = applyOrder(state, order, record, horizonDays);
     if (outcome === 'applied') applied++;
     else if (outcome === 'duplicate-position') counts.duplicatePositions++;
-    else counts.duplicateOrders++;
+    else if (outcome === 'duplicate-order') counts.duplicateOrders++;
+    else {
+      if (item.setAside !== true) (item.beyondHorizon ??= []).push(items[i]);
+      applied++;
+    }
   }
   return applied;
+}
+
+/**
+ * Sends a customer's records that arrived beyond the duplicate horizon to the dead-letter sink,
+ * then saves: the save moves the positions past them, so were it first and the sink then down,
+ * their redelivery would be rejected as already seen and the records lost.
+ */
+async function setAsideThenSave(item: CustomerWork, state: CustomerState, deps: ConsumerDeps): Promise<SaveOutcome> {
+  if (item.setAside !== true && item.beyondHorizon !== undefined) {
+    const horizon = deps.duplicateHorizonDays ?? DEFAULT_DUPLICATE_HORIZON_DAYS;
+    const now = new Date(deps.now?.() ?? Date.now()).toISOString();
+    try {
+      await deps.deadLetters.send(
+        item.beyondHorizon.map(({ record, order }) => ({
+          reason: `${order.type} ${order.orderId} of ${new Date(order.eventMs).toISOString()} is more than ${horizon} days older than customer ${item.customerId}'s latest event, beyond the duplicate horizon: applying it could not keep its retries from counting again`,
+          source: record.source,
+          position: record.position,
+          partitionKey: record.partitionKey,
+          data: record.data,
+          deadLetteredAt: now,
+        })),
+      );
+    } catch {
+      return FAILED;
+    }
+    item.setAside = true;
+    deps.metrics.count('RecordsBeyondHorizon', item.beyondHorizon.length);
+  }
+  return trySave(deps.store, state);
 }
 
 function reportCounts(counts: BatchCounts, metrics: ConsumerMetrics): void {
