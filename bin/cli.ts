@@ -75,7 +75,7 @@ function buildProgram(): Command {
   program
     .command('bench')
     .description('benchmarks; each prints JSON with --json')
-    .argument('<which>', 'consumer | score | train | api')
+    .argument('<which>', 'consumer | score | train | api | dynamo')
     .option('--json', 'print JSON only')
     .option('--events <n>', 'events (consumer)', '200000')
     .option('--batch-size <n>', 'records per handler invocation (consumer)', '100')
@@ -83,7 +83,7 @@ function buildProgram(): Command {
     .option('--in-process', "run in this process with its own V8 flags rather than the consumer Lambda's (consumer)")
     .option('--stages', "also time the handler's steps cumulatively, CPU µs per event (consumer)")
     .option('--customers <n>', 'customers')
-    .option('--data <file>', 'dataset (api)')
+    .option('--data <file>', 'dataset (api; dynamo, default CDNOW)')
     .addOption(formatOption())
     .action(lazy(() => import('./commands/bench.ts')));
 

@@ -23,5 +23,6 @@ export async function buildAwsConsumerDeps(env: ConsumerEnv, metrics: ConsumerMe
     policy: { threshold: env.CHURN_THRESHOLD, margin: env.RISK_MARGIN, maxDueDays: 730 },
     metrics,
     clock: env.SCORE_CLOCK,
+    duplicateHorizonDays: env.DUPLICATE_HORIZON_DAYS,
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_DUPLICATE_HORIZON_DAYS } from '../models/customer/customerState.ts';
 import { DEFAULT_RISK_POLICY } from '../models/customer/riskPolicy.ts';
 
 /** The consumer and sweep Lambdas' configuration, from the environment, validated once at cold start. */
@@ -11,6 +12,8 @@ export const ConsumerEnvSchema = z.object({
   RISK_MARGIN: z.coerce.number().min(0).max(1).default(DEFAULT_RISK_POLICY.margin),
   SCORE_CLOCK: z.enum(['event', 'wall']).default('wall'),
   SWEEP_BATCH_LIMIT: z.coerce.number().int().min(1).max(100_000).default(5_000),
+  /** Days of event time for which a producer retry (same type and order id) is ignored. */
+  DUPLICATE_HORIZON_DAYS: z.coerce.number().int().min(1).max(3_650).default(DEFAULT_DUPLICATE_HORIZON_DAYS),
   AWS_REGION: z.string().optional(),
   /** Local stand-ins only: endpoint overrides. */
   DYNAMODB_ENDPOINT: z.string().url().optional(),

@@ -13,6 +13,7 @@ export type CounterName =
   | 'DuplicatePositions'
   | 'DuplicateOrders'
   | 'PoisonRecords'
+  | 'RecordsBeyondHorizon'
   | 'RecordsFailed'
   | 'VersionConflicts'
   | 'AlertsPublished'

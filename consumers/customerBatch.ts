@@ -1,5 +1,12 @@
 import type { PendingAlert } from '../models/customer/alertEvent.ts';
-import { applyOrder, blankWorkingState, cloneState, comparePositions, type CustomerState } from '../models/customer/customerState.ts';
+import {
+  applyOrder,
+  blankWorkingState,
+  cloneState,
+  comparePositions,
+  type CustomerState,
+  DEFAULT_DUPLICATE_HORIZON_DAYS,
+} from '../models/customer/customerState.ts';
 import type { CustomerModel } from '../models/clv/customerModel.ts';
 import { rescore, type RiskPolicy, scoreSilenceBefore } from '../models/customer/riskPolicy.ts';
 import { dayIndex } from '../models/time/calendar.ts';
@@ -30,6 +37,8 @@ export interface ConsumerDeps {
   watermark?: WatermarkTracker;
   /** Conditional-write attempts per customer before its records are reported failed. */
   maxConflictRetries?: number;
+  /** Days of event time a producer retry is ignored for (DEFAULT_DUPLICATE_HORIZON_DAYS). */
+  duplicateHorizonDays?: number;
 }
 
 export interface BatchResult {
@@ -45,6 +54,10 @@ type PoisonRecord = Extract<DecodedRecord, { ok: false }>;
 interface CustomerWork {
   customerId: string;
   records: DecodedEvent[];
+  /** Records older than the duplicate horizon when applied: set aside before the state is saved. */
+  beyondHorizon?: DecodedEvent[];
+  /** True once those are in the dead-letter sink, so a retry after a lost race does not resend them. */
+  setAside?: boolean;
 }
 
 /** What a save came to, besides a new version: a lost race, or any other failure. */
@@ -154,7 +167,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     saving.push(item);
     savingStates.push(state);
     savingApplied.push(applied);
-    saves.push(trySave(deps.store, state));
+    saves.push(item.beyondHorizon === undefined ? trySave(deps.store, state) : setAsideThenSave(item, state, deps));
   }
 
   const outcomes = await Promise.all(saves);
@@ -274,7 +287,7 @@ async function retryAfterConflict(
     const transitions = state.transitions;
     const applied = applyRecords(state, item, deps, counts);
     if (applied === 0 && state.transitions === transitions) return state;
-    const outcome = await trySave(deps.store, state);
+    const outcome = await (item.beyondHorizon === undefined ? trySave(deps.store, state) : setAsideThenSave(item, state, deps));
     if (outcome instanceof SaveFailure && !outcome.conflict) return null;
     if (outcome instanceof SaveFailure) {
       counts.conflicts++;
@@ -291,24 +304,60 @@ async function retryAfterConflict(
  * Applies a customer's records in stream order and rescores after each one applied, as of the
  * customer's own latest event: no other customer's events, and no batch boundary, change its
  * score or its transitions. Before an event, a crossing into risk due on an earlier day is
- * announced as of that day (scoreSilenceBefore). Returns the number of events applied.
+ * announced as of that day (scoreSilenceBefore). Returns the number of events applied, counting
+ * records set aside as beyond the duplicate horizon: their positions move the high-water mark and
+ * so must be saved too.
  */
 function applyRecords(state: CustomerState, item: CustomerWork, deps: ConsumerDeps, counts: BatchCounts): number {
   let applied = 0;
   const items = item.records;
+  if (item.setAside !== true) item.beyondHorizon = undefined;
   for (let i = 0; i < items.length; i++) {
     const { record, order } = items[i];
     if (state.dueAtMs !== null) counts.rescored += scoreSilenceBefore(state, deps.model, deps.policy, dayIndex(order.eventMs));
     // A StreamRecord is a StreamPosition (source and position): no per-record wrapper.
-    const outcome = applyOrder(state, order, record);
+    const outcome = applyOrder(state, order, record, deps.duplicateHorizonDays);
     if (outcome === 'applied') {
       applied++;
       rescore(state, deps.model, deps.policy, state.lastEventMs);
       counts.rescored++;
     } else if (outcome === 'duplicate-position') counts.duplicatePositions++;
-    else counts.duplicateOrders++;
+    else if (outcome === 'duplicate-order') counts.duplicateOrders++;
+    else {
+      if (item.setAside !== true) (item.beyondHorizon ??= []).push(items[i]);
+      applied++;
+    }
   }
   return applied;
+}
+
+/**
+ * Sends a customer's records that arrived beyond the duplicate horizon to the dead-letter sink,
+ * then saves: the save moves the positions past them, so were it first and the sink then down,
+ * their redelivery would be rejected as already seen and the records lost.
+ */
+async function setAsideThenSave(item: CustomerWork, state: CustomerState, deps: ConsumerDeps): Promise<SaveOutcome> {
+  if (item.setAside !== true && item.beyondHorizon !== undefined) {
+    const horizon = deps.duplicateHorizonDays ?? DEFAULT_DUPLICATE_HORIZON_DAYS;
+    const now = new Date(deps.now?.() ?? Date.now()).toISOString();
+    try {
+      await deps.deadLetters.send(
+        item.beyondHorizon.map(({ record, order }) => ({
+          reason: `${order.type} ${order.orderId} of ${new Date(order.eventMs).toISOString()} is more than ${horizon} days older than customer ${item.customerId}'s latest event, beyond the duplicate horizon: applying it could not keep its retries from counting again`,
+          source: record.source,
+          position: record.position,
+          partitionKey: record.partitionKey,
+          data: record.data,
+          deadLetteredAt: now,
+        })),
+      );
+    } catch {
+      return FAILED;
+    }
+    item.setAside = true;
+    deps.metrics.count('RecordsBeyondHorizon', item.beyondHorizon.length);
+  }
+  return trySave(deps.store, state);
 }
 
 function reportCounts(counts: BatchCounts, metrics: ConsumerMetrics): void {

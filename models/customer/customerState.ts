@@ -15,19 +15,22 @@ import { type OrderFacts, orderFactsOf } from './orderFacts.ts';
  * Two kinds of duplicates are rejected:
  * - a redelivered record: same stream position. `positions` holds, per shard or partition, the
  *   highest sequence number or offset applied; anything at or below it is rejected, for any age.
- * - a producer retry: same order id in a new record. `recentOrders` remembers the ids of orders
- *   whose event time is within DUPLICATE_WINDOW_DAYS of the customer's latest event (at most
- *   DUPLICATE_MEMORY_MAX of them). A retry older than that window is applied again.
+ * - a producer retry: same type and order id in a new record. `orderMemory` remembers a 64-bit
+ *   hash of every applied order's type and id with its event day, for the duplicate horizon
+ *   (DEFAULT_DUPLICATE_HORIZON_DAYS unless configured) before the customer's latest event day,
+ *   however many orders that is. An event already older than that horizon when it arrives is
+ *   not applied ('beyond-horizon'): it could not be remembered without making the memory depend
+ *   on arrival order, so each of its retries would count; the consumer sets it aside instead.
  */
-const STATE_FORMAT = 1;
-export const DUPLICATE_WINDOW_DAYS = 35;
-const DUPLICATE_MEMORY_MAX = 128;
+const STATE_FORMAT = 2;
+export const DEFAULT_DUPLICATE_HORIZON_DAYS = 400;
 export const ACTIVITY_WEEKS = 26;
 /** JSON-safe sentinels for "no event yet" (Infinity would not survive a JSON round trip). */
 const NO_EVENT_FIRST_MS = Number.MAX_SAFE_INTEGER;
 export const NO_EVENT_LAST_MS = Number.MIN_SAFE_INTEGER;
 
-export interface RecentOrder {
+/** What format-1 states stored for an order id: `type:orderId` and its event time. */
+export interface LegacyRecentOrder {
   key: string;
   ms: number;
 }
@@ -74,7 +77,13 @@ export interface CustomerState {
   countryMs: number;
   weekOrders: number[];
   weekCents: number[];
-  recentOrders: RecentOrder[];
+  /**
+   * Orders applied within the duplicate horizon, three numbers each: the high and low 32 bits of
+   * orderIdHash(type, orderId), then the event's day index. Kept sorted by (hash, day) so any
+   * arrival order stores the same array. Stores may pack it (12 bytes an order).
+   */
+  orderMemory: number[];
+  /** High-water marks keyed by stream and shard (`stream/shardId`), or topic and partition. */
   positions: Record<string, string>;
   score: CustomerScore | null;
   atRisk: boolean;
@@ -85,7 +94,7 @@ export interface CustomerState {
   outbox: PendingAlert[];
 }
 
-export type ApplyOutcome = 'applied' | 'duplicate-position' | 'duplicate-order';
+export type ApplyOutcome = 'applied' | 'duplicate-position' | 'duplicate-order' | 'beyond-horizon';
 
 /** Where a record came from: a shard or partition, and its sequence number or offset. */
 export interface StreamPosition {
@@ -116,7 +125,7 @@ export function emptyState(customerId: string): CustomerState {
     countryMs: NO_EVENT_LAST_MS,
     weekOrders: new Array(ACTIVITY_WEEKS).fill(0),
     weekCents: new Array(ACTIVITY_WEEKS).fill(0),
-    recentOrders: [],
+    orderMemory: [],
     positions: {},
     score: null,
     atRisk: false,
@@ -170,7 +179,7 @@ export function cloneState(state: CustomerState): CustomerState {
     countryMs: state.countryMs,
     weekOrders: state.weekOrders.slice(),
     weekCents: state.weekCents.slice(),
-    recentOrders: cloneRecentOrders(state.recentOrders),
+    orderMemory: state.orderMemory.slice(),
     positions: clonePositions(state.positions),
     score: state.score === null ? null : cloneScore(state.score),
     atRisk: state.atRisk,
@@ -178,12 +187,6 @@ export function cloneState(state: CustomerState): CustomerState {
     transitions: state.transitions,
     outbox: state.outbox.slice(),
   };
-}
-
-function cloneRecentOrders(orders: readonly RecentOrder[]): RecentOrder[] {
-  const copy: RecentOrder[] = [];
-  for (let i = 0; i < orders.length; i++) copy.push({ key: orders[i].key, ms: orders[i].ms });
-  return copy;
 }
 
 /** A copy of a state's per-source positions. */
@@ -218,33 +221,35 @@ export function comparePositions(a: string, b: string): number {
 /**
  * Applies one event in place. The result is the same whatever order a customer's events
  * are applied in, and applying one twice (same position, or same order id within the
- * duplicate window) changes nothing but the position high-water mark.
+ * duplicate horizon) changes nothing but the position high-water mark.
  */
 export function applyEvent(
   state: CustomerState,
   event: OrderEvent,
   from?: StreamPosition,
   ms: number = Date.parse(event.occurredAt),
+  horizonDays: number = DEFAULT_DUPLICATE_HORIZON_DAYS,
 ): ApplyOutcome {
-  return applyOrder(state, orderFactsOf(event, ms), from);
+  return applyOrder(state, orderFactsOf(event, ms), from, horizonDays);
 }
 
 /** applyEvent on the facts of an event: what the consumer's fast decoding path hands over. */
-export function applyOrder(state: CustomerState, order: OrderFacts, from?: StreamPosition): ApplyOutcome {
+export function applyOrder(state: CustomerState, order: OrderFacts, from?: StreamPosition, horizonDays: number = DEFAULT_DUPLICATE_HORIZON_DAYS): ApplyOutcome {
   if (from) {
-    const seen = state.positions[from.source];
+    let seen: string | undefined = state.positions[from.source];
+    if (seen === undefined) seen = adoptBareShardKey(state.positions, from.source);
     if (seen !== undefined && comparePositions(from.position, seen) <= 0) return 'duplicate-position';
     state.positions[from.source] = from.position;
   }
-  const key = `${order.type}:${order.orderId}`;
-  const recent = state.recentOrders;
-  for (let i = 0; i < recent.length; i++) if (recent[i].key === key) return 'duplicate-order';
-
   const ms = order.eventMs;
+  const day = dayIndex(ms);
+  const latestDay = state.lastEventMs === NO_EVENT_LAST_MS ? day : Math.max(day, dayIndex(state.lastEventMs));
+  if (day < latestDay - horizonDays) return 'beyond-horizon';
+  const hash = orderIdHash(order.type, order.orderId);
+  if (!rememberOrder(state, hashHigh, hash, day, latestDay - horizonDays)) return 'duplicate-order';
+
   state.firstEventMs = Math.min(state.firstEventMs, ms);
-  const raised = ms > state.lastEventMs;
-  if (raised) state.lastEventMs = ms;
-  rememberOrder(state, key, ms, raised);
+  if (ms > state.lastEventMs) state.lastEventMs = ms;
   if (order.country !== undefined) noteCountry(state, order.country, ms);
 
   const cents = order.cents;
@@ -253,7 +258,6 @@ export function applyOrder(state: CustomerState, order: OrderFacts, from?: Strea
     state.returnCents += cents;
     return 'applied';
   }
-  const day = dayIndex(ms);
   state.orders += 1;
   state.units += order.units;
   state.spendCents += cents;
@@ -275,20 +279,111 @@ function noteCountry(state: CustomerState, country: string, ms: number): void {
   }
 }
 
-function rememberOrder(state: CustomerState, key: string, ms: number, horizonMoved: boolean): void {
-  const horizon = state.lastEventMs - DUPLICATE_WINDOW_DAYS * 86_400_000;
-  const kept = state.recentOrders;
-  if (horizonMoved) {
+/**
+ * A bare shard id (`shardId-000000000000`) is how positions were keyed before they carried the
+ * stream. Such a mark came from the one stream consumed before the upgrade; it is taken as the
+ * mark of the first stream whose records of that shard reach this customer afterwards, and
+ * dropped, so a stream met later (a re-created or migrated one) starts from nothing.
+ */
+function adoptBareShardKey(positions: Record<string, string>, source: string): string | undefined {
+  const slash = source.lastIndexOf('/');
+  if (slash < 0) return undefined;
+  const bare = source.slice(slash + 1);
+  const seen = positions[bare];
+  if (seen !== undefined) {
+    delete positions[bare];
+    positions[source] = seen;
+  }
+  return seen;
+}
+
+/** Set by orderIdHash: the high 32 bits of the last hash (the low ones are its return value). */
+let hashHigh = 0;
+
+/**
+ * A 64-bit hash of an order's type and id (two 32-bit multiply-xorshift lanes over UTF-16 code
+ * units, cross-mixed at the end, as in cyrb53 but keeping all 64 bits): the high half goes to
+ * `hashHigh`, the low half is returned, so no array or BigInt is made per event. Stable across
+ * processes and releases; not cryptographic (producers are trusted not to forge collisions).
+ */
+export function orderIdHash(type: OrderFacts['type'], orderId: string): number {
+  let h1 = 0xdeadbeef ^ (type === 'order' ? 1 : 2);
+  let h2 = 0x41c6ce57 ^ (type === 'order' ? 1 : 2);
+  for (let i = 0; i < orderId.length; i++) {
+    const ch = orderId.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  hashHigh = h2 >>> 0;
+  return h1 >>> 0;
+}
+
+/**
+ * Adds (high, low, day) to the memory unless the hash is there already (false: a retry), and
+ * drops entries older than `oldestDay`. The memory stays sorted by (hash, day), so it holds
+ * exactly the applied orders of the last horizon whatever order they came in.
+ */
+function rememberOrder(state: CustomerState, high: number, low: number, day: number, oldestDay: number): boolean {
+  const memory = state.orderMemory;
+  let insertAt = memory.length;
+  let stale = false;
+  for (let i = 0; i < memory.length; i += 3) {
+    const h = memory[i];
+    const l = memory[i + 1];
+    if (h === high && l === low) return false;
+    if (memory[i + 2] < oldestDay) stale = true;
+    if (insertAt === memory.length && (h > high || (h === high && l > low))) insertAt = i;
+  }
+  memory.splice(insertAt, 0, high, low, day);
+  if (stale) {
     let write = 0;
-    for (const order of kept) if (order.ms >= horizon) kept[write++] = order;
-    kept.length = write;
+    for (let read = 0; read < memory.length; read += 3) {
+      if (memory[read + 2] < oldestDay) continue;
+      memory[write] = memory[read];
+      memory[write + 1] = memory[read + 1];
+      memory[write + 2] = memory[read + 2];
+      write += 3;
+    }
+    memory.length = write;
   }
-  if (ms >= horizon) kept.push({ key, ms });
-  if (kept.length > DUPLICATE_MEMORY_MAX) {
-    // Keep the newest by event time (ties by key) so the memory is the same in any arrival order.
-    kept.sort((p, q) => q.ms - p.ms || (p.key < q.key ? -1 : p.key > q.key ? 1 : 0));
-    kept.length = DUPLICATE_MEMORY_MAX;
+  return true;
+}
+
+/** Packs an order memory into 12 bytes an order (high, low, day as big-endian 32-bit integers). */
+export function packOrderMemory(memory: readonly number[]): Uint8Array {
+  const bytes = new Uint8Array(memory.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < memory.length; i += 3) {
+    view.setUint32(i * 4, memory[i]);
+    view.setUint32(i * 4 + 4, memory[i + 1]);
+    view.setInt32(i * 4 + 8, memory[i + 2]);
   }
+  return bytes;
+}
+
+export function unpackOrderMemory(bytes: Uint8Array): number[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const memory: number[] = [];
+  for (let at = 0; at + 12 <= bytes.byteLength; at += 12) memory.push(view.getUint32(at), view.getUint32(at + 4), view.getInt32(at + 8));
+  return memory;
+}
+
+/**
+ * The order memory of a format-1 state, from its `recentOrders` (`type:orderId` keys with event
+ * times): the same orders, hashed, so retries of orders a stored state already knew stay ignored.
+ */
+export function orderMemoryFromLegacy(recent: readonly LegacyRecentOrder[]): number[] {
+  const state = { orderMemory: [] } as unknown as CustomerState;
+  for (const { key, ms } of recent) {
+    const colon = key.indexOf(':');
+    const low = orderIdHash(key.slice(0, colon) === 'return' ? 'return' : 'order', key.slice(colon + 1));
+    rememberOrder(state, hashHigh, low, dayIndex(ms), Number.MIN_SAFE_INTEGER);
+  }
+  return state.orderMemory;
 }
 
 function addPurchaseDay(state: CustomerState, day: number, cents: number): void {
@@ -408,5 +503,5 @@ export function ringActivity(state: CustomerState, fromWeek: number, toWeek: num
  */
 export function statisticsOf(state: CustomerState): Omit<CustomerState, 'version' | 'score' | 'atRisk' | 'dueAtMs' | 'transitions' | 'outbox' | 'positions'> {
   const { version: _v, score: _s, atRisk: _a, dueAtMs: _d, transitions: _t, outbox: _o, positions: _p, ...stats } = state;
-  return { ...stats, recentOrders: [...stats.recentOrders].sort((p, q) => (p.key < q.key ? -1 : p.key > q.key ? 1 : 0)) };
+  return stats;
 }

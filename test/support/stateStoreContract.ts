@@ -152,7 +152,7 @@ export function describeStateStoreContract(
       withStore(async (store) => {
         const rich = richState();
         expect(rich.positions[SHARD]).toBeDefined();
-        expect(rich.recentOrders.length).toBeGreaterThanOrEqual(4);
+        expect(rich.orderMemory.length).toBeGreaterThanOrEqual(4 * 3);
         expect(rich.dayBits.length).toBeGreaterThan(1);
         expect(rich.country).toBe('Côte d’Ivoire');
         expect(rich.countryMs).toBe(Date.parse('2024-03-02T14:30:00Z'));
@@ -187,7 +187,7 @@ export function describeStateStoreContract(
         saved.orders = -1;
         saved.dayBits.push(7);
         saved.positions.x = '1';
-        saved.recentOrders.length = 0;
+        saved.orderMemory.length = 0;
         saved.score!.clv = -1;
         saved.outbox.pop();
         expect(await stored(store, 'C-10042')).toEqual(expected);
@@ -196,7 +196,7 @@ export function describeStateStoreContract(
         read.spendCents = -1;
         read.weekCents[0] = -1;
         read.positions[SHARD] = '0';
-        read.recentOrders.push({ key: 'order:forged', ms: 0 });
+        read.orderMemory.push(1, 2, 3);
         read.score!.churnProbability = 2;
         read.outbox.length = 0;
         read.version = 42;

@@ -272,7 +272,7 @@ describe('MemoryStateStore copies', () => {
         state.weekOrders = Array.from({ length: weeks }, (_, i) => i);
         state.weekCents = Array.from({ length: weeks + 1 }, (_, i) => i * 1.5);
       }
-      for (let i = 0; i < extraRecent; i++) state.recentOrders.push({ key: `order:x${i}`, ms: BASE + i });
+      for (let i = 0; i < extraRecent; i++) state.orderMemory.push(i, 4_000_000_000 - i, 19_000 + i);
       if (negativeZero) state.spendCents = -0;
       return state;
     });
@@ -293,8 +293,8 @@ describe('MemoryStateStore copies', () => {
           // The copy is the caller's: changing it changes nothing stored.
           read.weekCents.push(1);
           read.dayBits.push(1);
-          read.recentOrders.push({ key: 'order:forged', ms: 0 });
-          if (read.recentOrders.length > 1) read.recentOrders[0].ms = -1;
+          read.orderMemory.push(1, 2, 3);
+          if (read.orderMemory.length > 3) read.orderMemory[2] = -1;
           read.positions.forged = '1';
           if (read.score) read.score.clv = -1;
           read.outbox.length = 0;

@@ -4,7 +4,7 @@ import { dayIndex } from '../../models/time/calendar.ts';
 import {
   applyEvent,
   cloneState,
-  DUPLICATE_WINDOW_DAYS,
+  DEFAULT_DUPLICATE_HORIZON_DAYS,
   emptyState,
   purchaseDays,
   ringActivity,
@@ -23,12 +23,16 @@ function replay(events: readonly OrderEvent[]) {
   return state;
 }
 
-/** Events of one customer over ~400 days: several orders on some days, returns, wide spread. */
+/**
+ * Events of one customer over ~390 days: several orders on some days, returns, wide spread. The
+ * span stays within the duplicate horizon: an event that arrives more than the horizon after a
+ * later one is set aside, not applied (see 'beyond-horizon').
+ */
 const eventsArbitrary = fc
   .array(
     fc.record({
       // A few events share a time exactly, so ties of the country rule are exercised.
-      day: fc.oneof(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 0, max: 2 })),
+      day: fc.oneof(fc.integer({ min: 0, max: 390 }), fc.integer({ min: 0, max: 2 })),
       minute: fc.oneof(fc.integer({ min: 0, max: 1439 }), fc.constant(0)),
       cents: fc.integer({ min: 0, max: 50_000 }),
       isReturn: fc.boolean(),
@@ -116,7 +120,6 @@ describe('Customer state: sufficient statistics', () => {
   it('ignores a producer retry (same order id, new record) and a redelivered record (same position)', () => {
     fc.assert(
       fc.property(eventsArbitrary, (unordered) => {
-        // A stream is near time order: each retry lands within the duplicate window of its original.
         const events = [...unordered].sort((a, b) => Date.parse(a.occurredAt) - Date.parse(b.occurredAt));
         const once = replay(events);
         const twice = emptyState('c1');
@@ -140,12 +143,47 @@ describe('Customer state: sufficient statistics', () => {
     expect(applyEvent(state, order('c1', 'b', '2024-01-02T00:00:00Z'), { source: 'other-shard', position: '1' })).toBe('applied');
   });
 
-  it('applies a retry again only when the original has left the duplicate window', () => {
+  it('ignores retries of every order of the horizon, in any arrival order, however many orders and whatever the retry\'s event time', () => {
+    fc.assert(
+      fc.property(eventsArbitrary, fc.integer(), fc.array(fc.nat(), { maxLength: 40 }), (events, seed, retried) => {
+        const once = replay([...events].sort((a, b) => Date.parse(a.occurredAt) - Date.parse(b.occurredAt)));
+        const arrivals = fc.sample(fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }), { seed, numRuns: 1 })[0];
+        const state = emptyState('c1');
+        for (const event of arrivals) applyEvent(state, event);
+        // Retries of any age, some re-stamped with another event time within the horizon.
+        for (const pick of retried) {
+          const original = events[pick % events.length];
+          const restamped = pick % 2 === 0 ? original : { ...original, occurredAt: new Date(Date.parse(original.occurredAt) + (pick % 50) * DAY).toISOString() };
+          expect(applyEvent(state, restamped)).toBe('duplicate-order');
+        }
+        expect(statisticsOf(state)).toEqual(statisticsOf(once));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('remembers 5,000 orders of a year and a retry 300 days old; sets aside an event already beyond the horizon', () => {
     const state = emptyState('c1');
-    applyEvent(state, order('c1', 'old', '2024-01-01T00:00:00Z'));
-    applyEvent(state, order('c1', 'new', new Date(Date.parse('2024-01-01') + (DUPLICATE_WINDOW_DAYS + 1) * DAY).toISOString()));
-    expect(applyEvent(state, order('c1', 'new', '2024-03-01T00:00:00Z'))).toBe('duplicate-order');
-    expect(applyEvent(state, order('c1', 'old', '2024-01-01T00:00:00Z'))).toBe('applied');
+    for (let i = 0; i < 5_000; i++) applyEvent(state, order('c1', `o${i}`, new Date(BASE + Math.floor((i * 365) / 5_000) * DAY).toISOString()));
+    expect(applyEvent(state, order('c1', 'o0', new Date(BASE).toISOString()))).toBe('duplicate-order');
+    expect(state.orders).toBe(5_000);
+    const late = emptyState('c2');
+    applyEvent(late, order('c2', 'first', '2024-01-01T00:00:00Z'));
+    applyEvent(late, order('c2', 'later', '2024-10-27T00:00:00Z'));
+    expect(applyEvent(late, order('c2', 'first', '2024-01-01T00:00:00Z'))).toBe('duplicate-order');
+    const beyond = new Date(Date.parse('2024-10-27') - (DEFAULT_DUPLICATE_HORIZON_DAYS + 1) * DAY).toISOString();
+    expect(applyEvent(late, order('c2', 'ancient', beyond))).toBe('beyond-horizon');
+    expect(applyEvent(late, order('c2', 'ancient', beyond))).toBe('beyond-horizon');
+    expect(late.orders).toBe(2);
+  });
+
+  it('keys positions by stream and shard, and hands a bare shard key (format 1) to the first stream that meets it', () => {
+    const state = emptyState('c1');
+    state.positions = { 'shardId-000000000000': '500' };
+    expect(applyEvent(state, order('c1', 'a', '2024-01-01T00:00:00Z'), { source: 'orders/shardId-000000000000', position: '400' })).toBe('duplicate-position');
+    expect(state.positions).toEqual({ 'orders/shardId-000000000000': '500' });
+    expect(applyEvent(state, order('c1', 'b', '2024-01-02T00:00:00Z'), { source: 'orders-v2/shardId-000000000000', position: '7' })).toBe('applied');
+    expect(applyEvent(state, order('c1', 'c', '2024-01-03T00:00:00Z'), { source: 'orders-v2/shardId-000000000000', position: '7' })).toBe('duplicate-position');
   });
 
   it('keeps weekly activity for the last 26 weeks, in any arrival order', () => {
