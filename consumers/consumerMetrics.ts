@@ -17,6 +17,8 @@ export type CounterName =
   | 'VersionConflicts'
   | 'AlertsPublished'
   | 'AlertsUndelivered'
+  /** Alerts the bus refused for good, set aside in the dead-letter sink. */
+  | 'AlertsDeadLettered'
   | 'CustomersRescored'
   | 'CustomersSwept';
 
