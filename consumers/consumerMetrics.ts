@@ -18,6 +18,8 @@ export type CounterName =
   | 'VersionConflicts'
   | 'AlertsPublished'
   | 'AlertsUndelivered'
+  /** Alerts the bus refused for good, set aside in the dead-letter sink. */
+  | 'AlertsDeadLettered'
   | 'CustomersRescored'
   | 'CustomersSwept'
   /** Writes of the store's event-time watermark item: at most one per container per interval. */

@@ -1,4 +1,4 @@
-import type { PendingAlert } from '../models/customer/alertEvent.ts';
+import { ALERT_SOURCE, type PendingAlert } from '../models/customer/alertEvent.ts';
 import {
   applyOrder,
   blankWorkingState,
@@ -10,11 +10,11 @@ import {
 import type { CustomerModel } from '../models/clv/customerModel.ts';
 import { rescore, type RiskPolicy, scoreSilenceBefore } from '../models/customer/riskPolicy.ts';
 import { dayIndex } from '../models/time/calendar.ts';
-import type { AlertSink } from './alerts/alertSink.ts';
+import type { AlertSink, PublishResult, RejectedAlert } from './alerts/alertSink.ts';
 import type { ConsumerMetrics } from './consumerMetrics.ts';
 import type { DeadLetterSink } from './deadLetters/deadLetterSink.ts';
 import { type DecodedRecord, decodeRecord, type StreamRecord } from './recordDecoding.ts';
-import { type StateStore, VersionConflictError } from './stateStore/stateStore.ts';
+import { type SaveOptions, type StateStore, VersionConflictError } from './stateStore/stateStore.ts';
 import { WatermarkTracker } from './watermark.ts';
 
 /** Everything the consumer core needs; the Lambda handler and the local runner wire it. */
@@ -68,12 +68,15 @@ const CONFLICT = new SaveFailure(true);
 const FAILED = new SaveFailure(false);
 type SaveOutcome = number | SaveFailure;
 
+/** A save whose outbox holds alerts an earlier delivery missed (or may have): the sweep must find it. */
+export const PENDING: SaveOptions = { pendingOutbox: true };
+
 const saveFailure = (error: unknown): SaveOutcome => (error instanceof VersionConflictError ? CONFLICT : FAILED);
 
 /** store.save, settled into an outcome: never rejects, even if the store throws synchronously. */
-function trySave(store: StateStore, state: CustomerState): Promise<SaveOutcome> {
+function trySave(store: StateStore, state: CustomerState, options?: SaveOptions): Promise<SaveOutcome> {
   try {
-    return store.save(state).then(undefined, saveFailure);
+    return store.save(state, options).then(undefined, saveFailure);
   } catch (error) {
     return Promise.resolve(saveFailure(error));
   }
@@ -150,6 +153,8 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   const savingStates: CustomerState[] = [];
   const savingApplied: number[] = [];
   const saves: Promise<SaveOutcome>[] = [];
+  // Customers saved with alerts carried over from an earlier save: already in the outbox index.
+  const indexed = new Set<string>();
   for (let i = 0; i < work.length; i++) {
     const item = work[i];
     if (attempts < 1) {
@@ -158,6 +163,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     }
     // The store hands out copies it no longer owns, so they are updated in place.
     const state = loaded.get(item.customerId) ?? blankWorkingState(item.customerId);
+    const carried = state.outbox.length > 0;
     const transitions = state.transitions;
     const applied = applyRecords(state, item, deps, counts);
     if (applied === 0 && state.transitions === transitions) {
@@ -167,7 +173,9 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     saving.push(item);
     savingStates.push(state);
     savingApplied.push(applied);
-    saves.push(item.beyondHorizon === undefined ? trySave(deps.store, state) : setAsideThenSave(item, state, deps));
+    if (carried) indexed.add(item.customerId);
+    const pending = carried ? PENDING : undefined;
+    saves.push(item.beyondHorizon === undefined ? trySave(deps.store, state, pending) : setAsideThenSave(item, state, deps, pending));
   }
 
   const outcomes = await Promise.all(saves);
@@ -180,7 +188,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     } else if (outcome instanceof SaveFailure) {
       counts.conflicts++;
       (retries ??= []).push(
-        retryAfterConflict(item, deps, attempts - 1, counts).then((state) => {
+        retryAfterConflict(item, deps, attempts - 1, counts, indexed).then((state) => {
           if (state) settled.push(state);
           else for (const { record } of item.records) failed.add(record.position);
         }),
@@ -195,13 +203,13 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   if (retries !== null) await Promise.all(retries);
   reportCounts(counts, deps.metrics);
 
-  const alertsPublished = await deliverOutboxes(settled, deps, (customerId) => {
-    const item = groups.get(customerId);
-    for (const { record } of item?.records ?? []) failed.add(record.position);
-  });
+  // Every state here is saved with its outbox, so its records are done whatever the bus does: an
+  // alert not delivered now is resent by the sweep (the store's outbox index). Failing the records
+  // would only stall the shard behind the bus, and give up on them after the mapping's retry budget.
+  const delivery = await deliverOutboxes(settled, deps, indexed);
   deps.metrics.count('RecordsFailed', failed.size);
   await publishWatermark(work, failed, deps);
-  return { failedPositions: [...failed], deadLettered, alertsPublished };
+  return { failedPositions: [...failed], deadLettered, alertsPublished: delivery.published };
 }
 
 const byPosition = (a: DecodedEvent, b: DecodedEvent): number => comparePositions(a.record.position, b.record.position);
@@ -275,6 +283,7 @@ async function retryAfterConflict(
   deps: ConsumerDeps,
   attempts: number,
   counts: BatchCounts,
+  indexed: Set<string>,
 ): Promise<CustomerState | null> {
   for (let attempt = 0; attempt < attempts; attempt++) {
     let current: CustomerState | undefined;
@@ -284,10 +293,14 @@ async function retryAfterConflict(
       return null;
     }
     const state = current ?? blankWorkingState(item.customerId);
+    const carried = state.outbox.length > 0;
     const transitions = state.transitions;
     const applied = applyRecords(state, item, deps, counts);
     if (applied === 0 && state.transitions === transitions) return state;
-    const outcome = await (item.beyondHorizon === undefined ? trySave(deps.store, state) : setAsideThenSave(item, state, deps));
+    if (carried) indexed.add(item.customerId);
+    else indexed.delete(item.customerId);
+    const pending = carried ? PENDING : undefined;
+    const outcome = await (item.beyondHorizon === undefined ? trySave(deps.store, state, pending) : setAsideThenSave(item, state, deps, pending));
     if (outcome instanceof SaveFailure && !outcome.conflict) return null;
     if (outcome instanceof SaveFailure) {
       counts.conflicts++;
@@ -336,7 +349,7 @@ function applyRecords(state: CustomerState, item: CustomerWork, deps: ConsumerDe
  * then saves: the save moves the positions past them, so were it first and the sink then down,
  * their redelivery would be rejected as already seen and the records lost.
  */
-async function setAsideThenSave(item: CustomerWork, state: CustomerState, deps: ConsumerDeps): Promise<SaveOutcome> {
+async function setAsideThenSave(item: CustomerWork, state: CustomerState, deps: ConsumerDeps, options?: SaveOptions): Promise<SaveOutcome> {
   if (item.setAside !== true && item.beyondHorizon !== undefined) {
     const horizon = deps.duplicateHorizonDays ?? DEFAULT_DUPLICATE_HORIZON_DAYS;
     const now = new Date(deps.now?.() ?? Date.now()).toISOString();
@@ -357,7 +370,7 @@ async function setAsideThenSave(item: CustomerWork, state: CustomerState, deps: 
     item.setAside = true;
     deps.metrics.count('RecordsBeyondHorizon', item.beyondHorizon.length);
   }
-  return trySave(deps.store, state);
+  return trySave(deps.store, state, options);
 }
 
 function reportCounts(counts: BatchCounts, metrics: ConsumerMetrics): void {
@@ -368,52 +381,98 @@ function reportCounts(counts: BatchCounts, metrics: ConsumerMetrics): void {
   metrics.count('EventsApplied', counts.applied);
 }
 
+/** What became of the outboxes handed to deliverOutboxes. */
+export interface OutboxDelivery {
+  published: number;
+  /** Alerts the bus refused for good, now in the dead-letter sink and out of their outboxes. */
+  deadLettered: number;
+  /** Customers whose stored outbox still holds alerts: the sweep finds them through the outbox index. */
+  left: number;
+}
+
 /**
- * Publishes every settled customer's outbox, then clears what was delivered with another
- * conditional write. Undelivered alerts stay in the outbox; the customer's records are
- * reported failed so redelivery retries them (the events themselves are deduplicated).
+ * Publishes every settled customer's outbox, dead-letters what the bus refuses for good (with its
+ * error code), then clears both from the stored outbox with another conditional write. Alerts the
+ * bus could not take now (throttled, down) stay in the outbox, saved as pending so the sweep finds
+ * and resends them with the same event ids: that costs a write only when delivery fails and the
+ * customer is not in the outbox index yet (`indexed`: saved as pending already). Never throws.
  */
 export async function deliverOutboxes(
   states: readonly CustomerState[],
-  deps: Pick<ConsumerDeps, 'store' | 'alerts' | 'metrics'>,
-  onUndelivered: (customerId: string) => void,
-): Promise<number> {
+  deps: Pick<ConsumerDeps, 'store' | 'alerts' | 'deadLetters' | 'metrics' | 'now'>,
+  indexed: ReadonlySet<string> = new Set(),
+): Promise<OutboxDelivery> {
   const pending = states.filter((state) => state.outbox.length > 0);
-  if (pending.length === 0) return 0;
+  if (pending.length === 0) return { published: 0, deadLettered: 0, left: 0 };
   const alerts: PendingAlert[] = pending.flatMap((state) => state.outbox);
-  let undelivered: PendingAlert[];
+  let result: PublishResult;
   try {
-    undelivered = await deps.alerts.publish(alerts);
+    result = await deps.alerts.publish(alerts);
   } catch {
-    undelivered = alerts;
+    // A whole-call error no retry fixes (no such bus, access denied): every alert stays pending.
+    result = { retry: alerts, rejected: [] };
   }
-  const stuck = new Set(undelivered.map((alert) => alert.detail.eventId));
-  deps.metrics.count('AlertsPublished', alerts.length - undelivered.length);
-  deps.metrics.count('AlertsUndelivered', undelivered.length);
+  const stuck = new Set(result.retry.map((alert) => alert.detail.eventId));
+  const deadLettered = await setAsideRejected(result.rejected, deps);
+  for (const { alert } of result.rejected) if (!deadLettered) stuck.add(alert.detail.eventId);
+  const rejected = deadLettered ? result.rejected.length : 0;
+  const published = alerts.length - result.retry.length - result.rejected.length;
+  deps.metrics.count('AlertsPublished', published);
+  deps.metrics.count('AlertsDeadLettered', rejected);
+  deps.metrics.count('AlertsUndelivered', stuck.size);
+  let left = 0;
   await Promise.all(
     pending.map(async (state) => {
-      const delivered = new Set(state.outbox.filter((a) => !stuck.has(a.detail.eventId)).map((a) => a.detail.eventId));
-      if (delivered.size < state.outbox.length) onUndelivered(state.customerId);
-      if (delivered.size > 0 && !(await clearDelivered(state, delivered, deps.store))) onUndelivered(state.customerId);
+      const done = new Set(state.outbox.filter((a) => !stuck.has(a.detail.eventId)).map((a) => a.detail.eventId));
+      const settled = await settleOutbox(state, done, deps.store, indexed.has(state.customerId));
+      if (done.size < state.outbox.length || !settled) left++;
     }),
   );
-  return alerts.length - undelivered.length;
+  return { published, deadLettered: rejected, left };
 }
 
-/** Removes delivered alerts from the stored outbox, rereading on conflict. */
-async function clearDelivered(state: CustomerState, delivered: Set<string>, store: StateStore): Promise<boolean> {
+/** Alerts the bus refused for good, to the dead-letter sink. False if the sink is down: they stay pending. */
+async function setAsideRejected(rejected: readonly RejectedAlert[], deps: Pick<ConsumerDeps, 'deadLetters' | 'now'>): Promise<boolean> {
+  if (rejected.length === 0) return true;
+  const now = new Date(deps.now?.() ?? Date.now()).toISOString();
+  try {
+    await deps.deadLetters.send(
+      rejected.map(({ alert, code, message }) => ({
+        reason: `alert refused by the event bus: ${code}: ${message}`,
+        source: ALERT_SOURCE,
+        position: alert.detail.eventId,
+        partitionKey: alert.detail.customerId,
+        data: JSON.stringify(alert),
+        errorCode: code,
+        deadLetteredAt: now,
+      })),
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes delivered (or dead-lettered) alerts from the stored outbox, and saves what is left as
+ * pending unless it is indexed already; rereads on conflict. False if the store failed us: the
+ * alerts stay where they were (a delivered one may then be resent, with its id).
+ */
+async function settleOutbox(state: CustomerState, done: Set<string>, store: StateStore, indexed: boolean): Promise<boolean> {
   let current: CustomerState | undefined = state;
   for (let attempt = 0; attempt < 5 && current; attempt++) {
     const next = cloneState(current);
-    next.outbox = next.outbox.filter((alert) => !delivered.has(alert.detail.eventId));
-    if (next.outbox.length === current.outbox.length) return true;
+    next.outbox = next.outbox.filter((alert) => !done.has(alert.detail.eventId));
+    if (next.outbox.length === current.outbox.length && (indexed || next.outbox.length === 0)) return true;
     try {
-      next.version = await store.save(next);
+      next.version = await store.save(next, PENDING);
       Object.assign(state, next);
       return true;
     } catch (error) {
       if (!(error instanceof VersionConflictError)) return false;
       current = (await store.getMany([state.customerId])).get(state.customerId);
+      // Whoever saved it meanwhile loaded these alerts with it, so saved them as pending.
+      indexed = true;
     }
   }
   return false;

@@ -1,14 +1,18 @@
 import { cloneState, type CustomerState } from '../models/customer/customerState.ts';
 import { scoreSilenceBefore } from '../models/customer/riskPolicy.ts';
 import { DAY_MS, dayIndex } from '../models/time/calendar.ts';
-import { type ConsumerDeps, deliverOutboxes } from './customerBatch.ts';
+import { type ConsumerDeps, deliverOutboxes, PENDING } from './customerBatch.ts';
 import { VersionConflictError } from './stateStore/stateStore.ts';
 
 export interface SweepResult {
   asOfMs: number;
   due: number;
   rescored: number;
+  /** Customers found with undelivered alerts in their outbox (the outbox index), due or not. */
+  pending: number;
   alertsPublished: number;
+  /** Alerts the bus refused for good, set aside in the dead-letter sink. */
+  alertsDeadLettered: number;
   /** Customers left for the next run (lost races beyond the retry budget, undelivered alerts). */
   deferred: number;
 }
@@ -20,16 +24,24 @@ export interface SweepResult {
  * the one the consumer would have announced before the customer's next event, whenever the
  * sweep runs. A customer who bought meanwhile is rescored from the fresh state (conditional
  * writes: the consumer and the sweep never overwrite each other).
+ *
+ * It also resends every outbox left undelivered (found through the store's outbox index): the
+ * consumer never fails records for an alert the bus did not take, and an at-risk customer has no
+ * due time, so this is the only path by which such an alert leaves. Resent alerts keep their
+ * event ids. A consumer delivering the same outbox at the same moment can make the bus see an
+ * alert twice, with the same id, which subscribers deduplicate.
  */
-export async function runSweep(deps: ConsumerDeps, asOfMs: number, limit: number): Promise<SweepResult> {
-  const ids = await deps.store.dueBefore(asOfMs - DAY_MS, limit);
-  const result: SweepResult = { asOfMs, due: ids.length, rescored: 0, alertsPublished: 0, deferred: 0 };
-  if (ids.length === 0) return result;
-  const loaded = await deps.store.getMany(ids);
+export async function runSweep(deps: ConsumerDeps, asOfMs: number, limit: number, pendingLimit = limit): Promise<SweepResult> {
+  const [ids, pendingIds] = await Promise.all([deps.store.dueBefore(asOfMs - DAY_MS, limit), deps.store.pendingOutboxes(pendingLimit)]);
+  const result: SweepResult = { asOfMs, due: ids.length, rescored: 0, pending: pendingIds.length, alertsPublished: 0, alertsDeadLettered: 0, deferred: 0 };
+  if (ids.length === 0 && pendingIds.length === 0) return result;
+  const loaded = await deps.store.getMany([...new Set([...ids, ...pendingIds])]);
   const settled: CustomerState[] = [];
+  // Found through the outbox index, or rescored with alerts carried over: saved as pending already.
+  const indexed = new Set(pendingIds);
   await Promise.all(
     ids.map(async (id) => {
-      const state = await rescoreDue(loaded.get(id), asOfMs, deps);
+      const state = await rescoreDue(loaded.get(id), asOfMs, deps, indexed);
       if (state === 'deferred') result.deferred++;
       else if (state) {
         result.rescored++;
@@ -38,18 +50,29 @@ export async function runSweep(deps: ConsumerDeps, asOfMs: number, limit: number
     }),
   );
   deps.metrics.count('CustomersSwept', result.rescored);
-  result.alertsPublished = await deliverOutboxes(settled, deps, () => result.deferred++);
+  const rescored = new Set(settled.map((state) => state.customerId));
+  for (const id of pendingIds) {
+    const state = loaded.get(id);
+    if (state && state.outbox.length > 0 && !rescored.has(id)) settled.push(state);
+  }
+  const delivery = await deliverOutboxes(settled, deps, indexed);
+  result.alertsPublished = delivery.published;
+  result.alertsDeadLettered = delivery.deadLettered;
+  result.deferred += delivery.left;
   return result;
 }
 
-async function rescoreDue(stored: CustomerState | undefined, asOfMs: number, deps: ConsumerDeps): Promise<CustomerState | null | 'deferred'> {
+async function rescoreDue(stored: CustomerState | undefined, asOfMs: number, deps: ConsumerDeps, indexed: Set<string>): Promise<CustomerState | null | 'deferred'> {
   let current = stored;
   for (let attempt = 0; attempt < (deps.maxConflictRetries ?? 5); attempt++) {
     if (!current || current.dueAtMs === null || dayIndex(current.dueAtMs) >= dayIndex(asOfMs)) return null;
     const state = cloneState(current);
+    const carried = state.outbox.length > 0;
     scoreSilenceBefore(state, deps.model, deps.policy, dayIndex(asOfMs));
     try {
-      state.version = await deps.store.save(state);
+      state.version = await deps.store.save(state, carried ? PENDING : undefined);
+      if (carried) indexed.add(state.customerId);
+      else indexed.delete(state.customerId);
       return state;
     } catch (error) {
       if (!(error instanceof VersionConflictError)) return 'deferred';
@@ -60,15 +83,22 @@ async function rescoreDue(stored: CustomerState | undefined, asOfMs: number, dep
   return 'deferred';
 }
 
-/** Sweeps in pages until nothing due is left (or a page makes no progress). */
+/** Sweeps in pages until nothing due or pending is left (or a page makes no progress). */
 export async function sweepAll(deps: ConsumerDeps, asOfMs: number, pageSize: number): Promise<SweepResult> {
-  const total: SweepResult = { asOfMs, due: 0, rescored: 0, alertsPublished: 0, deferred: 0 };
+  const total: SweepResult = { asOfMs, due: 0, rescored: 0, pending: 0, alertsPublished: 0, alertsDeadLettered: 0, deferred: 0 };
+  let pendingLimit = pageSize;
   for (;;) {
-    const page = await runSweep(deps, asOfMs, pageSize);
+    const page = await runSweep(deps, asOfMs, pageSize, pendingLimit);
     total.due += page.due;
     total.rescored += page.rescored;
+    total.pending += page.pending;
     total.alertsPublished += page.alertsPublished;
+    total.alertsDeadLettered += page.alertsDeadLettered;
     total.deferred += page.deferred;
-    if (page.due < pageSize || page.rescored === 0) return total;
+    // A bus that is down leaves the pending outboxes as they were: the next scheduled run tries
+    // them again, and the pages left for due customers do not resend them once per page.
+    if (page.pending > 0 && page.alertsPublished + page.alertsDeadLettered === 0) pendingLimit = 0;
+    const full = page.due === pageSize || (pendingLimit > 0 && page.pending === pageSize);
+    if (!full || page.rescored + page.alertsPublished + page.alertsDeadLettered === 0) return total;
   }
 }

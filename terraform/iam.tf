@@ -106,11 +106,18 @@ data "aws_iam_policy_document" "sweep" {
     resources = [aws_dynamodb_table.state.arn]
   }
 
-  # ...and Query on the due-index only: the sweep never scans.
+  # ...and Query on the due-index and the outbox-index only: the sweep never scans.
   statement {
     sid       = "DueIndex"
     actions   = ["dynamodb:Query"]
-    resources = ["${aws_dynamodb_table.state.arn}/index/due-index"]
+    resources = ["${aws_dynamodb_table.state.arn}/index/due-index", "${aws_dynamodb_table.state.arn}/index/outbox-index"]
+  }
+
+  # Alerts EventBridge refuses for good leave their outbox for the dead-letter queue.
+  statement {
+    sid       = "DeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letters.arn]
   }
 }
 

@@ -1,6 +1,7 @@
 # Per-customer state. Must equal stateTableDefinition() in consumers/stateStore/dynamoStateStore.ts
-# (test/unit/terraform.test.ts checks it): one item per customer, plus the sparse due-index the
-# sweep queries (only customers with a due time carry dueBucket/dueAt).
+# (test/unit/terraform.test.ts checks it): one item per customer, plus the two sparse indexes the
+# sweep queries: due-index (only customers with a due time carry dueBucket/dueAt) and outbox-index
+# (only customers with undelivered alerts carry outboxBucket/outboxAt).
 resource "aws_dynamodb_table" "state" {
   name                        = "${local.prefix}-customers"
   billing_mode                = "PAY_PER_REQUEST"
@@ -22,10 +23,27 @@ resource "aws_dynamodb_table" "state" {
     type = "N"
   }
 
+  attribute {
+    name = "outboxBucket"
+    type = "N"
+  }
+
+  attribute {
+    name = "outboxAt"
+    type = "N"
+  }
+
   global_secondary_index {
     name            = "due-index"
     hash_key        = "dueBucket"
     range_key       = "dueAt"
+    projection_type = "KEYS_ONLY"
+  }
+
+  global_secondary_index {
+    name            = "outbox-index"
+    hash_key        = "outboxBucket"
+    range_key       = "outboxAt"
     projection_type = "KEYS_ONLY"
   }
 

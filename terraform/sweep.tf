@@ -1,5 +1,6 @@
 # The sweep of silent customers: consumers/lambda/sweep.ts, bundled as dist/lambda/sweep.zip.
-# It rescores only the customers whose due time has come (the due-index), never the whole table.
+# It rescores only the customers whose due time has come (the due-index) and resends the alerts
+# left in outboxes (the outbox-index), never the whole table.
 resource "aws_cloudwatch_log_group" "sweep" {
   name              = "/aws/lambda/${local.prefix}-sweep"
   retention_in_days = var.log_retention_days

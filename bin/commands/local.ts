@@ -190,10 +190,10 @@ function startStreaming(replay: readonly OrderEvent[], options: LocalOptions, de
   const sink = deps.alerts;
   deps.alerts = {
     publish: async (alerts) => {
-      const undelivered = await sink.publish(alerts);
-      const failed = new Set(undelivered);
+      const result = await sink.publish(alerts);
+      const failed = new Set([...result.retry, ...result.rejected.map((rejected) => rejected.alert)]);
       for (const alert of alerts as PendingAlert[]) if (!failed.has(alert)) counts[alert.detailType === 'Customer At Risk' ? 'atRisk' : 'recovered']++;
-      return undelivered;
+      return result;
     },
   };
   let nextSweepDay = Number.NEGATIVE_INFINITY;

@@ -1,7 +1,7 @@
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry, type PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
 import { ALERT_SOURCE, type PendingAlert } from '../../models/customer/alertEvent.ts';
 import { type BatchCall, type EntryFailure, type RetryBudget, retryBudget, type RetryOptions, sendBatched } from '../../aws/batchSend.ts';
-import type { AlertSink } from './alertSink.ts';
+import type { AlertSink, PublishResult, RejectedAlert } from './alertSink.ts';
 
 /** PutEvents quotas: entries per call, and bytes per entry and per call as EventBridge counts them. */
 const PUT_EVENTS_MAX_ENTRIES = 10;
@@ -36,6 +36,8 @@ const PERMANENT_ENTRY_CODES = new Set([
   'NotAuthorizedForSourceException',
   'NotAuthorizedForDetailTypeException',
 ]);
+/** The code of an alert never sent because no PutEvents entry can hold it. */
+export const ENTRY_TOO_LARGE = 'EntryTooLarge';
 const THROTTLING_ERRORS = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded']);
 
 /**
@@ -58,17 +60,21 @@ export class EventBridgeAlertSink implements AlertSink {
     this.putEvents = { limits, retryableErrors: THROTTLING_ERRORS, send: (call) => this.put(call) };
   }
 
-  async publish(alerts: readonly PendingAlert[]): Promise<PendingAlert[]> {
-    const tooLarge: PendingAlert[] = [];
+  async publish(alerts: readonly PendingAlert[]): Promise<PublishResult> {
+    const rejected: RejectedAlert[] = [];
     const pending: Outgoing[] = [];
     for (const alert of alerts) {
       const outgoing = this.toOutgoing(alert);
-      if (outgoing.bytes > this.maxBytes) tooLarge.push(alert);
-      else pending.push(outgoing);
+      if (outgoing.bytes > this.maxBytes) {
+        rejected.push({ alert, code: ENTRY_TOO_LARGE, message: `entry of ${outgoing.bytes} bytes, over the ${this.maxBytes}-byte PutEvents quota` });
+      } else {
+        pending.push(outgoing);
+      }
     }
     const outcome = await sendBatched(pending, this.putEvents, this.budget);
     if (outcome.fatal) throw outcome.fatal.error;
-    return [...tooLarge, ...[...outcome.rejected, ...outcome.exhausted].map((failure) => failure.entry.alert)];
+    for (const failure of outcome.rejected) rejected.push({ alert: failure.entry.alert, code: failure.code, message: failure.message });
+    return { retry: outcome.exhausted.map((failure) => failure.entry.alert), rejected };
   }
 
   private toOutgoing(alert: PendingAlert): Outgoing {

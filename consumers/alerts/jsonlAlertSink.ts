@@ -1,7 +1,7 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { PendingAlert } from '../../models/customer/alertEvent.ts';
-import type { AlertSink } from './alertSink.ts';
+import type { AlertSink, PublishResult } from './alertSink.ts';
 
 export interface JsonlAlertSinkConfig {
   /** The file alerts are appended to; missing directories are created. */
@@ -18,12 +18,12 @@ export interface JsonlAlertSinkConfig {
 export class JsonlAlertSink implements AlertSink {
   constructor(private readonly config: JsonlAlertSinkConfig) {}
 
-  async publish(alerts: readonly PendingAlert[]): Promise<PendingAlert[]> {
-    if (alerts.length === 0) return [];
+  async publish(alerts: readonly PendingAlert[]): Promise<PublishResult> {
+    if (alerts.length === 0) return { retry: [], rejected: [] };
     await mkdir(dirname(this.config.path), { recursive: true });
     const lines = alerts.map(({ detailType, detail }) => `${JSON.stringify({ detailType, detail })}\n`);
     await appendFile(this.config.path, lines.join(''), 'utf8');
     for (const alert of alerts) this.config.onAlert?.(alert);
-    return [];
+    return { retry: [], rejected: [] };
   }
 }

@@ -1,9 +1,11 @@
 import type { PendingAlert } from '../../models/customer/alertEvent.ts';
-import type { AlertSink } from './alertSink.ts';
+import type { AlertSink, PublishResult } from './alertSink.ts';
 
 export interface MemoryAlertSinkConfig {
-  /** Alerts for which this returns true are never delivered (a permanently failing entry). */
+  /** Alerts for which this returns true fail every time, retryably (a bus that keeps failing them). */
   failWhen?: (alert: PendingAlert) => boolean;
+  /** Alerts for which this returns an error code are refused for good, with that code. */
+  rejectWhen?: (alert: PendingAlert) => string | undefined;
 }
 
 /**
@@ -23,17 +25,20 @@ export class MemoryAlertSink implements AlertSink {
     this.failures += count;
   }
 
-  async publish(alerts: readonly PendingAlert[]): Promise<PendingAlert[]> {
+  async publish(alerts: readonly PendingAlert[]): Promise<PublishResult> {
     this.calls.push([...alerts]);
-    const undelivered: PendingAlert[] = [];
+    const result: PublishResult = { retry: [], rejected: [] };
     for (const alert of alerts) {
-      if (this.failures > 0 || this.config.failWhen?.(alert)) {
+      const code = this.config.rejectWhen?.(alert);
+      if (code !== undefined) {
+        result.rejected.push({ alert, code, message: `${code} (injected)` });
+      } else if (this.failures > 0 || this.config.failWhen?.(alert)) {
         this.failures = Math.max(0, this.failures - 1);
-        undelivered.push(alert);
+        result.retry.push(alert);
       } else {
         this.delivered.push(alert);
       }
     }
-    return undelivered;
+    return result;
   }
 }

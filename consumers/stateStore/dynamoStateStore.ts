@@ -19,9 +19,10 @@ import {
   packOrderMemory,
   unpackOrderMemory,
 } from '../../models/customer/customerState.ts';
-import { VersionConflictError, type StateStore } from './stateStore.ts';
+import { oldestAlertMs, type SaveOptions, VersionConflictError, type StateStore } from './stateStore.ts';
 
 export const DUE_INDEX = 'due-index';
+export const OUTBOX_INDEX = 'outbox-index';
 /** Customer ids cannot contain control characters (OrderEventSchema), so this key is free. */
 const WATERMARK_KEY = '\u0000watermark';
 const BATCH_GET_MAX_KEYS = 100;
@@ -31,8 +32,8 @@ export interface DynamoStateStoreConfig {
   client: DynamoDBClient;
   tableName: string;
   /**
-   * Partitions of the due index, so sweeping is not one hot partition. Every reader and writer
-   * of a table must agree on it: items keep the bucket they were written with.
+   * Partitions of the due and outbox indexes, so sweeping is not one hot partition. Every reader
+   * and writer of a table must agree on it: items keep the bucket they were written with.
    */
   dueBuckets?: number;
   /** Items per Scan/Query page; unset lets DynamoDB fill 1 MB pages. */
@@ -54,6 +55,8 @@ export function stateTableDefinition(tableName: string): CreateTableCommandInput
       { AttributeName: 'customerId', AttributeType: 'S' },
       { AttributeName: 'dueBucket', AttributeType: 'N' },
       { AttributeName: 'dueAt', AttributeType: 'N' },
+      { AttributeName: 'outboxBucket', AttributeType: 'N' },
+      { AttributeName: 'outboxAt', AttributeType: 'N' },
     ],
     KeySchema: [{ AttributeName: 'customerId', KeyType: 'HASH' }],
     GlobalSecondaryIndexes: [
@@ -64,6 +67,17 @@ export function stateTableDefinition(tableName: string): CreateTableCommandInput
         KeySchema: [
           { AttributeName: 'dueBucket', KeyType: 'HASH' },
           { AttributeName: 'dueAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+      {
+        // Sparse: only customers saved with alerts a delivery missed carry outboxBucket/outboxAt
+        // (the as-of time of the oldest one), so the sweep finds exactly the alerts left to resend;
+        // an outbox delivered at once costs the index nothing (SaveOptions.pendingOutbox).
+        IndexName: OUTBOX_INDEX,
+        KeySchema: [
+          { AttributeName: 'outboxBucket', KeyType: 'HASH' },
+          { AttributeName: 'outboxAt', KeyType: 'RANGE' },
         ],
         Projection: { ProjectionType: 'KEYS_ONLY' },
       },
@@ -86,8 +100,8 @@ async function waitUntilActive(client: DynamoDBClient, tableName: string): Promi
   for (let attempt = 0; ; attempt++) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
     const indexes = Table?.GlobalSecondaryIndexes ?? [];
-    if (!indexes.some((index) => index.IndexName === DUE_INDEX)) {
-      throw new Error(`table ${tableName} exists without the ${DUE_INDEX} index`);
+    for (const required of [DUE_INDEX, OUTBOX_INDEX]) {
+      if (!indexes.some((index) => index.IndexName === required)) throw new Error(`table ${tableName} exists without the ${required} index`);
     }
     if (Table?.TableStatus === 'ACTIVE' && indexes.every((index) => index.IndexStatus === 'ACTIVE')) return;
     if (Date.now() > deadline) throw new Error(`table ${tableName} not ACTIVE after ${TABLE_ACTIVE_TIMEOUT_MS} ms`);
@@ -166,7 +180,7 @@ export class DynamoStateStore implements StateStore {
     throw new Error(`BatchGetItem left ${keys.length} keys unprocessed after ${this.batchGetAttempts} attempts`);
   }
 
-  async save(state: CustomerState): Promise<number> {
+  async save(state: CustomerState, options?: SaveOptions): Promise<number> {
     const { version, orderMemory, ...body } = state;
     const item: Item = {
       customerId: { S: state.customerId },
@@ -178,6 +192,10 @@ export class DynamoStateStore implements StateStore {
     if (state.dueAtMs !== null) {
       item.dueBucket = { N: String(dueBucketOf(state.customerId, this.dueBuckets)) };
       item.dueAt = { N: String(state.dueAtMs) };
+    }
+    if (state.outbox.length > 0 && options?.pendingOutbox) {
+      item.outboxBucket = { N: String(dueBucketOf(state.customerId, this.dueBuckets)) };
+      item.outboxAt = { N: String(oldestAlertMs(state)) };
     }
     try {
       await this.client.send(
@@ -197,29 +215,46 @@ export class DynamoStateStore implements StateStore {
   }
 
   async dueBefore(asOfMs: number, limit: number): Promise<string[]> {
+    return this.earliestInIndex(DUE_INDEX, 'dueBucket', 'dueAt', asOfMs, limit);
+  }
+
+  async pendingOutboxes(limit: number): Promise<string[]> {
+    return this.earliestInIndex(OUTBOX_INDEX, 'outboxBucket', 'outboxAt', Number.MAX_SAFE_INTEGER, limit);
+  }
+
+  /** The `limit` customers with the earliest `rangeKey` at or before `upTo` in a bucketed index. */
+  private async earliestInIndex(index: string, hashKey: string, rangeKey: string, upTo: number, limit: number): Promise<string[]> {
     if (limit <= 0) return [];
     // Each bucket's `limit` earliest are enough to contain the global `limit` earliest.
-    const buckets = Array.from({ length: this.dueBuckets }, (_, bucket) => this.dueInBucket(bucket, asOfMs, limit));
+    const buckets = Array.from({ length: this.dueBuckets }, (_, bucket) => this.earliestInBucket(index, hashKey, rangeKey, bucket, upTo, limit));
     const due = (await Promise.all(buckets)).flat();
-    due.sort((a, b) => a.dueAt - b.dueAt || (a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : 0));
+    due.sort((a, b) => a.at - b.at || (a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : 0));
     return due.slice(0, limit).map((entry) => entry.customerId);
   }
 
-  private async dueInBucket(bucket: number, asOfMs: number, limit: number): Promise<{ customerId: string; dueAt: number }[]> {
-    const due: { customerId: string; dueAt: number }[] = [];
+  private async earliestInBucket(
+    index: string,
+    hashKey: string,
+    rangeKey: string,
+    bucket: number,
+    upTo: number,
+    limit: number,
+  ): Promise<{ customerId: string; at: number }[]> {
+    const due: { customerId: string; at: number }[] = [];
     let startKey: Item | undefined;
     do {
       const page = await this.client.send(
         new QueryCommand({
           TableName: this.tableName,
-          IndexName: DUE_INDEX,
-          KeyConditionExpression: 'dueBucket = :b AND dueAt <= :t',
-          ExpressionAttributeValues: { ':b': { N: String(bucket) }, ':t': { N: String(asOfMs) } },
+          IndexName: index,
+          KeyConditionExpression: '#h = :b AND #r <= :t',
+          ExpressionAttributeNames: { '#h': hashKey, '#r': rangeKey },
+          ExpressionAttributeValues: { ':b': { N: String(bucket) }, ':t': { N: String(upTo) } },
           Limit: Math.min(limit - due.length, this.pageSize ?? Number.MAX_SAFE_INTEGER),
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const item of page.Items ?? []) due.push({ customerId: item.customerId.S!, dueAt: Number(item.dueAt.N) });
+      for (const item of page.Items ?? []) due.push({ customerId: item.customerId.S!, at: Number(item[rangeKey].N) });
       startKey = page.LastEvaluatedKey;
     } while (startKey && due.length < limit);
     return due;

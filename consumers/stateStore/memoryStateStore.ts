@@ -1,5 +1,5 @@
 import { cloneState, type CustomerState } from '../../models/customer/customerState.ts';
-import { VersionConflictError, type StateStore } from './stateStore.ts';
+import { oldestAlertMs, type SaveOptions, VersionConflictError, type StateStore } from './stateStore.ts';
 
 const SCAN_PAGE_SIZE = 1_000;
 
@@ -10,11 +10,13 @@ const SCAN_PAGE_SIZE = 1_000;
  *
  * Due times are kept the way the DynamoDB store keeps them, in a sparse index: a map holding only
  * the customers that have one. A save updates it in O(1); `dueBefore` reads only that map, never
- * the states, and sorts only the customers already due.
+ * the states, and sorts only the customers already due. Outboxes saved as pending are indexed the
+ * same way, by the as-of time of their oldest alert.
  */
 export class MemoryStateStore implements StateStore {
   private readonly states = new Map<string, CustomerState>();
   private readonly dueAt = new Map<string, number>();
+  private readonly outboxSince = new Map<string, number>();
   private watermark = 0;
 
   async getMany(customerIds: readonly string[]): Promise<Map<string, CustomerState>> {
@@ -26,7 +28,7 @@ export class MemoryStateStore implements StateStore {
     return found;
   }
 
-  async save(state: CustomerState): Promise<number> {
+  async save(state: CustomerState, options?: SaveOptions): Promise<number> {
     // Check and write with no await in between: concurrent saves cannot interleave here.
     const customerId = state.customerId;
     if ((this.states.get(customerId)?.version ?? 0) !== state.version) throw new VersionConflictError(customerId, state.version);
@@ -35,6 +37,8 @@ export class MemoryStateStore implements StateStore {
     this.states.set(customerId, copy);
     if (state.dueAtMs === null) this.dueAt.delete(customerId);
     else this.dueAt.set(customerId, state.dueAtMs);
+    if (state.outbox.length === 0 || !options?.pendingOutbox) this.outboxSince.delete(customerId);
+    else this.outboxSince.set(customerId, oldestAlertMs(state));
     return copy.version;
   }
 
@@ -44,6 +48,13 @@ export class MemoryStateStore implements StateStore {
     for (const [customerId, dueAtMs] of this.dueAt) if (dueAtMs <= asOfMs) due.push({ customerId, dueAtMs });
     due.sort((a, b) => a.dueAtMs - b.dueAtMs || (a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : 0));
     return due.slice(0, limit).map((entry) => entry.customerId);
+  }
+
+  async pendingOutboxes(limit: number): Promise<string[]> {
+    if (limit <= 0) return [];
+    const pending = [...this.outboxSince].map(([customerId, sinceMs]) => ({ customerId, sinceMs }));
+    pending.sort((a, b) => a.sinceMs - b.sinceMs || (a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : 0));
+    return pending.slice(0, limit).map((entry) => entry.customerId);
   }
 
   async *scan(): AsyncIterable<CustomerState[]> {

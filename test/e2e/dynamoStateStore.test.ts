@@ -9,6 +9,7 @@ import { dynamoClient } from '../../aws/clients.ts';
 import { startDynalite, type LocalPeer } from '../../bin/localStack/embeddedPeers.ts';
 import {
   DUE_INDEX,
+  OUTBOX_INDEX,
   DynamoStateStore,
   createStateTable,
   dueBucketOf,
@@ -87,13 +88,37 @@ describe('DynamoStateStore table and items', () => {
     expect(Table?.TableStatus).toBe('ACTIVE');
     expect(Table?.KeySchema).toEqual(definition.KeySchema);
     expect(Table?.BillingModeSummary?.BillingMode ?? 'PAY_PER_REQUEST').toBe('PAY_PER_REQUEST');
-    expect(Table?.GlobalSecondaryIndexes).toHaveLength(1);
-    expect(Table?.GlobalSecondaryIndexes?.[0]).toMatchObject({
-      IndexName: DUE_INDEX,
-      KeySchema: definition.GlobalSecondaryIndexes?.[0].KeySchema,
-      Projection: { ProjectionType: 'KEYS_ONLY' },
-      IndexStatus: 'ACTIVE',
-    });
+    expect(Table?.GlobalSecondaryIndexes).toHaveLength(2);
+    for (const [at, name] of [DUE_INDEX, OUTBOX_INDEX].entries()) {
+      expect(Table?.GlobalSecondaryIndexes?.find((index) => index.IndexName === name)).toMatchObject({
+        IndexName: name,
+        KeySchema: definition.GlobalSecondaryIndexes?.[at].KeySchema,
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+        IndexStatus: 'ACTIVE',
+      });
+    }
+  });
+
+  it('indexes a customer in the outbox index only while it is saved as pending with alerts in its outbox (sparse GSI)', async () => {
+    const tableName = await freshTable();
+    const store = new DynamoStateStore({ client, tableName, dueBuckets: 4 });
+    const raw = async (customerId: string) =>
+      (await client.send(new GetItemCommand({ TableName: tableName, Key: { customerId: { S: customerId } }, ConsistentRead: true }))).Item;
+    const alert = {
+      detailType: 'Customer At Risk' as const,
+      detail: { eventId: 'e-1', customerId: 'risky', churnProbability: 0.7, previousChurnProbability: 0.5, clv: 10, threshold: 0.6, modelVersion: 'm', asOf: '2024-01-25T00:00:00.000Z', drivers: {} },
+    };
+
+    await store.save({ ...emptyState('risky'), atRisk: true, outbox: [alert] });
+    expect(Object.keys((await raw('risky'))!).sort()).toEqual(['body', 'customerId', 'v']);
+    await store.save({ ...emptyState('risky'), atRisk: true, outbox: [alert], version: 1 }, { pendingOutbox: true });
+    expect(await raw('risky')).toMatchObject({ outboxAt: { N: String(Date.parse(alert.detail.asOf)) }, outboxBucket: { N: String(dueBucketOf('risky', 4)) } });
+    expect(await raw('risky')).not.toHaveProperty('dueAt');
+    expect(await store.pendingOutboxes(10)).toEqual(['risky']);
+
+    await store.save({ ...emptyState('risky'), atRisk: true, outbox: [], version: 2 }, { pendingOutbox: true });
+    expect(Object.keys((await raw('risky'))!).sort()).toEqual(['body', 'customerId', 'v']);
+    expect(await store.pendingOutboxes(10)).toEqual([]);
   });
 
   it('keeps customers with no due time out of the index (sparse GSI)', async () => {

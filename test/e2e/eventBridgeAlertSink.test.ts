@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventBridgeClient } from '../../aws/clients.ts';
 import { ALERT_SCHEMA_DIR, alertSchemaFileName } from '../../consumers/alerts/alertSchemas.ts';
-import { EventBridgeAlertSink, PUT_EVENTS_MAX_BYTES, type EventBridgeAlertSinkConfig } from '../../consumers/alerts/eventBridgeAlertSink.ts';
+import { ENTRY_TOO_LARGE, EventBridgeAlertSink, PUT_EVENTS_MAX_BYTES, type EventBridgeAlertSinkConfig } from '../../consumers/alerts/eventBridgeAlertSink.ts';
 import { ALERT_SOURCE, AlertDetailSchema, type AlertType, type PendingAlert } from '../../models/customer/alertEvent.ts';
 import { alertEventId } from '../../models/customer/riskPolicy.ts';
 import { startEventBridgeEndpoint, type EventBridgeEndpoint, type EventBridgeEndpointOptions, type WireEntry } from '../support/eventBridgeEndpoint.ts';
@@ -117,7 +117,7 @@ describe('EventBridgeAlertSink against a PutEvents endpoint', () => {
     const { sink, endpoint } = await sinkWith({});
     const sent = alerts(25);
 
-    expect(await sink.publish(sent)).toEqual([]);
+    expect(await sink.publish(sent)).toEqual({ retry: [], rejected: [] });
 
     expect(endpoint.calls.map((call) => call.entries.length)).toEqual([10, 10, 5]);
     expectDeliveredOnce(endpoint, sent);
@@ -153,7 +153,7 @@ describe('EventBridgeAlertSink against a PutEvents endpoint', () => {
     });
     const sent = alerts(25);
 
-    expect(await sink.publish(sent)).toEqual([]);
+    expect(await sink.publish(sent)).toEqual({ retry: [], rejected: [] });
 
     expect(endpoint.calls).toHaveLength(4);
     expect(endpoint.calls.slice(0, 3).map((call) => call.entries.length)).toEqual([10, 10, 5]);
@@ -172,7 +172,7 @@ describe('EventBridgeAlertSink against a PutEvents endpoint', () => {
     );
     const sent = alerts(12);
 
-    expect(await sink.publish(sent)).toEqual([doomed]);
+    expect(await sink.publish(sent)).toEqual({ retry: [doomed], rejected: [] });
 
     expect(endpoint.calls.map((call) => call.entries.length)).toEqual([10, 2, 1, 1, 1]);
     for (const retry of endpoint.calls.slice(2)) expect(retry.entries.map(eventIdOf)).toEqual([doomed.detail.eventId]);
@@ -181,13 +181,13 @@ describe('EventBridgeAlertSink against a PutEvents endpoint', () => {
     sleeps.forEach((ms, i) => expect(ms).toBeLessThanOrEqual(Math.min(250, 100 * 2 ** i)));
   });
 
-  it('does not resend an entry rejected for good', async () => {
+  it('does not resend an entry rejected for good, and reports it with EventBridge\'s error code', async () => {
     const refused = alert(3);
     const { sink, endpoint } = await sinkWith({
       failEntry: (entry) => (eventIdOf(entry) === refused.detail.eventId ? { code: 'NotAuthorizedForSourceException' } : undefined),
     });
 
-    expect(await sink.publish(alerts(5))).toEqual([refused]);
+    expect(await sink.publish(alerts(5))).toEqual({ retry: [], rejected: [{ alert: refused, code: 'NotAuthorizedForSourceException', message: 'NotAuthorizedForSourceException' }] });
 
     expect(endpoint.calls).toHaveLength(1);
     expect(endpoint.received).toHaveLength(4);
@@ -199,7 +199,7 @@ describe('EventBridgeAlertSink against a PutEvents endpoint', () => {
     const { sink, endpoint } = await sinkWith({ failCall: (call) => failures[call - 1] });
     const sent = alerts(3);
 
-    expect(await sink.publish(sent)).toEqual([]);
+    expect(await sink.publish(sent)).toEqual({ retry: [], rejected: [] });
 
     expect(endpoint.calls.map((call) => call.outcome)).toEqual(['throttle', 'internal', 'reset', 'ok']);
     expect(endpoint.calls.every((call) => call.entries.length === 3)).toBe(true);
@@ -211,7 +211,7 @@ describe('EventBridgeAlertSink against a PutEvents endpoint', () => {
     const { sink, endpoint } = await sinkWith({ failCall: () => 'throttle' }, { maxAttempts: 3 });
     const sent = alerts(2);
 
-    expect(await sink.publish(sent)).toEqual(sent);
+    expect(await sink.publish(sent)).toEqual({ retry: sent, rejected: [] });
     expect(endpoint.calls).toHaveLength(3);
     expect(endpoint.received).toEqual([]);
   });
@@ -227,7 +227,7 @@ describe('EventBridgeAlertSink against a PutEvents endpoint', () => {
     expect(endpoint.calls).toHaveLength(1);
   });
 
-  it('returns an alert too large for one entry at once, and packs the others within 256 KB per call', async () => {
+  it('rejects an alert too large for one entry at once, and packs the others within 256 KB per call', async () => {
     const huge = alert(0, 9_000);
     const large = [1, 2, 3, 4, 5].map((i) => alert(i, 2_800));
     const { sink, endpoint } = await sinkWith({});
@@ -236,7 +236,7 @@ describe('EventBridgeAlertSink against a PutEvents endpoint', () => {
     expect(sizeOf(large[0]) * 2).toBeLessThan(PUT_EVENTS_MAX_BYTES);
     expect(sizeOf(large[0]) * 3).toBeGreaterThan(PUT_EVENTS_MAX_BYTES);
 
-    expect(await sink.publish([huge, ...large])).toEqual([huge]);
+    expect(await sink.publish([huge, ...large])).toEqual({ retry: [], rejected: [{ alert: huge, code: ENTRY_TOO_LARGE, message: expect.stringMatching(/over the 262144-byte PutEvents quota/) }] });
 
     expect(endpoint.calls.map((call) => call.entries.length)).toEqual([2, 2, 1]);
     for (const call of endpoint.calls) expect(call.entries.reduce((sum, e) => sum + wireSize(e), 0)).toBeLessThanOrEqual(PUT_EVENTS_MAX_BYTES);

@@ -64,3 +64,19 @@ export async function deliverUntilDone(handler: KinesisHandler, event: KinesisSt
   }
   throw new Error(`batch still failing after ${maxAttempts} attempts`);
 }
+
+/**
+ * Delivers a batch the way the event source mapping does with a finite retry budget
+ * (MaximumRetryAttempts): once, then again from the lowest failed sequence number up to
+ * `maxRetries` times, then gives up on what still fails (it would go to the on-failure destination).
+ */
+export async function deliverWithinRetryBudget(handler: KinesisHandler, event: KinesisStreamEvent, maxRetries: number): Promise<{ attempts: number; gaveUp: boolean }> {
+  let records = event.Records;
+  for (let attempt = 1; attempt <= maxRetries + 1; attempt++) {
+    const { batchItemFailures } = await handler({ Records: records });
+    if (batchItemFailures.length === 0) return { attempts: attempt, gaveUp: false };
+    const lowest = batchItemFailures.map((f) => f.itemIdentifier).sort(comparePositions)[0];
+    records = records.filter((r) => comparePositions(r.kinesis.sequenceNumber, lowest) >= 0);
+  }
+  return { attempts: maxRetries + 1, gaveUp: true };
+}

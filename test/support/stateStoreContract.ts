@@ -62,6 +62,16 @@ function withDue(customerId: string, dueAtMs: number | null): CustomerState {
   return state;
 }
 
+/** A customer at risk (no due time) with alerts pending, as of the given times. */
+function withOutbox(customerId: string, asOf: string[]): CustomerState {
+  const state = withDue(customerId, null);
+  state.outbox = asOf.map((time, at) => ({
+    detailType: at % 2 === 0 ? 'Customer At Risk' : 'Customer Recovered',
+    detail: { ...richState().outbox[0].detail, eventId: `${customerId}-${at + 1}`, customerId, asOf: time },
+  }));
+  return state;
+}
+
 async function saveAll(store: StateStore, states: CustomerState[]): Promise<void> {
   await Promise.all(states.map((state) => store.save(state)));
 }
@@ -264,6 +274,38 @@ export function describeStateStoreContract(
           const latest = Math.max(...listedDues);
           for (const { id, due } of eligible) if (due < latest) expect(listed).toContain(id);
         }
+      }));
+
+    it('lists exactly the customers saved with a pending outbox, oldest alert first, within the limit, until it is empty or saved as not pending', () =>
+      withStore(async (store) => {
+        const pending = { pendingOutbox: true };
+        await Promise.all([
+          store.save(withOutbox('p-new', ['2024-03-01T00:00:00.000Z']), pending),
+          store.save(withOutbox('p-old', ['2024-02-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z']), pending),
+          store.save(withOutbox('p-mid', ['2024-02-15T00:00:00.000Z']), pending),
+          store.save(withOutbox('p-1969', ['1969-07-20T20:17:00.000Z']), pending),
+          // Alerts about to be published by the saver: not the sweep's business yet.
+          store.save(withOutbox('fresh', ['2023-01-01T00:00:00.000Z'])),
+          store.save(withDue('quiet', 10), pending),
+          store.save(withDue('never', null)),
+        ]);
+        expect(await store.pendingOutboxes(100)).toEqual(['p-1969', 'p-old', 'p-mid', 'p-new']);
+        expect(await store.pendingOutboxes(2)).toEqual(['p-1969', 'p-old']);
+        expect(await store.pendingOutboxes(0)).toEqual([]);
+        // At risk, they have no due time: the outbox index is the only way the sweep finds them.
+        expect(await store.dueBefore(Number.MAX_SAFE_INTEGER, 100)).toEqual(['quiet']);
+
+        const old = await stored(store, 'p-old');
+        await store.save({ ...old, outbox: old.outbox.slice(1) }, pending);
+        expect(await store.pendingOutboxes(100)).toEqual(['p-1969', 'p-old', 'p-mid', 'p-new']);
+        await store.save({ ...(await stored(store, 'p-old')), outbox: [] }, pending);
+        await store.save(await stored(store, 'p-1969'));
+        expect(await store.pendingOutboxes(100)).toEqual(['p-mid', 'p-new']);
+        await store.save(await stored(store, 'fresh'), pending);
+        const quiet = await stored(store, 'quiet');
+        await store.save({ ...withOutbox('quiet', ['2024-02-20T00:00:00.000Z']), dueAtMs: 10, version: quiet.version }, pending);
+        expect(await store.pendingOutboxes(100)).toEqual(['fresh', 'p-mid', 'quiet', 'p-new']);
+        expect(await store.dueBefore(100, 100)).toEqual(['quiet']);
       }));
 
     it('scans every state exactly once, and never the watermark', () =>

@@ -87,9 +87,10 @@ describe('JSONL sinks', () => {
     const sink = new JsonlAlertSink({ path, onAlert: (a) => seen.push(a.detail.customerId) });
     const first = [alert('C1'), alert('C2', 'Customer Recovered')];
 
-    expect(await sink.publish(first)).toEqual([]);
-    expect(await sink.publish([])).toEqual([]);
-    expect(await sink.publish([alert('C3')])).toEqual([]);
+    const none = { retry: [], rejected: [] };
+    expect(await sink.publish(first)).toEqual(none);
+    expect(await sink.publish([])).toEqual(none);
+    expect(await sink.publish([alert('C3')])).toEqual(none);
 
     const written = await lines(path);
     expect(written.pop()).toBe('');
@@ -123,12 +124,15 @@ describe('JSONL sinks', () => {
 });
 
 describe('memory sinks', () => {
-  it('the alert sink fails the next n alerts once each, and those matching a predicate always', async () => {
-    const sink = new MemoryAlertSink({ failWhen: (a) => a.detail.customerId === 'C9' });
+  it('the alert sink fails the next n alerts once each, those matching a predicate always, and rejects others for good', async () => {
+    const sink = new MemoryAlertSink({ failWhen: (a) => a.detail.customerId === 'C9', rejectWhen: (a) => (a.detail.customerId === 'C7' ? 'MalformedDetail' : undefined) });
     sink.failNext(2);
 
-    expect(await sink.publish([alert('C1'), alert('C2'), alert('C3'), alert('C9')])).toEqual([alert('C1'), alert('C2'), alert('C9')]);
-    expect(await sink.publish([alert('C1'), alert('C2'), alert('C9')])).toEqual([alert('C9')]);
+    expect(await sink.publish([alert('C1'), alert('C2'), alert('C3'), alert('C9')])).toEqual({ retry: [alert('C1'), alert('C2'), alert('C9')], rejected: [] });
+    expect(await sink.publish([alert('C1'), alert('C7'), alert('C2'), alert('C9')])).toEqual({
+      retry: [alert('C9')],
+      rejected: [{ alert: alert('C7'), code: 'MalformedDetail', message: 'MalformedDetail (injected)' }],
+    });
     expect(sink.delivered.map((a) => a.detail.customerId)).toEqual(['C3', 'C1', 'C2']);
     expect(sink.calls).toHaveLength(2);
   });

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { LAMBDA_ENTRIES, LAMBDA_HANDLER } from '../../bin/commands/bundle.ts';
 import { alertSchemaFileName } from '../../consumers/alerts/alertSchemas.ts';
 import { CONSUMER_V8_FLAGS, ConsumerEnvSchema } from '../../consumers/consumerConfig.ts';
-import { DUE_INDEX, stateTableDefinition } from '../../consumers/stateStore/dynamoStateStore.ts';
+import { DUE_INDEX, OUTBOX_INDEX, stateTableDefinition } from '../../consumers/stateStore/dynamoStateStore.ts';
 import { ApiEnvSchema } from '../../api/lambda.ts';
 import { ALERT_DETAIL_TYPES, ALERT_SOURCE } from '../../models/customer/alertEvent.ts';
 import { DEFAULT_RISK_POLICY } from '../../models/customer/riskPolicy.ts';
@@ -224,7 +224,7 @@ describe('terraform: DynamoDB state table', () => {
       nonKey: index.Projection!.NonKeyAttributes,
     }));
     expect(actual, 'global_secondary_index blocks drifted from stateTableDefinition().GlobalSecondaryIndexes').toEqual(expected);
-    expect(expected.map((i) => i.name)).toContain(DUE_INDEX);
+    expect(expected.map((i) => i.name)).toEqual(expect.arrayContaining([DUE_INDEX, OUTBOX_INDEX]));
     expect(nested(table, 'local_secondary_index'), 'stateTableDefinition() has no LSI').toEqual([]);
   });
 
@@ -233,8 +233,9 @@ describe('terraform: DynamoDB state table', () => {
     expect(pitr.map((b) => value(b, 'enabled')), 'point_in_time_recovery { enabled = true }').toEqual([true]);
   });
 
-  it('grants the sweep Query on exactly the due index', () => {
+  it('grants the sweep Query on exactly the due and outbox indexes', () => {
     expect(tf, `IAM must name the index the sweep queries (${DUE_INDEX})`).toContain(`/index/${DUE_INDEX}"`);
+    expect(tf, `IAM must name the index the sweep queries (${OUTBOX_INDEX})`).toContain(`/index/${OUTBOX_INDEX}"`);
   });
 });
 
