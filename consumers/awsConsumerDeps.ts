@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { loadModel } from '../models/clv/modelArtifact.ts';
 import { EventBridgeAlertSink } from './alerts/eventBridgeAlertSink.ts';
 import { dynamoClient, eventBridgeClient, sqsClient } from '../aws/clients.ts';
-import type { ConsumerEnv } from './consumerConfig.ts';
+import { type ConsumerEnv, eventTimeBoundsOf } from './consumerConfig.ts';
 import type { ConsumerMetrics } from './consumerMetrics.ts';
 import type { ConsumerDeps } from './customerBatch.ts';
 import { SqsDeadLetterSink } from './deadLetters/sqsDeadLetterSink.ts';
@@ -23,5 +23,6 @@ export async function buildAwsConsumerDeps(env: ConsumerEnv, metrics: ConsumerMe
     policy: { threshold: env.CHURN_THRESHOLD, margin: env.RISK_MARGIN, maxDueDays: 730 },
     metrics,
     clock: env.SCORE_CLOCK,
+    eventTime: eventTimeBoundsOf(env),
   };
 }

@@ -1,6 +1,7 @@
 import type { PendingAlert } from '../models/customer/alertEvent.ts';
 import { applyOrder, blankWorkingState, cloneState, comparePositions, type CustomerState } from '../models/customer/customerState.ts';
 import type { CustomerModel } from '../models/clv/customerModel.ts';
+import { DEFAULT_EVENT_TIME_BOUNDS, type EventTimeBounds } from '../models/customer/orderEvent.ts';
 import { rescore, type RiskPolicy } from '../models/customer/riskPolicy.ts';
 import type { AlertSink } from './alerts/alertSink.ts';
 import type { ConsumerMetrics } from './consumerMetrics.ts';
@@ -19,6 +20,8 @@ export interface ConsumerDeps {
   /** 'event': scores are as of the event-time watermark; 'wall': the wall clock is a floor too. */
   clock: 'event' | 'wall';
   now?: () => number;
+  /** Event times believed (default: 1990-01-01 up to the wall clock plus 24 h); others are dead-lettered. */
+  eventTime?: EventTimeBounds;
   /** Conditional-write attempts per customer before its records are reported failed. */
   maxConflictRetries?: number;
 }
@@ -87,8 +90,10 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   let poison: PoisonRecord[] | null = null;
   let batchMax = Number.NEGATIVE_INFINITY;
   let parsedGenerally = 0;
+  const bounds = deps.eventTime ?? DEFAULT_EVENT_TIME_BOUNDS;
+  const nowMs = deps.now?.() ?? Date.now();
   for (let i = 0; i < records.length; i++) {
-    const item = decodeRecord(records[i]);
+    const item = decodeRecord(records[i], bounds, nowMs);
     if (!item.ok) {
       (poison ??= []).push(item);
       continue;
@@ -106,7 +111,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     }
   }
   deps.metrics.count('RecordsParsedGenerally', parsedGenerally);
-  const deadLettered = poison === null ? 0 : await setAsidePoison(poison, deps, failed);
+  let deadLettered = poison === null ? 0 : await setAsidePoison(poison, deps, failed);
   if (work.length === 0) return { failedPositions: [...failed], deadLettered, alertsPublished: 0 };
   for (let i = 0; i < work.length; i++) {
     const items = work[i].records;
@@ -131,6 +136,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   const savingStates: CustomerState[] = [];
   const savingApplied: number[] = [];
   const saves: Promise<SaveOutcome>[] = [];
+  let unscorable: PoisonRecord[] | null = null;
   for (let i = 0; i < work.length; i++) {
     const item = work[i];
     if (attempts < 1) {
@@ -139,13 +145,15 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     }
     // The store hands out copies it no longer owns, so they are updated in place.
     const state = loaded.get(item.customerId) ?? blankWorkingState(item.customerId);
-    const applied = applyRecords(state, item, counts);
+    const applied = applyAndRescore(state, item, asOfMs, deps, counts);
+    if (typeof applied === 'string') {
+      unscorable = setAsideCustomer(unscorable, item, applied);
+      continue;
+    }
     if (applied === 0) {
       settled.push(state);
       continue;
     }
-    rescore(state, deps.model, deps.policy, Math.max(asOfMs, state.lastEventMs));
-    counts.rescored++;
     saving.push(item);
     savingStates.push(state);
     savingApplied.push(applied);
@@ -163,7 +171,8 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
       counts.conflicts++;
       (retries ??= []).push(
         retryAfterConflict(item, asOfMs, deps, attempts - 1, counts).then((state) => {
-          if (state) settled.push(state);
+          if (typeof state === 'string') unscorable = setAsideCustomer(unscorable, item, state);
+          else if (state) settled.push(state);
           else for (const { record } of item.records) failed.add(record.position);
         }),
       );
@@ -176,6 +185,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   }
   if (retries !== null) await Promise.all(retries);
   reportCounts(counts, deps.metrics);
+  if (unscorable !== null) deadLettered += await setAsidePoison(unscorable, deps, failed);
 
   const alertsPublished = await deliverOutboxes(settled, deps, (customerId) => {
     const item = groups.get(customerId);
@@ -218,14 +228,40 @@ async function watermarkFor(batchMax: number, deps: ConsumerDeps): Promise<numbe
   return Math.max(batchMax, known, floor);
 }
 
-/** After a lost race: reloads, reapplies and saves again, up to `attempts` times. Null = give up. */
+/**
+ * Applies a customer's records to its state and rescores it when any applied: how many applied,
+ * or, when applying or scoring throws, the reason the customer cannot be scored. One customer's
+ * throw must not fail the whole batch: the caller sets that customer's records aside instead.
+ */
+function applyAndRescore(state: CustomerState, item: CustomerWork, asOfMs: number, deps: ConsumerDeps, counts: BatchCounts): number | string {
+  try {
+    const applied = applyRecords(state, item, counts);
+    if (applied === 0) return 0;
+    rescore(state, deps.model, deps.policy, Math.max(asOfMs, state.lastEventMs));
+    counts.rescored++;
+    return applied;
+  } catch (error) {
+    return `customer ${item.customerId} cannot be scored: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+function setAsideCustomer(unscorable: PoisonRecord[] | null, item: CustomerWork, reason: string): PoisonRecord[] {
+  const list = unscorable ?? [];
+  for (const { record } of item.records) list.push({ ok: false, record, reason });
+  return list;
+}
+
+/**
+ * After a lost race: reloads, reapplies and saves again, up to `attempts` times. Null = give up;
+ * a string = the customer cannot be scored, for that reason.
+ */
 async function retryAfterConflict(
   item: CustomerWork,
   asOfMs: number,
   deps: ConsumerDeps,
   attempts: number,
   counts: BatchCounts,
-): Promise<CustomerState | null> {
+): Promise<CustomerState | null | string> {
   for (let attempt = 0; attempt < attempts; attempt++) {
     let current: CustomerState | undefined;
     try {
@@ -234,10 +270,9 @@ async function retryAfterConflict(
       return null;
     }
     const state = current ?? blankWorkingState(item.customerId);
-    const applied = applyRecords(state, item, counts);
+    const applied = applyAndRescore(state, item, asOfMs, deps, counts);
+    if (typeof applied === 'string') return applied;
     if (applied === 0) return state;
-    rescore(state, deps.model, deps.policy, Math.max(asOfMs, state.lastEventMs));
-    counts.rescored++;
     const outcome = await trySave(deps.store, state);
     if (outcome instanceof SaveFailure && !outcome.conflict) return null;
     if (outcome instanceof SaveFailure) {
