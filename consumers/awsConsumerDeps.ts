@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { loadModel } from '../models/clv/modelArtifact.ts';
 import { EventBridgeAlertSink } from './alerts/eventBridgeAlertSink.ts';
 import { dynamoClient, eventBridgeClient, sqsClient } from '../aws/clients.ts';
-import type { ConsumerEnv } from './consumerConfig.ts';
+import { type ConsumerEnv, eventTimeBoundsOf } from './consumerConfig.ts';
 import type { ConsumerMetrics } from './consumerMetrics.ts';
 import type { ConsumerDeps } from './customerBatch.ts';
 import { SqsDeadLetterSink } from './deadLetters/sqsDeadLetterSink.ts';
@@ -24,5 +24,6 @@ export async function buildAwsConsumerDeps(env: ConsumerEnv, metrics: ConsumerMe
     metrics,
     clock: env.SCORE_CLOCK,
     duplicateHorizonDays: env.DUPLICATE_HORIZON_DAYS,
+    eventTime: eventTimeBoundsOf(env),
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_DUPLICATE_HORIZON_DAYS } from '../models/customer/customerState.ts';
+import { DEFAULT_EARLIEST_EVENT_TIME, DEFAULT_MAX_EVENT_SKEW_HOURS, type EventTimeBounds, eventTimeBounds } from '../models/customer/orderEvent.ts';
 import { DEFAULT_RISK_POLICY } from '../models/customer/riskPolicy.ts';
 
 /** The consumer and sweep Lambdas' configuration, from the environment, validated once at cold start. */
@@ -14,6 +15,13 @@ export const ConsumerEnvSchema = z.object({
   SWEEP_BATCH_LIMIT: z.coerce.number().int().min(1).max(100_000).default(5_000),
   /** Days of event time for which a producer retry (same type and order id) is ignored. */
   DUPLICATE_HORIZON_DAYS: z.coerce.number().int().min(1).max(3_650).default(DEFAULT_DUPLICATE_HORIZON_DAYS),
+  /** Orders before this time (ISO-8601 date or date-time) are dead-lettered. */
+  EARLIEST_EVENT_TIME: z
+    .string()
+    .refine((text) => !Number.isNaN(Date.parse(text)), 'must be an ISO-8601 date or date-time')
+    .default(DEFAULT_EARLIEST_EVENT_TIME),
+  /** Orders later than the wall clock plus this many hours are dead-lettered. */
+  MAX_EVENT_SKEW_HOURS: z.coerce.number().min(0).max(8_760).default(DEFAULT_MAX_EVENT_SKEW_HOURS),
   AWS_REGION: z.string().optional(),
   /** Local stand-ins only: endpoint overrides. */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
@@ -22,6 +30,10 @@ export const ConsumerEnvSchema = z.object({
 });
 
 export type ConsumerEnv = z.infer<typeof ConsumerEnvSchema>;
+
+export function eventTimeBoundsOf(env: Pick<ConsumerEnv, 'EARLIEST_EVENT_TIME' | 'MAX_EVENT_SKEW_HOURS'>): EventTimeBounds {
+  return eventTimeBounds(env.EARLIEST_EVENT_TIME, env.MAX_EVENT_SKEW_HOURS);
+}
 
 export function readConsumerEnv(env: NodeJS.ProcessEnv = process.env): ConsumerEnv {
   const parsed = ConsumerEnvSchema.safeParse(env);

@@ -8,6 +8,7 @@ import {
   DEFAULT_DUPLICATE_HORIZON_DAYS,
 } from '../models/customer/customerState.ts';
 import type { CustomerModel } from '../models/clv/customerModel.ts';
+import { DEFAULT_EVENT_TIME_BOUNDS, type EventTimeBounds } from '../models/customer/orderEvent.ts';
 import { rescore, type RiskPolicy, scoreSilenceBefore } from '../models/customer/riskPolicy.ts';
 import { dayIndex } from '../models/time/calendar.ts';
 import type { AlertSink, PublishResult, RejectedAlert } from './alerts/alertSink.ts';
@@ -31,10 +32,13 @@ export interface ConsumerDeps {
    */
   clock: 'event' | 'wall';
   now?: () => number;
-  /** How far past the wall clock an event time may move the watermark (default 24 h). */
-  maxEventSkewMs?: number;
   /** This container's watermark; unset, one is kept per deps object (wired once per container). */
   watermark?: WatermarkTracker;
+  /**
+   * Event times believed (default: 1990-01-01 up to the wall clock plus 24 h); others are
+   * dead-lettered. The same skew bounds the watermark.
+   */
+  eventTime?: EventTimeBounds;
   /** Conditional-write attempts per customer before its records are reported failed. */
   maxConflictRetries?: number;
   /** Days of event time a producer retry is ignored for (DEFAULT_DUPLICATE_HORIZON_DAYS). */
@@ -111,8 +115,10 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   const customerIds: string[] = [];
   let poison: PoisonRecord[] | null = null;
   let parsedGenerally = 0;
+  const bounds = deps.eventTime ?? DEFAULT_EVENT_TIME_BOUNDS;
+  const nowMs = deps.now?.() ?? Date.now();
   for (let i = 0; i < records.length; i++) {
-    const item = decodeRecord(records[i]);
+    const item = decodeRecord(records[i], bounds, nowMs);
     if (!item.ok) {
       (poison ??= []).push(item);
       continue;
@@ -130,7 +136,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     }
   }
   deps.metrics.count('RecordsParsedGenerally', parsedGenerally);
-  const deadLettered = poison === null ? 0 : await setAsidePoison(poison, deps, failed);
+  let deadLettered = poison === null ? 0 : await setAsidePoison(poison, deps, failed);
   if (work.length === 0) return { failedPositions: [...failed], deadLettered, alertsPublished: 0 };
   for (let i = 0; i < work.length; i++) {
     const items = work[i].records;
@@ -155,6 +161,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   const saves: Promise<SaveOutcome>[] = [];
   // Customers saved with alerts carried over from an earlier save: already in the outbox index.
   const indexed = new Set<string>();
+  let unscorable: PoisonRecord[] | null = null;
   for (let i = 0; i < work.length; i++) {
     const item = work[i];
     if (attempts < 1) {
@@ -165,7 +172,11 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     const state = loaded.get(item.customerId) ?? blankWorkingState(item.customerId);
     const carried = state.outbox.length > 0;
     const transitions = state.transitions;
-    const applied = applyRecords(state, item, deps, counts);
+    const applied = applyAndRescore(state, item, deps, counts);
+    if (typeof applied === 'string') {
+      unscorable = setAsideCustomer(unscorable, item, applied);
+      continue;
+    }
     if (applied === 0 && state.transitions === transitions) {
       settled.push(state);
       continue;
@@ -189,7 +200,8 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
       counts.conflicts++;
       (retries ??= []).push(
         retryAfterConflict(item, deps, attempts - 1, counts, indexed).then((state) => {
-          if (state) settled.push(state);
+          if (typeof state === 'string') unscorable = setAsideCustomer(unscorable, item, state);
+          else if (state) settled.push(state);
           else for (const { record } of item.records) failed.add(record.position);
         }),
       );
@@ -202,6 +214,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   }
   if (retries !== null) await Promise.all(retries);
   reportCounts(counts, deps.metrics);
+  if (unscorable !== null) deadLettered += await setAsidePoison(unscorable, deps, failed);
 
   // Every state here is saved with its outbox, so its records are done whatever the bus does: an
   // alert not delivered now is resent by the sweep (the store's outbox index). Failing the records
@@ -243,7 +256,7 @@ const trackers = new WeakMap<ConsumerDeps, WatermarkTracker>();
 export function watermarkTrackerOf(deps: ConsumerDeps): WatermarkTracker {
   let tracker = deps.watermark ?? trackers.get(deps);
   if (tracker === undefined) {
-    tracker = new WatermarkTracker({ maxEventSkewMs: deps.maxEventSkewMs });
+    tracker = new WatermarkTracker({ maxEventSkewMs: deps.eventTime?.maxSkewMs });
     trackers.set(deps, tracker);
   }
   return tracker;
@@ -277,14 +290,36 @@ async function publishWatermark(work: readonly CustomerWork[], failed: ReadonlyS
   if (await tracker.publish(deps.store, now)) deps.metrics.count('WatermarkWrites', 1);
 }
 
-/** After a lost race: reloads, reapplies and saves again, up to `attempts` times. Null = give up. */
+/**
+ * applyRecords, guarded: how many applied, or, when applying or scoring throws, the reason the
+ * customer cannot be scored. One customer's throw must not fail the whole batch: the caller sets
+ * that customer's records aside instead.
+ */
+function applyAndRescore(state: CustomerState, item: CustomerWork, deps: ConsumerDeps, counts: BatchCounts): number | string {
+  try {
+    return applyRecords(state, item, deps, counts);
+  } catch (error) {
+    return `customer ${item.customerId} cannot be scored: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+function setAsideCustomer(unscorable: PoisonRecord[] | null, item: CustomerWork, reason: string): PoisonRecord[] {
+  const list = unscorable ?? [];
+  for (const { record } of item.records) list.push({ ok: false, record, reason });
+  return list;
+}
+
+/**
+ * After a lost race: reloads, reapplies and saves again, up to `attempts` times. Null = give up;
+ * a string = the customer cannot be scored, for that reason.
+ */
 async function retryAfterConflict(
   item: CustomerWork,
   deps: ConsumerDeps,
   attempts: number,
   counts: BatchCounts,
   indexed: Set<string>,
-): Promise<CustomerState | null> {
+): Promise<CustomerState | null | string> {
   for (let attempt = 0; attempt < attempts; attempt++) {
     let current: CustomerState | undefined;
     try {
@@ -295,7 +330,8 @@ async function retryAfterConflict(
     const state = current ?? blankWorkingState(item.customerId);
     const carried = state.outbox.length > 0;
     const transitions = state.transitions;
-    const applied = applyRecords(state, item, deps, counts);
+    const applied = applyAndRescore(state, item, deps, counts);
+    if (typeof applied === 'string') return applied;
     if (applied === 0 && state.transitions === transitions) return state;
     if (carried) indexed.add(item.customerId);
     else indexed.delete(item.customerId);

@@ -1,5 +1,5 @@
 import { parseEventTime } from '../models/time/eventTime.ts';
-import { OrderEventSchema } from '../models/customer/orderEvent.ts';
+import { ORDER_BOUNDS, OrderEventSchema } from '../models/customer/orderEvent.ts';
 import type { OrderFacts } from '../models/customer/orderFacts.ts';
 
 /**
@@ -122,12 +122,12 @@ class OrderRecordScanner {
         else return false;
         return true;
       case ORDER_ID:
-        if (length < 1 || length > 128) return false;
+        if (length < 1 || length > ORDER_BOUNDS.idLength) return false;
         this.orderId = this.text();
         return true;
       case CUSTOMER_ID:
         // Printable ASCII only reaches here, so the schema's "no control characters" rule holds.
-        if (length < 1 || length > 128) return false;
+        if (length < 1 || length > ORDER_BOUNDS.idLength) return false;
         this.customerId = this.text();
         return true;
       case OCCURRED_AT:
@@ -143,7 +143,7 @@ class OrderRecordScanner {
     }
   }
 
-  /** `lines`: 1..1000 line objects, summed into this.cents and this.units as eventCents/eventUnits do. */
+  /** `lines`: 1..ORDER_BOUNDS.linesPerEvent line objects, summed into this.cents and this.units as eventCents/eventUnits do. */
   private scanLines(): boolean {
     if (this.at >= this.end || this.bytes[this.at] !== OPEN_BRACKET) return false;
     this.at++;
@@ -160,7 +160,8 @@ class OrderRecordScanner {
       if (next === CLOSE_BRACKET) break;
       if (next !== COMMA) return false;
     }
-    return count <= 1000;
+    // Out of bounds: the general path writes the error message.
+    return count <= ORDER_BOUNDS.linesPerEvent && this.cents <= ORDER_BOUNDS.eventCents;
   }
 
   private scanLine(): boolean {
@@ -182,12 +183,17 @@ class OrderRecordScanner {
       if (key === QUANTITY || key === UNIT_PRICE) {
         const value = this.scanNumber();
         if (!(value >= 0)) return false;
-        if (key === QUANTITY) quantity = value;
-        else unitPrice = value;
+        if (key === QUANTITY) {
+          if (value > ORDER_BOUNDS.quantity) return false;
+          quantity = value;
+        } else {
+          if (value > ORDER_BOUNDS.unitPrice) return false;
+          unitPrice = value;
+        }
       } else {
         if (!this.scanText()) return false;
         const length = this.textEnd - this.textStart;
-        if (length < 1 || length > 128) return false;
+        if (length < 1 || length > ORDER_BOUNDS.idLength) return false;
       }
       this.skipSpace();
       if (this.at >= this.end) return false;

@@ -1,5 +1,4 @@
-import { parseEventTime } from '../models/time/eventTime.ts';
-import { describeZodError, OrderEventSchema } from '../models/customer/orderEvent.ts';
+import { checkOrderEvent, DEFAULT_EVENT_TIME_BOUNDS, type EventTimeBounds, eventTimeProblem } from '../models/customer/orderEvent.ts';
 import { type OrderFacts, orderFactsOf } from '../models/customer/orderFacts.ts';
 import { scanOrderRecord } from './orderRecordScanner.ts';
 
@@ -21,18 +20,23 @@ export type DecodedRecord =
 /**
  * base64 → UTF-8 → JSON → OrderEvent v1 → the facts the state record takes; anything else is
  * poison, with the reason why. Compact records of plain ASCII take the scanner's path (no
- * JSON.parse, no line objects); the rest, and every rejection, take JSON.parse and zod.
+ * JSON.parse, no line objects); the rest, and every rejection, take JSON.parse and zod. Both
+ * paths then meet the same event-time bounds, as of wall-clock time `nowMs`.
  */
-export function decodeRecord(record: StreamRecord): DecodedRecord {
+export function decodeRecord(record: StreamRecord, bounds: EventTimeBounds = DEFAULT_EVENT_TIME_BOUNDS, nowMs: number = Date.now()): DecodedRecord {
   const scanned = scanOrderRecord(record.data);
-  if (scanned !== null) return { ok: true, record, order: scanned, general: false };
+  if (scanned !== null) {
+    const problem = eventTimeProblem(scanned.eventMs, bounds, nowMs);
+    if (problem !== undefined) return { ok: false, record, reason: `not an OrderEvent v1: ${problem}` };
+    return { ok: true, record, order: scanned, general: false };
+  }
   let payload: unknown;
   try {
     payload = JSON.parse(Buffer.from(record.data, 'base64').toString('utf8'));
   } catch (error) {
     return { ok: false, record, reason: `not JSON: ${(error as Error).message}` };
   }
-  const parsed = OrderEventSchema.safeParse(payload);
-  if (!parsed.success) return { ok: false, record, reason: `not an OrderEvent v1: ${describeZodError(parsed.error)}` };
-  return { ok: true, record, order: orderFactsOf(parsed.data, parseEventTime(parsed.data.occurredAt)), general: true };
+  const checked = checkOrderEvent(payload, bounds, nowMs);
+  if (!checked.ok) return { ok: false, record, reason: `not an OrderEvent v1: ${checked.reason}` };
+  return { ok: true, record, order: orderFactsOf(checked.event, checked.ms), general: true };
 }

@@ -1,7 +1,8 @@
+import { DEFAULT_EVENT_TIME_BOUNDS } from '../models/customer/orderEvent.ts';
 import type { StateStore } from './stateStore/stateStore.ts';
 
-/** How far past the wall clock an event time may lie; MAX_EVENT_SKEW_HOURS' default. */
-export const DEFAULT_MAX_EVENT_SKEW_MS = 24 * 3_600_000;
+/** How far past the wall clock an event time may lie: the OrderEvent bounds' default skew. */
+export const DEFAULT_MAX_EVENT_SKEW_MS = DEFAULT_EVENT_TIME_BOUNDS.maxSkewMs;
 /**
  * Wall time between two watermark writes of one consumer container. The stored watermark only
  * sets the as-of time of the sweep and of the API's reads (the consumer scores each customer as

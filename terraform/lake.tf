@@ -541,6 +541,9 @@ resource "aws_glue_catalog_table" "products" {
 # day closed and Firehose flushed (its buffering interval); it appends, so run it once per day.
 # Columns by position, as order_line_columns lists them, then the partition; every line of an
 # event gets the event's country (NULL when the event has none), as `lake build` writes it.
+# Event-time bounds (OrderEvent v1): the partition is occurredAt's day, so yesterday's partition
+# never holds an event later than the wall clock plus the skew; the earliest date is applied here,
+# so an order the consumer dead-lettered never reaches the curated lake the API reads.
 resource "aws_athena_named_query" "curate_order_lines" {
   name        = "${local.prefix}-curate-order-lines"
   description = "Append yesterday's order lines (UTC) from orders_raw to order_lines."
@@ -554,5 +557,6 @@ resource "aws_athena_named_query" "curate_order_lines" {
     FROM orders_raw r
     CROSS JOIN UNNEST(r.lines) AS l (productid, categoryid, quantity, unitprice)
     WHERE r.order_date = CAST(current_date - INTERVAL '1' DAY AS varchar)
+      AND from_iso8601_timestamp(r.occurredat) >= from_iso8601_timestamp('${var.earliest_event_time}')
   SQL
 }

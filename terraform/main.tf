@@ -34,6 +34,8 @@ locals {
     RISK_MARGIN           = tostring(var.risk_margin)
     SCORE_CLOCK           = var.score_clock
     SWEEP_BATCH_LIMIT     = tostring(var.sweep_batch_limit)
+    EARLIEST_EVENT_TIME   = var.earliest_event_time
+    MAX_EVENT_SKEW_HOURS  = tostring(var.max_event_skew_hours)
     POWERTOOLS_LOG_LEVEL  = var.log_level
     # A larger young generation: the consumer allocates short-lived working copies of customer
     # states per batch (consumers/consumerConfig.ts, CONSUMER_V8_FLAGS; `bench consumer` runs with them too).

@@ -211,6 +211,28 @@ variable "score_clock" {
   }
 }
 
+variable "earliest_event_time" {
+  description = "Orders with an earlier occurredAt are dead-lettered by the consumer and left out of the curated lake (EARLIEST_EVENT_TIME, ISO-8601)."
+  type        = string
+  default     = "1990-01-01T00:00:00.000Z"
+
+  validation {
+    condition     = can(regex("^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z)?$", var.earliest_event_time))
+    error_message = "earliest_event_time must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.sss]Z."
+  }
+}
+
+variable "max_event_skew_hours" {
+  description = "Orders later than the wall clock plus this many hours are dead-lettered (MAX_EVENT_SKEW_HOURS): no single event moves the scoring clock."
+  type        = number
+  default     = 24
+
+  validation {
+    condition     = var.max_event_skew_hours >= 0 && var.max_event_skew_hours <= 8760
+    error_message = "max_event_skew_hours must be between 0 and 8760."
+  }
+}
+
 # ---------------------------------------------------------------------------------------------
 # Sweep
 

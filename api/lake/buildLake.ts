@@ -1,7 +1,7 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance, timestampValue, type DuckDBConnection } from '@duckdb/node-api';
-import type { OrderEvent } from '../../models/customer/orderEvent.ts';
+import { DEFAULT_EVENT_TIME_BOUNDS, type EventTimeBounds, eventTimeProblem, type OrderEvent } from '../../models/customer/orderEvent.ts';
 import { readDataset, type DatasetFormat } from '../../producers/datasets/index.ts';
 import type { ReadReport } from '../../producers/datasets/readReport.ts';
 import { columnDefinitions, ORDER_LINE_COLUMNS, ORDERS_DIR, PARTITION_COLUMN, PRODUCT_COLUMNS, PRODUCTS_DIR, sqlString } from './lakeLayout.ts';
@@ -16,6 +16,8 @@ import { columnDefinitions, ORDER_LINE_COLUMNS, ORDERS_DIR, PARTITION_COLUMN, PR
 export interface LakeSummary {
   root: string;
   events: number;
+  /** Events left out because their time is outside the event-time bounds (as the consumer dead-letters them). */
+  outOfBounds: number;
   orderLines: number;
   /** Lines of orders and of returns. */
   orderTypeLines: number;
@@ -35,10 +37,21 @@ export interface LakeSummary {
 export interface BuildLakeOptions {
   /** DuckDB threads (default 2). */
   threads?: number;
+  /** Event times the lake takes (default DEFAULT_EVENT_TIME_BOUNDS), as of `nowMs` (default: now). */
+  eventTime?: EventTimeBounds;
+  nowMs?: number;
 }
 
-export async function buildLake(events: readonly OrderEvent[], root: string, options: BuildLakeOptions = {}): Promise<LakeSummary> {
+/**
+ * Events outside the event-time bounds are left out here, at the lake's door, rather than by
+ * every query: the bounds are judged once, at write time, as the consumer judges them on arrival,
+ * so a lake row and the stream never disagree about whether an event counts.
+ */
+export async function buildLake(allEvents: readonly OrderEvent[], root: string, options: BuildLakeOptions = {}): Promise<LakeSummary> {
   const started = performance.now();
+  const bounds = options.eventTime ?? DEFAULT_EVENT_TIME_BOUNDS;
+  const nowMs = options.nowMs ?? Date.now();
+  const events = allEvents.filter((event) => eventTimeProblem(Date.parse(event.occurredAt), bounds, nowMs) === undefined);
   const instance = await DuckDBInstance.create(':memory:', { threads: String(options.threads ?? 2) });
   const connection = await instance.connect();
   try {
@@ -88,6 +101,7 @@ export async function buildLake(events: readonly OrderEvent[], root: string, opt
     return {
       root,
       events: events.length,
+      outOfBounds: allEvents.length - events.length,
       orderLines: lines,
       orderTypeLines: Number(orderTypeLines),
       returnLines: Number(returnLines),
@@ -115,7 +129,7 @@ export async function buildLakeFromDataset(
   options: BuildLakeOptions = {},
 ): Promise<{ summary: LakeSummary; report: ReadReport; readMs: number }> {
   const started = performance.now();
-  const { events, report } = await readDataset(path, format);
+  const { events, report } = await readDataset(path, format, { eventTime: options.eventTime, nowMs: options.nowMs });
   const readMs = performance.now() - started;
   const summary = await buildLake(events, root, options);
   return { summary, report, readMs };

@@ -24,7 +24,7 @@ export async function handler(): Promise<SweepResult> {
   const { env, deps } = await cold;
   const now = Date.now();
   // Bounded on reading too: a watermark stored before the bound existed may lie in the future.
-  const watermark = boundedWatermark(await deps.store.getWatermark(), now, deps.maxEventSkewMs);
+  const watermark = boundedWatermark(await deps.store.getWatermark(), now, deps.eventTime?.maxSkewMs);
   const asOfMs = env.SCORE_CLOCK === 'wall' ? Math.max(watermark, now) : watermark;
   const result = await sweepAll(deps, asOfMs, env.SWEEP_BATCH_LIMIT);
   logger.info('sweep done', { ...result });

@@ -2,7 +2,7 @@ import { fitBgnbd } from './bgnbd.ts';
 import { btydArtifact, type BtydArtifact } from './btydModel.ts';
 import { DAY_MS, parseIsoDay } from '../time/calendar.ts';
 import { featuresOf } from '../customer/customerFeatures.ts';
-import type { CustomerState } from '../customer/customerState.ts';
+import { type CustomerState, hasPurchase } from '../customer/customerState.ts';
 import { statesFromEvents } from '../customer/customerStates.ts';
 import { fitGammaGamma } from './gammaGamma.ts';
 import type { OrderEvent } from '../customer/orderEvent.ts';
@@ -38,7 +38,7 @@ export function statesUpTo(events: readonly OrderEvent[], lastDay: number): { st
 
 /** Summaries as of `asOfMs` of the customers with at least one purchase (returns alone make no customer). */
 export function btydSummaries(states: Iterable<CustomerState>, asOfMs: number): BtydSummaries {
-  const buyers = [...states].filter((state) => state.firstDay >= 0);
+  const buyers = [...states].filter(hasPurchase);
   const summaries: BtydSummaries = {
     customerIds: buyers.map((state) => state.customerId),
     x: new Float64Array(buyers.length),

@@ -1,6 +1,6 @@
 import { dayIndex, parseIsoDay } from '../time/calendar.ts';
 import { featuresOf, type CustomerFeatures } from '../customer/customerFeatures.ts';
-import type { CustomerState } from '../customer/customerState.ts';
+import { type CustomerState, hasPurchase } from '../customer/customerState.ts';
 import { endOfDayMs, statesUpTo } from './btydTraining.ts';
 import { compareCustomerIds } from '../customer/customerIds.ts';
 import { eventCents, type OrderEvent } from '../customer/orderEvent.ts';
@@ -65,7 +65,7 @@ export function buildPanel(events: readonly OrderEvent[], options: PanelOptions)
   const folds = options.folds ?? FOLDS;
   const asOfMs = endOfDayMs(options.calibrationEnd);
   const { states: byId, applied } = statesUpTo(events, calibrationDay);
-  const states = [...byId.values()].filter((state) => state.firstDay >= 0).sort((a, b) => compareCustomerIds(a.customerId, b.customerId));
+  const states = [...byId.values()].filter(hasPurchase).sort((a, b) => compareCustomerIds(a.customerId, b.customerId));
   const index = new Map<string, number>();
   states.forEach((state, i) => index.set(state.customerId, i));
   const n = states.length;

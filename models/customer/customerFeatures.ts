@@ -1,5 +1,5 @@
 import { dayIndex, weekIndex } from '../time/calendar.ts';
-import { ACTIVITY_WEEKS, purchaseDaysBetween, type CustomerState } from './customerState.ts';
+import { ACTIVITY_WEEKS, hasPurchase, purchaseDaysBetween, type CustomerState } from './customerState.ts';
 
 /**
  * A customer's features as of an event time, computed from the state record alone. Training,
@@ -82,7 +82,7 @@ export function featuresInto(target: CustomerFeatures, state: CustomerState, asO
   const x = Math.max(0, state.occasions - 1);
   target.x = x;
   // Without a purchase, first = last = the as-of day: tx is 0 at every as-of time.
-  target.tx = state.firstDay >= 0 ? (state.lastDay - state.firstDay) / 7 : 0;
+  target.tx = hasPurchase(state) ? (state.lastDay - state.firstDay) / 7 : 0;
   target.repeatMeanSpend = x > 0 ? (state.spendCents - state.firstDaySpendCents) / 100 / x : 0;
   target.frequency = state.occasions;
   target.orders = state.orders;
@@ -104,14 +104,14 @@ export function featuresInto(target: CustomerFeatures, state: CustomerState, asO
  */
 export function asOfFeaturesInto(target: CustomerFeatures, state: CustomerState, asOfMs: number): CustomerFeatures {
   const today = asOfDay(asOfMs);
-  const hasPurchase = state.firstDay >= 0;
-  const first = hasPurchase ? state.firstDay : today;
-  const last = hasPurchase ? state.lastDay : today;
+  const purchased = hasPurchase(state);
+  const first = purchased ? state.firstDay : today;
+  const last = purchased ? state.lastDay : today;
   const week = weekIndex(today);
   // ringActivity(state, week - 12, week), without its result object or a modulo per week.
   let recentOrders = 0;
   let recentCents = 0;
-  if (state.ringWeek >= 0) {
+  if (state.orders > 0) {
     const hi = Math.min(week, state.ringWeek);
     let at = Math.max(week - 12, state.ringWeek - ACTIVITY_WEEKS + 1);
     if (at <= hi) {

@@ -50,7 +50,10 @@ export interface CustomerState {
   customerId: string;
   /** Optimistic-concurrency version: 0 means never stored. */
   version: number;
-  /** Purchase days (UTC day index); -1 while the customer has no purchase. */
+  /**
+   * Purchase days (UTC day index), meaningful only once `occasions > 0` (hasPurchase): -1 while
+   * there is none, but -1 is also a real day (1969-12-31), so it is never read as "no purchase".
+   */
   firstDay: number;
   lastDay: number;
   /** Distinct purchase days: the BTYD transaction unit. */
@@ -66,7 +69,7 @@ export interface CustomerState {
   returnCents: number;
   firstEventMs: number;
   lastEventMs: number;
-  /** Newest week in the activity ring, or -1; slot = week mod ACTIVITY_WEEKS. */
+  /** Newest week in the activity ring, meaningful only once `orders > 0` (-1 before); slot = week mod ACTIVITY_WEEKS. */
   ringWeek: number;
   /**
    * The customer's country, a static covariate: taken from the event with the latest event time
@@ -258,13 +261,22 @@ export function applyOrder(state: CustomerState, order: OrderFacts, from?: Strea
     state.returnCents += cents;
     return 'applied';
   }
+  const firstOrder = state.orders === 0;
   state.orders += 1;
   state.units += order.units;
   state.spendCents += cents;
   state.maxOrderCents = Math.max(state.maxOrderCents, cents);
   addPurchaseDay(state, day, cents);
-  addToActivityRing(state, weekIndex(day), cents);
+  addToActivityRing(state, weekIndex(day), cents, firstOrder);
   return 'applied';
+}
+
+/**
+ * Whether the customer has a purchase: decided by the count, never by a sentinel day, since
+ * every day index is a possible purchase day (those before 1970 are negative).
+ */
+export function hasPurchase(state: CustomerState): boolean {
+  return state.occasions > 0;
 }
 
 /**
@@ -387,7 +399,7 @@ export function orderMemoryFromLegacy(recent: readonly LegacyRecentOrder[]): num
 }
 
 function addPurchaseDay(state: CustomerState, day: number, cents: number): void {
-  if (state.firstDay < 0) {
+  if (!hasPurchase(state)) {
     state.firstDay = day;
     state.lastDay = day;
     state.firstDaySpendCents = cents;
@@ -440,7 +452,7 @@ export function purchaseDays(state: CustomerState): number[] {
 
 /** Purchase days in [fromDay, toDay] (whole day indexes), counted straight from the bitmap, a word at a time. */
 export function purchaseDaysBetween(state: CustomerState, fromDay: number, toDay: number): number {
-  if (state.firstDay < 0) return 0;
+  if (!hasPurchase(state)) return 0;
   const bits = state.dayBits;
   const start = Math.max(0, fromDay - state.firstDay);
   const end = Math.min(bits.length * 32 - 1, toDay - state.firstDay);
@@ -467,10 +479,11 @@ function ringSlot(week: number): number {
   return ((week % ACTIVITY_WEEKS) + ACTIVITY_WEEKS) % ACTIVITY_WEEKS;
 }
 
-function addToActivityRing(state: CustomerState, week: number, cents: number): void {
-  if (state.ringWeek >= 0 && week <= state.ringWeek - ACTIVITY_WEEKS) return;
-  if (week > state.ringWeek) {
-    const cleared = state.ringWeek < 0 ? ACTIVITY_WEEKS : Math.min(ACTIVITY_WEEKS, week - state.ringWeek);
+/** `empty`: the ring holds nothing yet (this is the customer's first order). */
+function addToActivityRing(state: CustomerState, week: number, cents: number, empty: boolean): void {
+  if (!empty && week <= state.ringWeek - ACTIVITY_WEEKS) return;
+  if (empty || week > state.ringWeek) {
+    const cleared = empty ? ACTIVITY_WEEKS : Math.min(ACTIVITY_WEEKS, week - state.ringWeek);
     for (let step = 0; step < cleared; step++) {
       const slot = ringSlot(week - step);
       state.weekOrders[slot] = 0;
@@ -487,7 +500,7 @@ function addToActivityRing(state: CustomerState, week: number, cents: number): v
 export function ringActivity(state: CustomerState, fromWeek: number, toWeek: number): { orders: number; cents: number } {
   let orders = 0;
   let cents = 0;
-  if (state.ringWeek < 0) return { orders, cents };
+  if (state.orders === 0) return { orders, cents };
   const lo = Math.max(fromWeek, state.ringWeek - ACTIVITY_WEEKS + 1);
   const hi = Math.min(toWeek, state.ringWeek);
   for (let week = lo; week <= hi; week++) {

@@ -3,7 +3,7 @@ import { DAY_MS } from '../time/calendar.ts';
 import { asOfFeaturesInto, emptyFeatures, featuresInto, type CustomerFeatures } from './customerFeatures.ts';
 import type { CustomerModel } from '../clv/customerModel.ts';
 import type { AlertType, PendingAlert } from './alertEvent.ts';
-import type { CustomerScore, CustomerState } from './customerState.ts';
+import { type CustomerScore, type CustomerState, hasPurchase } from './customerState.ts';
 
 /**
  * When a customer is at risk. Hysteresis keeps a customer whose churn probability hovers at
@@ -154,7 +154,7 @@ function dueTimeFrom(
   let hi = start + policy.maxDueDays;
   // A purchase history, scored as of its last purchase day or later, within a century of it.
   const regular =
-    state.firstDay >= 0 && start >= state.lastDay && hi - state.firstDay <= 36_500 &&
+    hasPurchase(state) && start >= state.lastDay && hi - state.firstDay <= 36_500 &&
     Number.isInteger(state.firstDay) && Number.isInteger(state.lastDay) && Number.isInteger(hi);
   if (regular && hasSilenceCrossing(model) && !Number.isNaN(threshold)) {
     // The day the search below would find, read off the model's crossing for this customer:

@@ -1,14 +1,17 @@
 import { createInterface } from 'node:readline';
-import type { OrderEvent } from '../../models/customer/orderEvent.ts';
+import { checkOrderEvent, DEFAULT_EVENT_TIME_BOUNDS, type OrderEvent } from '../../models/customer/orderEvent.ts';
 import { openDataset } from './openDataset.ts';
-import { ReadReport } from './readReport.ts';
+import { type DatasetReadOptions, ReadReport } from './readReport.ts';
 
 /**
  * CDNOW transaction files (Fader & Hardie): whitespace-separated `customer date cds dollars`
  * (master, with a header line) or `customer sampleId date cds dollars` (sample, no header).
- * Each row becomes one order of `cds` units of the product "CD". Gzip or not.
+ * Each row becomes one order of `cds` units of the product "CD". Gzip or not. A row whose order
+ * would fall outside OrderEvent v1's bounds is reported with its reason.
  */
-export async function readCdnow(path: string): Promise<{ events: OrderEvent[]; report: ReadReport }> {
+export async function readCdnow(path: string, options: DatasetReadOptions = {}): Promise<{ events: OrderEvent[]; report: ReadReport }> {
+  const bounds = options.eventTime ?? DEFAULT_EVENT_TIME_BOUNDS;
+  const nowMs = options.nowMs ?? Date.now();
   const report = new ReadReport();
   const events: OrderEvent[] = [];
   const lines = createInterface({ input: await openDataset(path), crlfDelay: Infinity });
@@ -25,14 +28,20 @@ export async function readCdnow(path: string): Promise<{ events: OrderEvent[]; r
       continue;
     }
     const { customerId, date, cds, dollars } = parsed;
-    events.push({
+    const event: OrderEvent = {
       type: 'order',
       orderId: `cdnow-${customerId}-${date}-${lineNo}`,
       customerId,
       occurredAt: `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T00:00:00.000Z`,
       currency: 'USD',
       lines: [{ productId: 'CD', quantity: cds, unitPrice: dollars / cds }],
-    });
+    };
+    const checked = checkOrderEvent(event, bounds, nowMs);
+    if (!checked.ok) {
+      report.reject(lineNo, `not an OrderEvent: ${checked.reason}`);
+      continue;
+    }
+    events.push(event);
     report.events++;
   }
   return { events, report };

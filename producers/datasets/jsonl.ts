@@ -1,10 +1,15 @@
 import { createInterface } from 'node:readline';
-import { describeZodError, OrderEventSchema, type OrderEvent } from '../../models/customer/orderEvent.ts';
+import { checkOrderEvent, DEFAULT_EVENT_TIME_BOUNDS, type EventTimeBounds, type OrderEvent } from '../../models/customer/orderEvent.ts';
 import { openDataset } from './openDataset.ts';
-import { ReadReport } from './readReport.ts';
+import { type DatasetReadOptions, ReadReport } from './readReport.ts';
 
-/** JSON Lines of OrderEvent v1 (gzip or not). A bad line is reported with its number and reason, never thrown. */
-export async function readJsonl(path: string): Promise<{ events: OrderEvent[]; report: ReadReport }> {
+/**
+ * JSON Lines of OrderEvent v1 (gzip or not). A bad line, or one outside the bounds, is reported
+ * with its number and reason, never thrown.
+ */
+export async function readJsonl(path: string, options: DatasetReadOptions = {}): Promise<{ events: OrderEvent[]; report: ReadReport }> {
+  const bounds = options.eventTime ?? DEFAULT_EVENT_TIME_BOUNDS;
+  const nowMs = options.nowMs ?? Date.now();
   const report = new ReadReport();
   const events: OrderEvent[] = [];
   const lines = createInterface({ input: await openDataset(path), crlfDelay: Infinity });
@@ -14,7 +19,7 @@ export async function readJsonl(path: string): Promise<{ events: OrderEvent[]; r
     const text = (lineNo === 1 ? raw.replace(/^\uFEFF/, '') : raw).trim();
     if (text === '') continue;
     report.rows++;
-    const parsed = parseLine(text);
+    const parsed = parseLine(text, bounds, nowMs);
     if (typeof parsed === 'string') {
       report.reject(lineNo, parsed);
       continue;
@@ -25,13 +30,13 @@ export async function readJsonl(path: string): Promise<{ events: OrderEvent[]; r
   return { events, report };
 }
 
-function parseLine(text: string): OrderEvent | string {
+function parseLine(text: string, bounds: EventTimeBounds, nowMs: number): OrderEvent | string {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
     return `invalid JSON: ${(error as Error).message}`;
   }
-  const result = OrderEventSchema.safeParse(json);
-  return result.success ? result.data : `not an OrderEvent: ${describeZodError(result.error)}`;
+  const result = checkOrderEvent(json, bounds, nowMs);
+  return result.ok ? result.event : `not an OrderEvent: ${result.reason}`;
 }

@@ -1,9 +1,9 @@
 import { pipeline } from 'node:stream/promises';
 import { parse, type CsvError } from 'csv-parse';
-import { describeZodError, eventCountry, OrderEventSchema, type OrderEvent, type OrderLine } from '../../models/customer/orderEvent.ts';
+import { checkOrderEvent, DEFAULT_EVENT_TIME_BOUNDS, eventCountry, type OrderEvent, type OrderLine } from '../../models/customer/orderEvent.ts';
 import type { RetailRow } from '../../models/evaluation/retailCleaning.ts';
 import { openDataset } from './openDataset.ts';
-import { ReadReport } from './readReport.ts';
+import { type DatasetReadOptions, ReadReport } from './readReport.ts';
 
 /**
  * UCI Online Retail (2010-2011) and Online Retail II (2009-2011) CSV exports, gzip or not.
@@ -44,9 +44,12 @@ export async function readOnlineRetailRows(path: string): Promise<{ rows: Retail
 
 /**
  * One OrderEvent per invoice and customer: `C…` invoices are returns, the rest orders.
- * Rows without a customer, non-product codes, write-offs and bad debt are skipped and counted.
+ * Rows without a customer, non-product codes, write-offs and bad debt are skipped and counted;
+ * the rows of an invoice outside OrderEvent v1's bounds (event time included) are reported.
  */
-export async function readOnlineRetail(path: string): Promise<{ events: OrderEvent[]; report: ReadReport }> {
+export async function readOnlineRetail(path: string, options: DatasetReadOptions = {}): Promise<{ events: OrderEvent[]; report: ReadReport }> {
+  const bounds = options.eventTime ?? DEFAULT_EVENT_TIME_BOUNDS;
+  const nowMs = options.nowMs ?? Date.now();
   const report = new ReadReport();
   const invoices = new Map<string, InvoiceDraft>();
   await forEachRow(path, report, (row) => {
@@ -56,15 +59,15 @@ export async function readOnlineRetail(path: string): Promise<{ events: OrderEve
   });
   const events: OrderEvent[] = [];
   for (const draft of invoices.values()) {
-    const parsed = toEvents(draft).map((event) => OrderEventSchema.safeParse(event));
-    const failure = parsed.find((result) => !result.success);
-    if (failure?.error) {
+    const parsed = toEvents(draft).map((event) => checkOrderEvent(event, bounds, nowMs));
+    const failure = parsed.find((result) => !result.ok);
+    if (failure && !failure.ok) {
       // Every row of the invoice is reported, so rows still add up to lines + skipped + unreadable.
-      const reason = `invoice ${draft.invoice} is not a valid OrderEvent: ${describeZodError(failure.error)}`;
+      const reason = `invoice ${draft.invoice} is not a valid OrderEvent: ${failure.reason}`;
       for (const line of draft.rowLines) report.reject(line, reason);
       continue;
     }
-    for (const result of parsed) events.push(result.data!);
+    for (const result of parsed) if (result.ok) events.push(result.event);
     report.events += parsed.length;
   }
   return { events, report };

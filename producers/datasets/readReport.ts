@@ -1,3 +1,13 @@
+import type { EventTimeBounds } from '../../models/customer/orderEvent.ts';
+
+/** How a reader checks event times: rows outside the bounds, as of `nowMs`, are reported and left out. */
+export interface DatasetReadOptions {
+  /** Default: DEFAULT_EVENT_TIME_BOUNDS. */
+  eventTime?: EventTimeBounds;
+  /** Wall-clock time of the check (default: when the read starts). */
+  nowMs?: number;
+}
+
 /** What a dataset reader did with each row: rows that cannot be read are never dropped silently. */
 export interface RowIssue {
   line: number;

@@ -347,6 +347,15 @@ describe('terraform: Lambdas', () => {
     expect(variableDefault('sweep_schedule')).toBe('rate(15 minutes)');
   });
 
+  it('defaults the event-time bounds to the code\'s, and passes them to the consumer and the sweep', () => {
+    const defaults = ConsumerEnvSchema.parse({ STATE_TABLE: 't', DEAD_LETTER_QUEUE_URL: 'https://example.com/q' });
+    expect(variableDefault('earliest_event_time')).toBe(defaults.EARLIEST_EVENT_TIME);
+    expect(variableDefault('max_event_skew_hours')).toBe(defaults.MAX_EVENT_SKEW_HOURS);
+    const scorer = mapKeys(localExpression('scorer_environment'));
+    expect(scorer.get('EARLIEST_EVENT_TIME')).toBe('var.earliest_event_time');
+    expect(scorer.get('MAX_EVENT_SKEW_HOURS')).toBe('tostring(var.max_event_skew_hours)');
+  });
+
   it('runs the sweep on a schedule', () => {
     const schedules = resourcesOf('aws_scheduler_schedule');
     expect(schedules.map((s) => nested(s.body, 'target').map((t) => attr(t, 'arn'))).flat()).toContain('aws_lambda_function.sweep.arn');
