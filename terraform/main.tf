@@ -26,17 +26,18 @@ locals {
   # Both Lambdas read the same configuration (consumers/consumerConfig.ts, ConsumerEnvSchema).
   # AWS_REGION is set by Lambda itself; the *_ENDPOINT overrides are for local stand-ins only.
   scorer_environment = {
-    STATE_TABLE           = aws_dynamodb_table.state.name
-    EVENT_BUS_NAME        = aws_cloudwatch_event_bus.alerts.name
-    DEAD_LETTER_QUEUE_URL = aws_sqs_queue.dead_letters.url
-    MODEL_PATH            = "./model.json"
-    CHURN_THRESHOLD       = tostring(var.churn_threshold)
-    RISK_MARGIN           = tostring(var.risk_margin)
-    SCORE_CLOCK           = var.score_clock
-    SWEEP_BATCH_LIMIT     = tostring(var.sweep_batch_limit)
-    EARLIEST_EVENT_TIME   = var.earliest_event_time
-    MAX_EVENT_SKEW_HOURS  = tostring(var.max_event_skew_hours)
-    POWERTOOLS_LOG_LEVEL  = var.log_level
+    STATE_TABLE            = aws_dynamodb_table.state.name
+    EVENT_BUS_NAME         = aws_cloudwatch_event_bus.alerts.name
+    DEAD_LETTER_QUEUE_URL  = aws_sqs_queue.dead_letters.url
+    MODEL_PATH             = "./model.json"
+    CHURN_THRESHOLD        = tostring(var.churn_threshold)
+    RISK_MARGIN            = tostring(var.risk_margin)
+    SCORE_CLOCK            = var.score_clock
+    SWEEP_BATCH_LIMIT      = tostring(var.sweep_batch_limit)
+    EARLIEST_EVENT_TIME    = var.earliest_event_time
+    MAX_EVENT_SKEW_HOURS   = tostring(var.max_event_skew_hours)
+    DUPLICATE_HORIZON_DAYS = tostring(var.duplicate_horizon_days)
+    POWERTOOLS_LOG_LEVEL   = var.log_level
     # A larger young generation: the consumer allocates short-lived working copies of customer
     # states per batch (consumers/consumerConfig.ts, CONSUMER_V8_FLAGS; `bench consumer` runs with them too).
     NODE_OPTIONS = "--enable-source-maps --max-semi-space-size=32"

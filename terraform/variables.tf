@@ -233,6 +233,17 @@ variable "max_event_skew_hours" {
   }
 }
 
+variable "duplicate_horizon_days" {
+  description = "Days of event time for which a producer retry (same type and order id) is ignored (DUPLICATE_HORIZON_DAYS); an order older than this before the customer's latest event is dead-lettered."
+  type        = number
+  default     = 400
+
+  validation {
+    condition     = var.duplicate_horizon_days >= 1 && var.duplicate_horizon_days <= 3650 && floor(var.duplicate_horizon_days) == var.duplicate_horizon_days
+    error_message = "duplicate_horizon_days must be a whole number between 1 and 3650."
+  }
+}
+
 # ---------------------------------------------------------------------------------------------
 # Sweep
 

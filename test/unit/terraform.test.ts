@@ -356,6 +356,12 @@ describe('terraform: Lambdas', () => {
     expect(scorer.get('MAX_EVENT_SKEW_HOURS')).toBe('tostring(var.max_event_skew_hours)');
   });
 
+  it('defaults the duplicate horizon to the code\'s, and passes it to the consumer and the sweep', () => {
+    const defaults = ConsumerEnvSchema.parse({ STATE_TABLE: 't', DEAD_LETTER_QUEUE_URL: 'https://example.com/q' });
+    expect(variableDefault('duplicate_horizon_days')).toBe(defaults.DUPLICATE_HORIZON_DAYS);
+    expect(mapKeys(localExpression('scorer_environment')).get('DUPLICATE_HORIZON_DAYS')).toBe('tostring(var.duplicate_horizon_days)');
+  });
+
   it('runs the sweep on a schedule', () => {
     const schedules = resourcesOf('aws_scheduler_schedule');
     expect(schedules.map((s) => nested(s.body, 'target').map((t) => attr(t, 'arn'))).flat()).toContain('aws_lambda_function.sweep.arn');
