@@ -15,9 +15,9 @@ import {
   type CustomerState,
   type LegacyRecentOrder,
   NO_EVENT_LAST_MS,
-  orderMemoryFromLegacy,
   packOrderMemory,
   unpackOrderMemory,
+  upgradeStoredState,
 } from '../../models/customer/customerState.ts';
 import { oldestAlertMs, type SaveOptions, VersionConflictError, type StateStore } from './stateStore.ts';
 
@@ -308,21 +308,8 @@ function fromItem(item: Item): CustomerState | undefined {
   if (item.body?.S === undefined || item.v?.N === undefined) return undefined;
   const state = JSON.parse(item.body.S) as CustomerState & { recentOrders?: LegacyRecentOrder[] };
   state.version = Number(item.v.N);
-  // Format-1 bodies kept order ids as strings; their orders join the hashed memory.
-  if (state.recentOrders !== undefined) {
-    state.orderMemory = orderMemoryFromLegacy(state.recentOrders);
-    delete state.recentOrders;
-  } else if (item.o?.B) {
-    state.orderMemory = unpackOrderMemory(item.o.B);
-  } else {
-    state.orderMemory ??= [];
-  }
-  // Bodies written before the country covariate lack its fields: no country yet.
-  if (state.country === undefined) {
-    state.country = null;
-    state.countryMs = NO_EVENT_LAST_MS;
-  }
-  return state;
+  if (state.recentOrders === undefined && item.o?.B) state.orderMemory = unpackOrderMemory(item.o.B);
+  return upgradeStoredState(state);
 }
 
 function errorName(error: unknown): string | undefined {

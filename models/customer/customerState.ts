@@ -385,10 +385,29 @@ export function unpackOrderMemory(bytes: Uint8Array): number[] {
 }
 
 /**
+ * A stored state body as this version reads it, whatever version wrote it: format-1 bodies kept
+ * order ids as strings (their orders join the hashed memory), and bodies written before the
+ * country covariate lack its fields (no country yet).
+ */
+export function upgradeStoredState(body: CustomerState & { recentOrders?: LegacyRecentOrder[] }): CustomerState {
+  if (body.recentOrders !== undefined) {
+    body.orderMemory = orderMemoryFromLegacy(body.recentOrders);
+    delete body.recentOrders;
+  }
+  body.orderMemory ??= [];
+  if (body.country === undefined) {
+    body.country = null;
+    body.countryMs = NO_EVENT_LAST_MS;
+  }
+  body.format = STATE_FORMAT;
+  return body;
+}
+
+/**
  * The order memory of a format-1 state, from its `recentOrders` (`type:orderId` keys with event
  * times): the same orders, hashed, so retries of orders a stored state already knew stay ignored.
  */
-export function orderMemoryFromLegacy(recent: readonly LegacyRecentOrder[]): number[] {
+function orderMemoryFromLegacy(recent: readonly LegacyRecentOrder[]): number[] {
   const state = { orderMemory: [] } as unknown as CustomerState;
   for (const { key, ms } of recent) {
     const colon = key.indexOf(':');

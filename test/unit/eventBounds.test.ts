@@ -12,7 +12,7 @@ import { scanOrderRecord } from '../../consumers/orderRecordScanner.ts';
 import { decodeRecord } from '../../consumers/recordDecoding.ts';
 import { MemoryStateStore } from '../../consumers/stateStore/memoryStateStore.ts';
 import { type CustomerFeatures, featuresOf } from '../../models/customer/customerFeatures.ts';
-import { applyEvent, type CustomerState, emptyState, purchaseDays, ringActivity, statisticsOf } from '../../models/customer/customerState.ts';
+import { applyEvent, type CustomerState, emptyState, purchaseDays, ringActivity, statisticsOf, upgradeStoredState } from '../../models/customer/customerState.ts';
 import {
   checkOrderEvent,
   DEFAULT_EVENT_TIME_BOUNDS,
@@ -179,14 +179,15 @@ describe('events before 1970 (with an earliest date before 1970)', () => {
     return state;
   };
 
-  it('give the same state whatever the order: a 1969 order then a 2024 one, and the reverse', () => {
+  it('give the same state whatever the order: a 1969 order then a 1970 one, and the reverse', () => {
+    // Day -1 (1969-12-31) was the "no purchase yet" sentinel; within the duplicate horizon of the later order.
     const old = order('c1', 'o1969', '1969-12-31T10:00:00Z', 30);
-    const recent = order('c1', 'o2024', '2024-01-02T10:00:00Z', 50);
+    const recent = order('c1', 'o1970', '1970-06-02T10:00:00Z', 50);
     const forward = replay([old, recent]);
     const backward = replay([recent, old]);
     expect(statisticsOf(backward)).toEqual(statisticsOf(forward));
     expect(forward.occasions).toBe(2);
-    expect(purchaseDays(forward)).toEqual([dayIndex(Date.parse('1969-12-31T10:00:00Z')), dayIndex(Date.parse('2024-01-02T10:00:00Z'))]);
+    expect(purchaseDays(forward)).toEqual([dayIndex(Date.parse('1969-12-31T10:00:00Z')), dayIndex(Date.parse('1970-06-02T10:00:00Z'))]);
     expect(forward.firstDaySpendCents).toBe(3000);
   });
 
@@ -207,18 +208,20 @@ describe('events before 1970 (with an earliest date before 1970)', () => {
   });
 
   it('reads states stored in format 1 as before: no purchase yet, and a history', () => {
-    // Exactly as the stores hold them today (JSON of a format 1 state), one without a purchase.
-    const stored: CustomerState = JSON.parse(
+    // A format-1 body as the stores held it (string order ids), one without a purchase, read as the stores read it.
+    const stored: CustomerState = upgradeStoredState(JSON.parse(
       '{"format":1,"customerId":"c1","version":3,"firstDay":-1,"lastDay":-1,"occasions":0,"dayBits":[],"orders":0,"units":0,' +
         '"spendCents":0,"firstDaySpendCents":0,"maxOrderCents":0,"returns":1,"returnCents":500,"firstEventMs":1704103200000,' +
         '"lastEventMs":1704103200000,"ringWeek":-1,"country":null,"countryMs":-9007199254740991,"weekOrders":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],' +
         '"weekCents":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],"recentOrders":[{"key":"return:r1","ms":1704103200000}],' +
         '"positions":{"shardId-000000000000":"49"},"score":null,"atRisk":false,"dueAtMs":null,"transitions":0,"outbox":[]}',
-    );
+    ));
     const asOf = Date.parse('2024-02-01T00:00:00Z');
     const fresh = emptyState('c1');
     applyEvent(fresh, order('c1', 'r1', '2024-01-01T10:00:00Z', 5, 'return'));
     expect(featuresOf(stored, asOf)).toEqual(featuresOf(fresh, asOf));
+    // The return remembered by its string id is still recognised as a producer retry.
+    expect(applyEvent(stored, order('c1', 'r1', '2024-01-01T10:00:00Z', 5, 'return'))).toBe('duplicate-order');
     const next = order('c1', 'o1', '2024-01-10T10:00:00Z', 20);
     applyEvent(stored, next);
     applyEvent(fresh, next);
