@@ -15,7 +15,7 @@ import type { AlertSink, PublishResult, RejectedAlert } from './alerts/alertSink
 import type { ConsumerMetrics } from './consumerMetrics.ts';
 import type { DeadLetterSink } from './deadLetters/deadLetterSink.ts';
 import { type DecodedRecord, decodeRecord, type StreamRecord } from './recordDecoding.ts';
-import { type SaveOptions, type StateStore, VersionConflictError } from './stateStore/stateStore.ts';
+import { type ReadOptions, type SaveOptions, type StateStore, VersionConflictError } from './stateStore/stateStore.ts';
 import { WatermarkTracker } from './watermark.ts';
 
 /** Everything the consumer core needs; the Lambda handler and the local runner wire it. */
@@ -74,6 +74,9 @@ type SaveOutcome = number | SaveFailure;
 
 /** A save whose outbox holds alerts an earlier delivery missed (or may have): the sweep must find it. */
 export const PENDING: SaveOptions = { pendingOutbox: true };
+
+/** For rereads after a lost race and for states acted on without a save (the first read of a batch need not be). */
+export const CONSISTENT: ReadOptions = { consistent: true };
 
 const saveFailure = (error: unknown): SaveOutcome => (error instanceof VersionConflictError ? CONFLICT : FAILED);
 
@@ -162,6 +165,9 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   // Customers saved with alerts carried over from an earlier save: already in the outbox index.
   const indexed = new Set<string>();
   let unscorable: PoisonRecord[] | null = null;
+  // Customers with an outbox and nothing to save: read eventually consistently, so their outbox
+  // may be one a delivery has cleared since; reread consistently before publishing it again.
+  let unsaved: string[] | null = null;
   for (let i = 0; i < work.length; i++) {
     const item = work[i];
     if (attempts < 1) {
@@ -178,7 +184,8 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
       continue;
     }
     if (applied === 0 && state.transitions === transitions) {
-      settled.push(state);
+      if (carried) (unsaved ??= []).push(item.customerId);
+      else settled.push(state);
       continue;
     }
     saving.push(item);
@@ -213,6 +220,16 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     }
   }
   if (retries !== null) await Promise.all(retries);
+  if (unsaved !== null) {
+    try {
+      for (const state of (await deps.store.getMany(unsaved, CONSISTENT)).values()) {
+        settled.push(state);
+        if (state.outbox.length > 0) indexed.add(state.customerId);
+      }
+    } catch {
+      // Their records are applied already; the outboxes wait for the next batch or the sweep.
+    }
+  }
   reportCounts(counts, deps.metrics);
   if (unscorable !== null) deadLettered += await setAsidePoison(unscorable, deps, failed);
 
@@ -323,7 +340,7 @@ async function retryAfterConflict(
   for (let attempt = 0; attempt < attempts; attempt++) {
     let current: CustomerState | undefined;
     try {
-      current = (await deps.store.getMany([item.customerId])).get(item.customerId);
+      current = (await deps.store.getMany([item.customerId], CONSISTENT)).get(item.customerId);
     } catch {
       return null;
     }
@@ -506,7 +523,7 @@ async function settleOutbox(state: CustomerState, done: Set<string>, store: Stat
       return true;
     } catch (error) {
       if (!(error instanceof VersionConflictError)) return false;
-      current = (await store.getMany([state.customerId])).get(state.customerId);
+      current = (await store.getMany([state.customerId], CONSISTENT)).get(state.customerId);
       // Whoever saved it meanwhile loaded these alerts with it, so saved them as pending.
       indexed = true;
     }

@@ -1,7 +1,7 @@
 import { cloneState, type CustomerState } from '../models/customer/customerState.ts';
 import { scoreSilenceBefore } from '../models/customer/riskPolicy.ts';
 import { DAY_MS, dayIndex } from '../models/time/calendar.ts';
-import { type ConsumerDeps, deliverOutboxes, PENDING } from './customerBatch.ts';
+import { CONSISTENT, type ConsumerDeps, deliverOutboxes, PENDING } from './customerBatch.ts';
 import { VersionConflictError } from './stateStore/stateStore.ts';
 
 export interface SweepResult {
@@ -35,7 +35,10 @@ export async function runSweep(deps: ConsumerDeps, asOfMs: number, limit: number
   const [ids, pendingIds] = await Promise.all([deps.store.dueBefore(asOfMs - DAY_MS, limit), deps.store.pendingOutboxes(pendingLimit)]);
   const result: SweepResult = { asOfMs, due: ids.length, rescored: 0, pending: pendingIds.length, alertsPublished: 0, alertsDeadLettered: 0, deferred: 0 };
   if (ids.length === 0 && pendingIds.length === 0) return result;
-  const loaded = await deps.store.getMany([...new Set([...ids, ...pendingIds])]);
+  // Due customers are saved after rescoring, so an eventually consistent read is enough (a stale
+  // one loses the conditional write and is reread); pending outboxes are published as read.
+  const [loaded, pendingLoaded] = await Promise.all([deps.store.getMany(ids), deps.store.getMany(pendingIds, CONSISTENT)]);
+  for (const [id, state] of pendingLoaded) loaded.set(id, state);
   const settled: CustomerState[] = [];
   // Found through the outbox index, or rescored with alerts carried over: saved as pending already.
   const indexed = new Set(pendingIds);
@@ -77,7 +80,7 @@ async function rescoreDue(stored: CustomerState | undefined, asOfMs: number, dep
     } catch (error) {
       if (!(error instanceof VersionConflictError)) return 'deferred';
       deps.metrics.count('VersionConflicts', 1);
-      current = (await deps.store.getMany([state.customerId])).get(state.customerId);
+      current = (await deps.store.getMany([state.customerId], CONSISTENT)).get(state.customerId);
     }
   }
   return 'deferred';

@@ -19,7 +19,7 @@ import {
   packOrderMemory,
   unpackOrderMemory,
 } from '../../models/customer/customerState.ts';
-import { oldestAlertMs, type SaveOptions, VersionConflictError, type StateStore } from './stateStore.ts';
+import { oldestAlertMs, type ReadOptions, type SaveOptions, VersionConflictError, type StateStore } from './stateStore.ts';
 
 export const DUE_INDEX = 'due-index';
 export const OUTBOX_INDEX = 'outbox-index';
@@ -142,13 +142,14 @@ export class DynamoStateStore implements StateStore {
     if (!Number.isInteger(this.dueBuckets) || this.dueBuckets < 1) throw new Error('dueBuckets must be a positive integer');
   }
 
-  async getMany(customerIds: readonly string[]): Promise<Map<string, CustomerState>> {
+  async getMany(customerIds: readonly string[], options?: ReadOptions): Promise<Map<string, CustomerState>> {
     // BatchGetItem rejects a request that names the same key twice.
     const unique = [...new Set(customerIds)];
     const chunks: string[][] = [];
     for (let at = 0; at < unique.length; at += BATCH_GET_MAX_KEYS) chunks.push(unique.slice(at, at + BATCH_GET_MAX_KEYS));
     const found = new Map<string, CustomerState>();
-    for (const items of await Promise.all(chunks.map((chunk) => this.batchGet(chunk)))) {
+    const consistent = options?.consistent ?? false;
+    for (const items of await Promise.all(chunks.map((chunk) => this.batchGet(chunk, consistent)))) {
       for (const item of items) {
         const state = fromItem(item);
         if (state) found.set(state.customerId, state);
@@ -157,7 +158,7 @@ export class DynamoStateStore implements StateStore {
     return found;
   }
 
-  private async batchGet(customerIds: string[]): Promise<Item[]> {
+  private async batchGet(customerIds: string[], consistent: boolean): Promise<Item[]> {
     const items: Item[] = [];
     let keys: Item[] = customerIds.map((customerId) => ({ customerId: { S: customerId } }));
     for (let attempt = 0; attempt < this.batchGetAttempts; attempt++) {
@@ -167,7 +168,7 @@ export class DynamoStateStore implements StateStore {
           RequestItems: {
             [this.tableName]: {
               Keys: keys,
-              ConsistentRead: true,
+              ConsistentRead: consistent,
               ProjectionExpression: 'customerId, v, body, o',
             },
           },

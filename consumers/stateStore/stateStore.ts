@@ -11,6 +11,17 @@ export interface SaveOptions {
   pendingOutbox?: boolean;
 }
 
+export interface ReadOptions {
+  /**
+   * Read the latest committed state. Unset, a store may return a state up to about a second old
+   * (DynamoDB's eventually consistent read, half the price): fine for a state about to be saved,
+   * since the save is conditional on the version read and a stale one just loses the race and
+   * rereads consistently. Set it wherever a state is acted on without being saved: rereads after
+   * a lost race, and outboxes about to be published.
+   */
+  consistent?: boolean;
+}
+
 /** A conditional write lost to a concurrent writer: reload, reapply, retry. */
 export class VersionConflictError extends Error {
   constructor(readonly customerId: string, readonly expectedVersion: number) {
@@ -29,7 +40,7 @@ export interface StateStore {
    * States of the given customers; customers never stored are absent from the map. The states
    * returned are the caller's own copies: changing them never changes the store.
    */
-  getMany(customerIds: readonly string[]): Promise<Map<string, CustomerState>>;
+  getMany(customerIds: readonly string[], options?: ReadOptions): Promise<Map<string, CustomerState>>;
   /**
    * Stores `state` if the stored version is still `state.version`, as version + 1, and returns
    * the new version. Throws VersionConflictError otherwise. Does not modify `state`.
