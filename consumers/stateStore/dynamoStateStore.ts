@@ -21,6 +21,8 @@ import {
 } from '../../models/customer/customerState.ts';
 import { oldestAlertMs, type ReadOptions, type SaveOptions, VersionConflictError, type StateStore } from './stateStore.ts';
 
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+
 export const DUE_INDEX = 'due-index';
 export const OUTBOX_INDEX = 'outbox-index';
 /** Customer ids cannot contain control characters (OrderEventSchema), so this key is free. */
@@ -122,7 +124,8 @@ export function dueBucketOf(customerId: string, dueBuckets: number): number {
 /**
  * StateStore on one DynamoDB table: one item per customer, the state as a JSON body (DynamoDB
  * numbers would cost a type per field and gain nothing; JSON round-trips every safe integer,
- * including the state's sentinels), the version beside it for conditional writes.
+ * including the state's sentinels), deflated (packBody: DynamoDB bills writes per started KB),
+ * the version beside it for conditional writes.
  */
 export class DynamoStateStore implements StateStore {
   private readonly client: DynamoDBClient;
@@ -186,7 +189,7 @@ export class DynamoStateStore implements StateStore {
     const item: Item = {
       customerId: { S: state.customerId },
       v: { N: String(version + 1) },
-      body: { S: JSON.stringify(body) },
+      body: { B: packBody(JSON.stringify(body)) },
     };
     // The order memory as binary: 12 bytes an order, where its JSON would take about 30.
     if (orderMemory.length > 0) item.o = { B: packOrderMemory(orderMemory) };
@@ -305,9 +308,50 @@ export class DynamoStateStore implements StateStore {
   }
 }
 
+/**
+ * The words a state body repeats: its field names and an alert's, and the sentinels. Deflate
+ * with this as its preset dictionary codes each as a back-reference of two or three bytes, so a
+ * body of about 900 bytes of JSON stores in about 300, and a save with an alert in the outbox
+ * stays within the one-WCU kilobyte. Bodies name the dictionary they were packed with (their first
+ * byte): this text must never change; a better one is added as version 2.
+ */
+const BODY_DICTIONARY_V1 = Buffer.from(
+  '"drivers":{"recencyDays":0,"frequency":1,"tenureDays":0,"totalSpend":0,"pAlive":1}}},' +
+    '"threshold":0.6,"modelVersion":"","asOf":"T00:00:00.000Z",' +
+    '{"detailType":"Customer At Risk","detail":{"eventId":"","customerId":"","churnProbability":0.,"previousChurnProbability":0.,"clv":0.,' +
+    '{"detailType":"Customer Recovered","detail":{"eventId":"","customerId":"","churnProbability":0,"previousChurnProbability":0.,"clv":0.,' +
+    '"score":{"asOfMs":1,"modelVersion":"","churnProbability":0,"clv":0,"pAlive":1,"expectedPurchases":0,"expectedSpend":0},' +
+    '"atRisk":false,"dueAtMs":null,"transitions":0,"outbox":[]}' +
+    '"weekOrders":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],"weekCents":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],' +
+    '"positions":{"orders/shardId-000000000000":"4959"},' +
+    '"firstEventMs":1,"lastEventMs":1,"ringWeek":-1,"country":null,"countryMs":-9007199254740991,' +
+    '"orders":1,"units":1,"spendCents":0,"firstDaySpendCents":0,"maxOrderCents":0,"returns":0,"returnCents":0,' +
+    '{"format":2,"customerId":"","firstDay":-1,"lastDay":-1,"occasions":0,"dayBits":[0,0,0,0,0,0,0,0],',
+);
+const BODY_PACKED_V1 = 1;
+
+/** A state body as stored: deflated against BODY_DICTIONARY_V1, behind its version byte. */
+export function packBody(json: string): Uint8Array {
+  const packed = deflateRawSync(json, { dictionary: BODY_DICTIONARY_V1, level: 9 });
+  const out = new Uint8Array(packed.length + 1);
+  out[0] = BODY_PACKED_V1;
+  out.set(packed, 1);
+  return out;
+}
+
+/** The JSON of a stored body: packed (binary, since this format) or plain text (earlier items). */
+export function bodyJson(item: Item): string | undefined {
+  if (item.body?.S !== undefined) return item.body.S;
+  const packed = item.body?.B;
+  if (packed === undefined) return undefined;
+  if (packed[0] !== BODY_PACKED_V1) throw new Error(`state body of ${item.customerId?.S} packed with unknown dictionary ${packed[0]}`);
+  return inflateRawSync(packed.subarray(1), { dictionary: BODY_DICTIONARY_V1 }).toString('utf8');
+}
+
 function fromItem(item: Item): CustomerState | undefined {
-  if (item.body?.S === undefined || item.v?.N === undefined) return undefined;
-  const state = JSON.parse(item.body.S) as CustomerState & { recentOrders?: LegacyRecentOrder[] };
+  const json = bodyJson(item);
+  if (json === undefined || item.v?.N === undefined) return undefined;
+  const state = JSON.parse(json) as CustomerState & { recentOrders?: LegacyRecentOrder[] };
   state.version = Number(item.v.N);
   // Format-1 bodies kept order ids as strings; their orders join the hashed memory.
   if (state.recentOrders !== undefined) {

@@ -67,4 +67,17 @@ describe('what the consumer costs on DynamoDB (dynalite, billed as DynamoDB)', (
     const state = (await deps.store.getMany(['c7'])).get('c7')!;
     expect(state.orders).toBe(2);
   });
+
+  it('writes one unit per save, even a save that carries an alert in its outbox, and one to clear it', async () => {
+    const deps = await consumer();
+    const handler = createKinesisHandler(() => deps);
+    await handler(batch([order('c1', 'o1', at(0)), order('c1', 'o2', at(30))], 0));
+    const before = { ...billed.bill.detail };
+    // Silent for 200 days, then back: the at-risk alert as of its day, then the recovery, in one save.
+    const { batchItemFailures } = await handler(batch([order('c1', 'o3', at(230))], 2));
+    expect(batchItemFailures).toEqual([]);
+    expect((deps.alerts as MemoryAlertSink).delivered.map((alert) => alert.detailType)).toEqual(['Customer At Risk', 'Customer Recovered']);
+    // The save with two alerts in the outbox, then the save that clears it.
+    expect(billed.bill.detail.PutItemCommand - before.PutItemCommand).toBe(2);
+  });
 });
