@@ -74,6 +74,12 @@ type SaveOutcome = number | SaveFailure;
 
 /** A save whose outbox holds alerts an earlier delivery missed (or may have): the sweep must find it. */
 export const PENDING: SaveOptions = { pendingOutbox: true };
+/**
+ * The consumer's saves: an order moves the due time later, and the index may keep the earlier
+ * one (SaveOptions.earlyDueKey); the sweep, which acts on the index, saves without it.
+ */
+const SAVE: SaveOptions = { earlyDueKey: true };
+const SAVE_PENDING: SaveOptions = { pendingOutbox: true, earlyDueKey: true };
 
 /** For rereads after a lost race and for states acted on without a save (the first read of a batch need not be). */
 export const CONSISTENT: ReadOptions = { consistent: true };
@@ -192,7 +198,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     savingStates.push(state);
     savingApplied.push(applied);
     if (carried) indexed.add(item.customerId);
-    const pending = carried ? PENDING : undefined;
+    const pending = carried ? SAVE_PENDING : SAVE;
     saves.push(item.beyondHorizon === undefined ? trySave(deps.store, state, pending) : setAsideThenSave(item, state, deps, pending));
   }
 
@@ -352,7 +358,7 @@ async function retryAfterConflict(
     if (applied === 0 && state.transitions === transitions) return state;
     if (carried) indexed.add(item.customerId);
     else indexed.delete(item.customerId);
-    const pending = carried ? PENDING : undefined;
+    const pending = carried ? SAVE_PENDING : SAVE;
     const outcome = await (item.beyondHorizon === undefined ? trySave(deps.store, state, pending) : setAsideThenSave(item, state, deps, pending));
     if (outcome instanceof SaveFailure && !outcome.conflict) return null;
     if (outcome instanceof SaveFailure) {
@@ -518,7 +524,8 @@ async function settleOutbox(state: CustomerState, done: Set<string>, store: Stat
     next.outbox = next.outbox.filter((alert) => !done.has(alert.detail.eventId));
     if (next.outbox.length === current.outbox.length && (indexed || next.outbox.length === 0)) return true;
     try {
-      next.version = await store.save(next, PENDING);
+      // Keeps the due key the save before it chose: clearing an outbox moves no due time.
+      next.version = await store.save(next, SAVE_PENDING);
       Object.assign(state, next);
       return true;
     } catch (error) {

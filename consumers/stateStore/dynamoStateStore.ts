@@ -44,7 +44,12 @@ export interface DynamoStateStoreConfig {
   batchGetAttempts?: number;
   /** First backoff before retrying unprocessed keys; doubles per attempt, with jitter. */
   retryBaseDelayMs?: number;
+  /** How much earlier than the due time an indexed key may stay (SaveOptions.earlyDueKey). */
+  dueKeySlackMs?: number;
 }
+
+/** Keys of customers read or written, kept to know an item's current due key; cleared past this. */
+const KNOWN_KEYS_MAX = 100_000;
 
 type Item = Record<string, AttributeValue>;
 
@@ -134,6 +139,9 @@ export class DynamoStateStore implements StateStore {
   private readonly pageSize: number | undefined;
   private readonly batchGetAttempts: number;
   private readonly retryBaseDelayMs: number;
+  private readonly dueKeySlackMs: number;
+  /** The due key each customer had at the version this store last read or wrote. */
+  private readonly knownDueKeys = new Map<string, { version: number; dueAt: number | undefined }>();
 
   constructor(config: DynamoStateStoreConfig) {
     this.client = config.client;
@@ -142,6 +150,7 @@ export class DynamoStateStore implements StateStore {
     this.pageSize = config.pageSize;
     this.batchGetAttempts = config.batchGetAttempts ?? 8;
     this.retryBaseDelayMs = config.retryBaseDelayMs ?? 25;
+    this.dueKeySlackMs = config.dueKeySlackMs ?? 60 * 86_400_000;
     if (!Number.isInteger(this.dueBuckets) || this.dueBuckets < 1) throw new Error('dueBuckets must be a positive integer');
   }
 
@@ -155,7 +164,10 @@ export class DynamoStateStore implements StateStore {
     for (const items of await Promise.all(chunks.map((chunk) => this.batchGet(chunk, consistent)))) {
       for (const item of items) {
         const state = fromItem(item);
-        if (state) found.set(state.customerId, state);
+        if (state) {
+          found.set(state.customerId, state);
+          this.knowDueKey(state.customerId, state.version, item.dueAt?.N === undefined ? undefined : Number(item.dueAt.N));
+        }
       }
     }
     return found;
@@ -172,7 +184,7 @@ export class DynamoStateStore implements StateStore {
             [this.tableName]: {
               Keys: keys,
               ConsistentRead: consistent,
-              ProjectionExpression: 'customerId, v, body, o',
+              ProjectionExpression: 'customerId, v, body, o, dueAt',
             },
           },
         }),
@@ -193,9 +205,13 @@ export class DynamoStateStore implements StateStore {
     };
     // The order memory as binary: 12 bytes an order, where its JSON would take about 30.
     if (orderMemory.length > 0) item.o = { B: packOrderMemory(orderMemory) };
+    let dueKey: number | undefined;
     if (state.dueAtMs !== null) {
+      dueKey = state.dueAtMs;
+      const known = options?.earlyDueKey ? this.knownDueKeys.get(state.customerId) : undefined;
+      if (known?.version === version && known.dueAt !== undefined && known.dueAt <= dueKey && dueKey - known.dueAt <= this.dueKeySlackMs) dueKey = known.dueAt;
       item.dueBucket = { N: String(dueBucketOf(state.customerId, this.dueBuckets)) };
-      item.dueAt = { N: String(state.dueAtMs) };
+      item.dueAt = { N: String(dueKey) };
     }
     if (state.outbox.length > 0 && options?.pendingOutbox) {
       item.outboxBucket = { N: String(dueBucketOf(state.customerId, this.dueBuckets)) };
@@ -215,7 +231,13 @@ export class DynamoStateStore implements StateStore {
       if (errorName(error) === 'ConditionalCheckFailedException') throw new VersionConflictError(state.customerId, version);
       throw error;
     }
+    this.knowDueKey(state.customerId, version + 1, dueKey);
     return version + 1;
+  }
+
+  private knowDueKey(customerId: string, version: number, dueAt: number | undefined): void {
+    if (this.knownDueKeys.size >= KNOWN_KEYS_MAX) this.knownDueKeys.clear();
+    this.knownDueKeys.set(customerId, { version, dueAt });
   }
 
   async dueBefore(asOfMs: number, limit: number): Promise<string[]> {

@@ -9,6 +9,14 @@ export interface SaveOptions {
    * bus answers (1.4 index writes per event on the CDNOW history).
    */
   pendingOutbox?: boolean;
+  /**
+   * Lets the store keep indexing the customer under the due time it last read or wrote for it,
+   * when that is earlier than the new one by at most the store's slack: each order moves the due
+   * time a little later, and moving the DynamoDB index key costs 2 WCU. dueBefore may then list
+   * the customer before it is due; the sweep rereads it, finds it not due, and saves it without
+   * this option, which indexes the exact due time. Never set by a caller acting on dueBefore.
+   */
+  earlyDueKey?: boolean;
 }
 
 export interface ReadOptions {

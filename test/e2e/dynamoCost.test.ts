@@ -10,6 +10,7 @@ import type { ConsumerDeps } from '../../consumers/customerBatch.ts';
 import { MemoryDeadLetterSink } from '../../consumers/deadLetters/memoryDeadLetterSink.ts';
 import { createKinesisHandler } from '../../consumers/kinesisHandler.ts';
 import { createStateTable, DynamoStateStore } from '../../consumers/stateStore/dynamoStateStore.ts';
+import { sweepAll } from '../../consumers/sweep.ts';
 import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 import { DEFAULT_RISK_POLICY } from '../../models/customer/riskPolicy.ts';
 import { order } from '../support/orderEvents.ts';
@@ -80,4 +81,29 @@ describe('what the consumer costs on DynamoDB (dynalite, billed as DynamoDB)', (
     // The save with two alerts in the outbox, then the save that clears it.
     expect(billed.bill.detail.PutItemCommand - before.PutItemCommand).toBe(2);
   });
+
+  it('keeps a customer indexed under its earlier due time while orders move it later, and the sweep then indexes the exact one once', async () => {
+    const deps = await consumer();
+    const handler = createKinesisHandler(() => deps);
+    await handler(batch([order('c1', 'o1', at(0)), order('c1', 'o2', at(20))], 0));
+    const firstDue = (await deps.store.getMany(['c1'])).get('c1')!.dueAtMs!;
+    const before = billed.bill.detail.index ?? 0;
+    await handler(batch([order('c1', 'o3', at(30))], 2));
+    const state = (await deps.store.getMany(['c1'])).get('c1')!;
+    expect(state.dueAtMs).toBeGreaterThan(firstDue);
+    expect(state.dueAtMs! - firstDue).toBeLessThanOrEqual(60 * DAY);
+    expect((billed.bill.detail.index ?? 0) - before).toBe(0);
+
+    // Past the indexed time, before the true due day: listed early, rescored not at all, indexed anew.
+    const early = firstDue + 2 * DAY;
+    expect(early).toBeLessThan(state.dueAtMs! - DAY);
+    expect(await sweepAll(deps, early, 10)).toMatchObject({ due: 1, rescored: 0, reindexed: 1, alertsPublished: 0 });
+    expect(await deps.store.dueBefore(early, 10)).toEqual([]);
+    expect(await deps.store.dueBefore(state.dueAtMs!, 10)).toEqual(['c1']);
+    // On its true due day it is rescored, with the alert a sweep without the early key announces.
+    const due = await sweepAll(deps, state.dueAtMs! + 2 * DAY, 10);
+    expect(due).toMatchObject({ rescored: 1, reindexed: 0 });
+    expect((deps.alerts as MemoryAlertSink).delivered.map((alert) => alert.detailType)).toEqual(['Customer At Risk']);
+  });
 });
+
