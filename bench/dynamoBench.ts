@@ -189,7 +189,10 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
       watermarkWritesPerBatch: round(billed.watermarkWrites / batches.length, 3),
       itemBytes: { p50: quantile(sizes, 0.5), p99: quantile(sizes, 0.99), max: sizes[sizes.length - 1] ?? 0 },
     };
-    if (options.json) process.stderr.write(`capacity by source, per event: ${JSON.stringify(Object.fromEntries(Object.entries(billed.detail).map(([what, units]) => [what, round(units / events.length, 3)])))}\n`);
+    if (options.json) {
+      process.stderr.write(`capacity by source, per event: ${JSON.stringify(Object.fromEntries(Object.entries(billed.detail).map(([what, units]) => [what, round(units / events.length, 3)])))}\n`);
+      process.stderr.write(`consumer and sweep counters: ${JSON.stringify((deps.metrics as CounterMetrics).counters)}\n`);
+    }
     process.stdout.write(
       options.json
         ? `${JSON.stringify(result)}\n`
