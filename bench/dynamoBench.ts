@@ -10,6 +10,7 @@ import { MemoryDeadLetterSink } from '../consumers/deadLetters/memoryDeadLetterS
 import { createKinesisHandler } from '../consumers/kinesisHandler.ts';
 import { createStateTable, DynamoStateStore } from '../consumers/stateStore/dynamoStateStore.ts';
 import { sweepAll } from '../consumers/sweep.ts';
+import { WatermarkTracker } from '../consumers/watermark.ts';
 import { loadModel } from '../models/clv/modelArtifact.ts';
 import { trainHybridFromEvents } from '../models/clv/hybridTraining.ts';
 import { DEFAULT_RISK_POLICY } from '../models/customer/riskPolicy.ts';
@@ -33,6 +34,8 @@ export interface Bill {
   rcu: number;
   /** Write requests to the watermark item (any key outside the customer-id space). */
   watermarkWrites: number;
+  /** Where the capacity went: per command for the table, `index` for the GSIs, `failedWrite` for lost conditions. */
+  detail: Record<string, number>;
 }
 
 /**
@@ -40,15 +43,17 @@ export interface Bill {
  * with ReturnConsumedCapacity (which already takes the larger of the old and new item for a
  * write, one unit per started KB, and one per started 4 KB for a consistent read, half that for
  * an eventually consistent one). Dynalite leaves out two charges, added here:
- * - the due index: a KEYS_ONLY GSI item is under 1 KB, so adding or removing a customer's index
- *   entry costs 1 WCU and changing its key 2 (a delete and a put); an unchanged key costs nothing.
+ * - the due and outbox indexes: a KEYS_ONLY GSI item is under 1 KB, so adding or removing a
+ *   customer's entry in either costs 1 WCU and changing its key 2 (a delete and a put); an
+ *   unchanged key costs nothing.
  *   The previous key of each item comes from a shadow of what this client wrote (the bench
  *   starts from an empty table, so the shadow is complete);
  * - a conditional write that fails is charged as if written (1 WCU per started KB of the item).
  */
 export function billedClient(endpoint: string): { client: DynamoDBClient; bill: Bill } {
   const client = dynamoClient({ endpoint });
-  const bill: Bill = { wcu: 0, rcu: 0, watermarkWrites: 0 };
+  const bill: Bill = { wcu: 0, rcu: 0, watermarkWrites: 0, detail: {} };
+  const note = (what: string, units: number) => (bill.detail[what] = (bill.detail[what] ?? 0) + units);
   const indexKeys = new Map<string, string>();
   client.middlewareStack.add(
     (next, context) => async (args) => {
@@ -66,13 +71,23 @@ export function billedClient(endpoint: string): { client: DynamoDBClient; bill: 
         const units = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
         if (writes) {
           bill.wcu += units;
-          if (command === 'PutItemCommand' && customerId !== undefined) bill.wcu += indexWrites(indexKeys, customerId, item!);
+          note(command, units);
+          if (command === 'PutItemCommand' && customerId !== undefined) {
+            const index = indexWrites(indexKeys, customerId, item!);
+            bill.wcu += index;
+            note('index', index);
+          }
         } else {
           bill.rcu += units;
+          note(command, units);
         }
         return result;
       } catch (error) {
-        if (writes && (error as Error).name === 'ConditionalCheckFailedException') bill.wcu += Math.max(1, Math.ceil(itemBytes(item ?? {}) / 1024));
+        if (writes && (error as Error).name === 'ConditionalCheckFailedException') {
+          const units = Math.max(1, Math.ceil(itemBytes(item ?? {}) / 1024));
+          bill.wcu += units;
+          note('failedWrite', units);
+        }
         throw error;
       }
     },
@@ -81,13 +96,24 @@ export function billedClient(endpoint: string): { client: DynamoDBClient; bill: 
   return { client, bill };
 }
 
+/** The sparse KEYS_ONLY indexes a customer item may appear in, by their key attributes. */
+const INDEX_KEYS = [
+  ['due', 'dueBucket', 'dueAt'],
+  ['outbox', 'outboxBucket', 'outboxAt'],
+] as const;
+
 function indexWrites(indexKeys: Map<string, string>, customerId: string, item: Item): number {
-  const before = indexKeys.get(customerId);
-  const after = item.dueBucket?.N !== undefined && item.dueAt?.N !== undefined ? `${item.dueBucket.N}/${item.dueAt.N}` : undefined;
-  if (before === after) return 0;
-  if (after === undefined) indexKeys.delete(customerId);
-  else indexKeys.set(customerId, after);
-  return (before === undefined ? 0 : 1) + (after === undefined ? 0 : 1);
+  let units = 0;
+  for (const [index, hash, range] of INDEX_KEYS) {
+    const shadowKey = `${index}\u0000${customerId}`;
+    const before = indexKeys.get(shadowKey);
+    const after = item[hash]?.N !== undefined && item[range]?.N !== undefined ? `${item[hash].N}/${item[range].N}` : undefined;
+    if (before === after) continue;
+    if (after === undefined) indexKeys.delete(shadowKey);
+    else indexKeys.set(shadowKey, after);
+    units += (before === undefined ? 0 : 1) + (after === undefined ? 0 : 1);
+  }
+  return units;
 }
 
 /** An item's size as DynamoDB counts it: attribute names plus values (numbers: about a byte per two digits, plus one). */
@@ -136,19 +162,24 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
       metrics: new CounterMetrics(),
       clock: 'event',
     };
+    // The sweep goes by the container's own watermark, as the local runner's does: the stored
+    // one is written once a minute of wall time, so sweeping by it would sweep far less often
+    // than a deployment does (and bill a read per batch the handler never makes).
+    const tracker = new WatermarkTracker();
+    deps.watermark = tracker;
     const handler = createKinesisHandler(() => deps);
     const batches = toKinesisEvents(events, 100);
     let sweptDay = Number.NEGATIVE_INFINITY;
     for (const batch of batches) {
       const { batchItemFailures } = await handler(batch);
       if (batchItemFailures.length > 0) throw new Error(`a batch failed on dynalite: ${batchItemFailures.length} records`);
-      const watermark = await deps.store.getWatermark();
+      const watermark = tracker.low();
       if (dayIndex(watermark) > sweptDay) {
         sweptDay = dayIndex(watermark);
         await sweepAll(deps, watermark, 500);
       }
     }
-    const billed = { ...bill };
+    const billed = { ...bill, detail: { ...bill.detail } };
     const sizes = await storedItemSizes(client, 'bench-customers');
     const result = {
       events: events.length,
@@ -158,6 +189,10 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
       watermarkWritesPerBatch: round(billed.watermarkWrites / batches.length, 3),
       itemBytes: { p50: quantile(sizes, 0.5), p99: quantile(sizes, 0.99), max: sizes[sizes.length - 1] ?? 0 },
     };
+    if (options.json) {
+      process.stderr.write(`capacity by source, per event: ${JSON.stringify(Object.fromEntries(Object.entries(billed.detail).map(([what, units]) => [what, round(units / events.length, 3)])))}\n`);
+      process.stderr.write(`consumer and sweep counters: ${JSON.stringify((deps.metrics as CounterMetrics).counters)}\n`);
+    }
     process.stdout.write(
       options.json
         ? `${JSON.stringify(result)}\n`
@@ -167,6 +202,7 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
             `  RCU per event                ${result.rcuPerEvent}`,
             `  watermark writes per batch   ${result.watermarkWritesPerBatch}`,
             `  item bytes p50 / p99 / max   ${result.itemBytes.p50} / ${result.itemBytes.p99} / ${result.itemBytes.max}`,
+            `  capacity by source (per event): ${Object.entries(billed.detail).map(([what, units]) => `${what} ${round(units / events.length, 3)}`).join(', ')}`,
             '',
           ].join('\n'),
     );

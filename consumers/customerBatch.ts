@@ -15,7 +15,7 @@ import type { AlertSink, PublishResult, RejectedAlert } from './alerts/alertSink
 import type { ConsumerMetrics } from './consumerMetrics.ts';
 import type { DeadLetterSink } from './deadLetters/deadLetterSink.ts';
 import { type DecodedRecord, decodeRecord, type StreamRecord } from './recordDecoding.ts';
-import { type SaveOptions, type StateStore, VersionConflictError } from './stateStore/stateStore.ts';
+import { type ReadOptions, type SaveOptions, type StateStore, VersionConflictError } from './stateStore/stateStore.ts';
 import { WatermarkTracker } from './watermark.ts';
 
 /** Everything the consumer core needs; the Lambda handler and the local runner wire it. */
@@ -74,6 +74,15 @@ type SaveOutcome = number | SaveFailure;
 
 /** A save whose outbox holds alerts an earlier delivery missed (or may have): the sweep must find it. */
 export const PENDING: SaveOptions = { pendingOutbox: true };
+/**
+ * The consumer's saves: an order moves the due time later, and the index may keep the earlier
+ * one (SaveOptions.earlyDueKey); the sweep, which acts on the index, saves without it.
+ */
+const SAVE: SaveOptions = { earlyDueKey: true };
+const SAVE_PENDING: SaveOptions = { pendingOutbox: true, earlyDueKey: true };
+
+/** For rereads after a lost race and for states acted on without a save (the first read of a batch need not be). */
+export const CONSISTENT: ReadOptions = { consistent: true };
 
 const saveFailure = (error: unknown): SaveOutcome => (error instanceof VersionConflictError ? CONFLICT : FAILED);
 
@@ -162,6 +171,9 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   // Customers saved with alerts carried over from an earlier save: already in the outbox index.
   const indexed = new Set<string>();
   let unscorable: PoisonRecord[] | null = null;
+  // Customers with an outbox and nothing to save: read eventually consistently, so their outbox
+  // may be one a delivery has cleared since; reread consistently before publishing it again.
+  let unsaved: string[] | null = null;
   for (let i = 0; i < work.length; i++) {
     const item = work[i];
     if (attempts < 1) {
@@ -178,14 +190,15 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
       continue;
     }
     if (applied === 0 && state.transitions === transitions) {
-      settled.push(state);
+      if (carried) (unsaved ??= []).push(item.customerId);
+      else settled.push(state);
       continue;
     }
     saving.push(item);
     savingStates.push(state);
     savingApplied.push(applied);
     if (carried) indexed.add(item.customerId);
-    const pending = carried ? PENDING : undefined;
+    const pending = carried ? SAVE_PENDING : SAVE;
     saves.push(item.beyondHorizon === undefined ? trySave(deps.store, state, pending) : setAsideThenSave(item, state, deps, pending));
   }
 
@@ -213,6 +226,16 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     }
   }
   if (retries !== null) await Promise.all(retries);
+  if (unsaved !== null) {
+    try {
+      for (const state of (await deps.store.getMany(unsaved, CONSISTENT)).values()) {
+        settled.push(state);
+        if (state.outbox.length > 0) indexed.add(state.customerId);
+      }
+    } catch {
+      // Their records are applied already; the outboxes wait for the next batch or the sweep.
+    }
+  }
   reportCounts(counts, deps.metrics);
   if (unscorable !== null) deadLettered += await setAsidePoison(unscorable, deps, failed);
 
@@ -323,7 +346,7 @@ async function retryAfterConflict(
   for (let attempt = 0; attempt < attempts; attempt++) {
     let current: CustomerState | undefined;
     try {
-      current = (await deps.store.getMany([item.customerId])).get(item.customerId);
+      current = (await deps.store.getMany([item.customerId], CONSISTENT)).get(item.customerId);
     } catch {
       return null;
     }
@@ -335,7 +358,7 @@ async function retryAfterConflict(
     if (applied === 0 && state.transitions === transitions) return state;
     if (carried) indexed.add(item.customerId);
     else indexed.delete(item.customerId);
-    const pending = carried ? PENDING : undefined;
+    const pending = carried ? SAVE_PENDING : SAVE;
     const outcome = await (item.beyondHorizon === undefined ? trySave(deps.store, state, pending) : setAsideThenSave(item, state, deps, pending));
     if (outcome instanceof SaveFailure && !outcome.conflict) return null;
     if (outcome instanceof SaveFailure) {
@@ -501,12 +524,13 @@ async function settleOutbox(state: CustomerState, done: Set<string>, store: Stat
     next.outbox = next.outbox.filter((alert) => !done.has(alert.detail.eventId));
     if (next.outbox.length === current.outbox.length && (indexed || next.outbox.length === 0)) return true;
     try {
-      next.version = await store.save(next, PENDING);
+      // Keeps the due key the save before it chose: clearing an outbox moves no due time.
+      next.version = await store.save(next, SAVE_PENDING);
       Object.assign(state, next);
       return true;
     } catch (error) {
       if (!(error instanceof VersionConflictError)) return false;
-      current = (await store.getMany([state.customerId])).get(state.customerId);
+      current = (await store.getMany([state.customerId], CONSISTENT)).get(state.customerId);
       // Whoever saved it meanwhile loaded these alerts with it, so saved them as pending.
       indexed = true;
     }

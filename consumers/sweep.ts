@@ -1,13 +1,15 @@
 import { cloneState, type CustomerState } from '../models/customer/customerState.ts';
 import { scoreSilenceBefore } from '../models/customer/riskPolicy.ts';
 import { DAY_MS, dayIndex } from '../models/time/calendar.ts';
-import { type ConsumerDeps, deliverOutboxes, PENDING } from './customerBatch.ts';
+import { CONSISTENT, type ConsumerDeps, deliverOutboxes, PENDING } from './customerBatch.ts';
 import { VersionConflictError } from './stateStore/stateStore.ts';
 
 export interface SweepResult {
   asOfMs: number;
   due: number;
   rescored: number;
+  /** Customers listed before their due day, indexed anew under their exact due time. */
+  reindexed: number;
   /** Customers found with undelivered alerts in their outbox (the outbox index), due or not. */
   pending: number;
   alertsPublished: number;
@@ -33,9 +35,12 @@ export interface SweepResult {
  */
 export async function runSweep(deps: ConsumerDeps, asOfMs: number, limit: number, pendingLimit = limit): Promise<SweepResult> {
   const [ids, pendingIds] = await Promise.all([deps.store.dueBefore(asOfMs - DAY_MS, limit), deps.store.pendingOutboxes(pendingLimit)]);
-  const result: SweepResult = { asOfMs, due: ids.length, rescored: 0, pending: pendingIds.length, alertsPublished: 0, alertsDeadLettered: 0, deferred: 0 };
+  const result: SweepResult = { asOfMs, due: ids.length, rescored: 0, reindexed: 0, pending: pendingIds.length, alertsPublished: 0, alertsDeadLettered: 0, deferred: 0 };
   if (ids.length === 0 && pendingIds.length === 0) return result;
-  const loaded = await deps.store.getMany([...new Set([...ids, ...pendingIds])]);
+  // Due customers are saved after rescoring, so an eventually consistent read is enough (a stale
+  // one loses the conditional write and is reread); pending outboxes are published as read.
+  const [loaded, pendingLoaded] = await Promise.all([deps.store.getMany(ids), deps.store.getMany(pendingIds, CONSISTENT)]);
+  for (const [id, state] of pendingLoaded) loaded.set(id, state);
   const settled: CustomerState[] = [];
   // Found through the outbox index, or rescored with alerts carried over: saved as pending already.
   const indexed = new Set(pendingIds);
@@ -43,6 +48,7 @@ export async function runSweep(deps: ConsumerDeps, asOfMs: number, limit: number
     ids.map(async (id) => {
       const state = await rescoreDue(loaded.get(id), asOfMs, deps, indexed);
       if (state === 'deferred') result.deferred++;
+      else if (state === 'moved') result.reindexed++;
       else if (state) {
         result.rescored++;
         settled.push(state);
@@ -62,10 +68,16 @@ export async function runSweep(deps: ConsumerDeps, asOfMs: number, limit: number
   return result;
 }
 
-async function rescoreDue(stored: CustomerState | undefined, asOfMs: number, deps: ConsumerDeps, indexed: Set<string>): Promise<CustomerState | null | 'deferred'> {
+async function rescoreDue(
+  stored: CustomerState | undefined,
+  asOfMs: number,
+  deps: ConsumerDeps,
+  indexed: Set<string>,
+): Promise<CustomerState | null | 'deferred' | 'moved'> {
   let current = stored;
   for (let attempt = 0; attempt < (deps.maxConflictRetries ?? 5); attempt++) {
-    if (!current || current.dueAtMs === null || dayIndex(current.dueAtMs) >= dayIndex(asOfMs)) return null;
+    if (!current || current.dueAtMs === null) return null;
+    if (dayIndex(current.dueAtMs) >= dayIndex(asOfMs)) return (await reindex(current, deps)) ? 'moved' : null;
     const state = cloneState(current);
     const carried = state.outbox.length > 0;
     scoreSilenceBefore(state, deps.model, deps.policy, dayIndex(asOfMs));
@@ -77,20 +89,38 @@ async function rescoreDue(stored: CustomerState | undefined, asOfMs: number, dep
     } catch (error) {
       if (!(error instanceof VersionConflictError)) return 'deferred';
       deps.metrics.count('VersionConflicts', 1);
-      current = (await deps.store.getMany([state.customerId])).get(state.customerId);
+      current = (await deps.store.getMany([state.customerId], CONSISTENT)).get(state.customerId);
     }
   }
   return 'deferred';
 }
 
+/**
+ * A customer the due index listed before its due day: its key is one the consumer kept while
+ * orders moved the due time later (SaveOptions.earlyDueKey), or the index lags a save. Saving it
+ * unchanged, without that option, indexes its exact due time, so it is not listed again before
+ * then and cannot crowd the due customers out of a page. Nothing is rescored or announced.
+ */
+async function reindex(current: CustomerState, deps: ConsumerDeps): Promise<boolean> {
+  try {
+    await deps.store.save(cloneState(current), current.outbox.length > 0 ? PENDING : undefined);
+    deps.metrics.count('DueKeysMoved', 1);
+    return true;
+  } catch {
+    // Someone saved it meanwhile (and indexed it anew) or the store failed: the next run sees it again.
+    return false;
+  }
+}
+
 /** Sweeps in pages until nothing due or pending is left (or a page makes no progress). */
 export async function sweepAll(deps: ConsumerDeps, asOfMs: number, pageSize: number): Promise<SweepResult> {
-  const total: SweepResult = { asOfMs, due: 0, rescored: 0, pending: 0, alertsPublished: 0, alertsDeadLettered: 0, deferred: 0 };
+  const total: SweepResult = { asOfMs, due: 0, rescored: 0, reindexed: 0, pending: 0, alertsPublished: 0, alertsDeadLettered: 0, deferred: 0 };
   let pendingLimit = pageSize;
   for (;;) {
     const page = await runSweep(deps, asOfMs, pageSize, pendingLimit);
     total.due += page.due;
     total.rescored += page.rescored;
+    total.reindexed += page.reindexed;
     total.pending += page.pending;
     total.alertsPublished += page.alertsPublished;
     total.alertsDeadLettered += page.alertsDeadLettered;
@@ -99,6 +129,6 @@ export async function sweepAll(deps: ConsumerDeps, asOfMs: number, pageSize: num
     // them again, and the pages left for due customers do not resend them once per page.
     if (page.pending > 0 && page.alertsPublished + page.alertsDeadLettered === 0) pendingLimit = 0;
     const full = page.due === pageSize || (pendingLimit > 0 && page.pending === pageSize);
-    if (!full || page.rescored + page.alertsPublished + page.alertsDeadLettered === 0) return total;
+    if (!full || page.rescored + page.reindexed + page.alertsPublished + page.alertsDeadLettered === 0) return total;
   }
 }

@@ -19,7 +19,9 @@ import {
   unpackOrderMemory,
   upgradeStoredState,
 } from '../../models/customer/customerState.ts';
-import { oldestAlertMs, type SaveOptions, VersionConflictError, type StateStore } from './stateStore.ts';
+import { oldestAlertMs, type ReadOptions, type SaveOptions, VersionConflictError, type StateStore } from './stateStore.ts';
+
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 export const DUE_INDEX = 'due-index';
 export const OUTBOX_INDEX = 'outbox-index';
@@ -42,7 +44,12 @@ export interface DynamoStateStoreConfig {
   batchGetAttempts?: number;
   /** First backoff before retrying unprocessed keys; doubles per attempt, with jitter. */
   retryBaseDelayMs?: number;
+  /** How much earlier than the due time an indexed key may stay (SaveOptions.earlyDueKey). */
+  dueKeySlackMs?: number;
 }
+
+/** Keys of customers read or written, kept to know an item's current due key; cleared past this. */
+const KNOWN_KEYS_MAX = 100_000;
 
 type Item = Record<string, AttributeValue>;
 
@@ -122,7 +129,8 @@ export function dueBucketOf(customerId: string, dueBuckets: number): number {
 /**
  * StateStore on one DynamoDB table: one item per customer, the state as a JSON body (DynamoDB
  * numbers would cost a type per field and gain nothing; JSON round-trips every safe integer,
- * including the state's sentinels), the version beside it for conditional writes.
+ * including the state's sentinels), deflated (packBody: DynamoDB bills writes per started KB),
+ * the version beside it for conditional writes.
  */
 export class DynamoStateStore implements StateStore {
   private readonly client: DynamoDBClient;
@@ -131,6 +139,9 @@ export class DynamoStateStore implements StateStore {
   private readonly pageSize: number | undefined;
   private readonly batchGetAttempts: number;
   private readonly retryBaseDelayMs: number;
+  private readonly dueKeySlackMs: number;
+  /** The due key each customer had at the version this store last read or wrote. */
+  private readonly knownDueKeys = new Map<string, { version: number; dueAt: number | undefined }>();
 
   constructor(config: DynamoStateStoreConfig) {
     this.client = config.client;
@@ -139,25 +150,30 @@ export class DynamoStateStore implements StateStore {
     this.pageSize = config.pageSize;
     this.batchGetAttempts = config.batchGetAttempts ?? 8;
     this.retryBaseDelayMs = config.retryBaseDelayMs ?? 25;
+    this.dueKeySlackMs = config.dueKeySlackMs ?? 60 * 86_400_000;
     if (!Number.isInteger(this.dueBuckets) || this.dueBuckets < 1) throw new Error('dueBuckets must be a positive integer');
   }
 
-  async getMany(customerIds: readonly string[]): Promise<Map<string, CustomerState>> {
+  async getMany(customerIds: readonly string[], options?: ReadOptions): Promise<Map<string, CustomerState>> {
     // BatchGetItem rejects a request that names the same key twice.
     const unique = [...new Set(customerIds)];
     const chunks: string[][] = [];
     for (let at = 0; at < unique.length; at += BATCH_GET_MAX_KEYS) chunks.push(unique.slice(at, at + BATCH_GET_MAX_KEYS));
     const found = new Map<string, CustomerState>();
-    for (const items of await Promise.all(chunks.map((chunk) => this.batchGet(chunk)))) {
+    const consistent = options?.consistent ?? false;
+    for (const items of await Promise.all(chunks.map((chunk) => this.batchGet(chunk, consistent)))) {
       for (const item of items) {
         const state = fromItem(item);
-        if (state) found.set(state.customerId, state);
+        if (state) {
+          found.set(state.customerId, state);
+          this.knowDueKey(state.customerId, state.version, item.dueAt?.N === undefined ? undefined : Number(item.dueAt.N));
+        }
       }
     }
     return found;
   }
 
-  private async batchGet(customerIds: string[]): Promise<Item[]> {
+  private async batchGet(customerIds: string[], consistent: boolean): Promise<Item[]> {
     const items: Item[] = [];
     let keys: Item[] = customerIds.map((customerId) => ({ customerId: { S: customerId } }));
     for (let attempt = 0; attempt < this.batchGetAttempts; attempt++) {
@@ -167,8 +183,8 @@ export class DynamoStateStore implements StateStore {
           RequestItems: {
             [this.tableName]: {
               Keys: keys,
-              ConsistentRead: true,
-              ProjectionExpression: 'customerId, v, body, o',
+              ConsistentRead: consistent,
+              ProjectionExpression: 'customerId, v, body, o, dueAt',
             },
           },
         }),
@@ -185,13 +201,17 @@ export class DynamoStateStore implements StateStore {
     const item: Item = {
       customerId: { S: state.customerId },
       v: { N: String(version + 1) },
-      body: { S: JSON.stringify(body) },
+      body: { B: packBody(JSON.stringify(body)) },
     };
     // The order memory as binary: 12 bytes an order, where its JSON would take about 30.
     if (orderMemory.length > 0) item.o = { B: packOrderMemory(orderMemory) };
+    let dueKey: number | undefined;
     if (state.dueAtMs !== null) {
+      dueKey = state.dueAtMs;
+      const known = options?.earlyDueKey ? this.knownDueKeys.get(state.customerId) : undefined;
+      if (known?.version === version && known.dueAt !== undefined && known.dueAt <= dueKey && dueKey - known.dueAt <= this.dueKeySlackMs) dueKey = known.dueAt;
       item.dueBucket = { N: String(dueBucketOf(state.customerId, this.dueBuckets)) };
-      item.dueAt = { N: String(state.dueAtMs) };
+      item.dueAt = { N: String(dueKey) };
     }
     if (state.outbox.length > 0 && options?.pendingOutbox) {
       item.outboxBucket = { N: String(dueBucketOf(state.customerId, this.dueBuckets)) };
@@ -211,7 +231,13 @@ export class DynamoStateStore implements StateStore {
       if (errorName(error) === 'ConditionalCheckFailedException') throw new VersionConflictError(state.customerId, version);
       throw error;
     }
+    this.knowDueKey(state.customerId, version + 1, dueKey);
     return version + 1;
+  }
+
+  private knowDueKey(customerId: string, version: number, dueAt: number | undefined): void {
+    if (this.knownDueKeys.size >= KNOWN_KEYS_MAX) this.knownDueKeys.clear();
+    this.knownDueKeys.set(customerId, { version, dueAt });
   }
 
   async dueBefore(asOfMs: number, limit: number): Promise<string[]> {
@@ -304,9 +330,50 @@ export class DynamoStateStore implements StateStore {
   }
 }
 
+/**
+ * The words a state body repeats: its field names and an alert's, and the sentinels. Deflate
+ * with this as its preset dictionary codes each as a back-reference of two or three bytes, so a
+ * body of about 900 bytes of JSON stores in about 300, and a save with an alert in the outbox
+ * stays within the one-WCU kilobyte. Bodies name the dictionary they were packed with (their first
+ * byte): this text must never change; a better one is added as version 2.
+ */
+const BODY_DICTIONARY_V1 = Buffer.from(
+  '"drivers":{"recencyDays":0,"frequency":1,"tenureDays":0,"totalSpend":0,"pAlive":1}}},' +
+    '"threshold":0.6,"modelVersion":"","asOf":"T00:00:00.000Z",' +
+    '{"detailType":"Customer At Risk","detail":{"eventId":"","customerId":"","churnProbability":0.,"previousChurnProbability":0.,"clv":0.,' +
+    '{"detailType":"Customer Recovered","detail":{"eventId":"","customerId":"","churnProbability":0,"previousChurnProbability":0.,"clv":0.,' +
+    '"score":{"asOfMs":1,"modelVersion":"","churnProbability":0,"clv":0,"pAlive":1,"expectedPurchases":0,"expectedSpend":0},' +
+    '"atRisk":false,"dueAtMs":null,"transitions":0,"outbox":[]}' +
+    '"weekOrders":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],"weekCents":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],' +
+    '"positions":{"orders/shardId-000000000000":"4959"},' +
+    '"firstEventMs":1,"lastEventMs":1,"ringWeek":-1,"country":null,"countryMs":-9007199254740991,' +
+    '"orders":1,"units":1,"spendCents":0,"firstDaySpendCents":0,"maxOrderCents":0,"returns":0,"returnCents":0,' +
+    '{"format":2,"customerId":"","firstDay":-1,"lastDay":-1,"occasions":0,"dayBits":[0,0,0,0,0,0,0,0],',
+);
+const BODY_PACKED_V1 = 1;
+
+/** A state body as stored: deflated against BODY_DICTIONARY_V1, behind its version byte. */
+export function packBody(json: string): Uint8Array {
+  const packed = deflateRawSync(json, { dictionary: BODY_DICTIONARY_V1, level: 9 });
+  const out = new Uint8Array(packed.length + 1);
+  out[0] = BODY_PACKED_V1;
+  out.set(packed, 1);
+  return out;
+}
+
+/** The JSON of a stored body: packed (binary, since this format) or plain text (earlier items). */
+export function bodyJson(item: Item): string | undefined {
+  if (item.body?.S !== undefined) return item.body.S;
+  const packed = item.body?.B;
+  if (packed === undefined) return undefined;
+  if (packed[0] !== BODY_PACKED_V1) throw new Error(`state body of ${item.customerId?.S} packed with unknown dictionary ${packed[0]}`);
+  return inflateRawSync(packed.subarray(1), { dictionary: BODY_DICTIONARY_V1 }).toString('utf8');
+}
+
 function fromItem(item: Item): CustomerState | undefined {
-  if (item.body?.S === undefined || item.v?.N === undefined) return undefined;
-  const state = JSON.parse(item.body.S) as CustomerState & { recentOrders?: LegacyRecentOrder[] };
+  const json = bodyJson(item);
+  if (json === undefined || item.v?.N === undefined) return undefined;
+  const state = JSON.parse(json) as CustomerState & { recentOrders?: LegacyRecentOrder[] };
   state.version = Number(item.v.N);
   if (state.recentOrders === undefined && item.o?.B) state.orderMemory = unpackOrderMemory(item.o.B);
   return upgradeStoredState(state);

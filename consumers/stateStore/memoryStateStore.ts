@@ -1,5 +1,5 @@
 import { cloneState, type CustomerState } from '../../models/customer/customerState.ts';
-import { oldestAlertMs, type SaveOptions, VersionConflictError, type StateStore } from './stateStore.ts';
+import { oldestAlertMs, type SaveOptions, VersionConflictError, type StateStore, type ReadOptions } from './stateStore.ts';
 
 const SCAN_PAGE_SIZE = 1_000;
 
@@ -19,7 +19,8 @@ export class MemoryStateStore implements StateStore {
   private readonly outboxSince = new Map<string, number>();
   private watermark = 0;
 
-  async getMany(customerIds: readonly string[]): Promise<Map<string, CustomerState>> {
+  // Always consistent: one process, no replicas.
+  async getMany(customerIds: readonly string[], _options?: ReadOptions): Promise<Map<string, CustomerState>> {
     const found = new Map<string, CustomerState>();
     for (const customerId of customerIds) {
       const state = this.states.get(customerId);

@@ -9,6 +9,25 @@ export interface SaveOptions {
    * bus answers (1.4 index writes per event on the CDNOW history).
    */
   pendingOutbox?: boolean;
+  /**
+   * Lets the store keep indexing the customer under the due time it last read or wrote for it,
+   * when that is earlier than the new one by at most the store's slack: each order moves the due
+   * time a little later, and moving the DynamoDB index key costs 2 WCU. dueBefore may then list
+   * the customer before it is due; the sweep rereads it, finds it not due, and saves it without
+   * this option, which indexes the exact due time. Never set by a caller acting on dueBefore.
+   */
+  earlyDueKey?: boolean;
+}
+
+export interface ReadOptions {
+  /**
+   * Read the latest committed state. Unset, a store may return a state up to about a second old
+   * (DynamoDB's eventually consistent read, half the price): fine for a state about to be saved,
+   * since the save is conditional on the version read and a stale one just loses the race and
+   * rereads consistently. Set it wherever a state is acted on without being saved: rereads after
+   * a lost race, and outboxes about to be published.
+   */
+  consistent?: boolean;
 }
 
 /** A conditional write lost to a concurrent writer: reload, reapply, retry. */
@@ -29,7 +48,7 @@ export interface StateStore {
    * States of the given customers; customers never stored are absent from the map. The states
    * returned are the caller's own copies: changing them never changes the store.
    */
-  getMany(customerIds: readonly string[]): Promise<Map<string, CustomerState>>;
+  getMany(customerIds: readonly string[], options?: ReadOptions): Promise<Map<string, CustomerState>>;
   /**
    * Stores `state` if the stored version is still `state.version`, as version + 1, and returns
    * the new version. Throws VersionConflictError otherwise. Does not modify `state`.
