@@ -276,7 +276,7 @@ async function setAsidePoison(poison: PoisonRecord[], deps: ConsumerDeps, failed
 const trackers = new WeakMap<ConsumerDeps, WatermarkTracker>();
 
 /** The container's watermark: `deps.watermark`, or one kept for this deps object. */
-export function watermarkTrackerOf(deps: ConsumerDeps): WatermarkTracker {
+function watermarkTrackerOf(deps: ConsumerDeps): WatermarkTracker {
   let tracker = deps.watermark ?? trackers.get(deps);
   if (tracker === undefined) {
     tracker = new WatermarkTracker({ maxEventSkewMs: deps.eventTime?.maxSkewMs });

@@ -8,7 +8,7 @@ import type { StreamRecord } from './recordDecoding.ts';
  * eventSourceARN (`arn:aws:kinesis:region:account:stream/NAME`, or `.../stream/NAME/consumer/...`
  * for an enhanced fan-out consumer); the shard from eventID (`shardId-000000000000:sequence`).
  */
-export function sourceOf(record: KinesisStreamRecord): string {
+function sourceOf(record: KinesisStreamRecord): string {
   const arn = record.eventSourceARN;
   const at = arn.indexOf(':stream/');
   const rest = at < 0 ? arn : arn.slice(at + 8);

@@ -9,7 +9,7 @@ export const DEFAULT_MAX_EVENT_SKEW_MS = DEFAULT_EVENT_TIME_BOUNDS.maxSkewMs;
  * of its own events), and the sweep runs every few minutes: a minute-old value costs nothing,
  * while writing it every batch would make one DynamoDB item the cap on the stream's width.
  */
-export const DEFAULT_WATERMARK_INTERVAL_MS = 60_000;
+const DEFAULT_WATERMARK_INTERVAL_MS = 60_000;
 
 export interface WatermarkOptions {
   maxEventSkewMs?: number;

@@ -353,7 +353,7 @@ const BODY_DICTIONARY_V1 = Buffer.from(
 const BODY_PACKED_V1 = 1;
 
 /** A state body as stored: deflated against BODY_DICTIONARY_V1, behind its version byte. */
-export function packBody(json: string): Uint8Array {
+function packBody(json: string): Uint8Array {
   const packed = deflateRawSync(json, { dictionary: BODY_DICTIONARY_V1, level: 9 });
   const out = new Uint8Array(packed.length + 1);
   out[0] = BODY_PACKED_V1;

@@ -318,7 +318,7 @@ let hashHigh = 0;
  * `hashHigh`, the low half is returned, so no array or BigInt is made per event. Stable across
  * processes and releases; not cryptographic (producers are trusted not to forge collisions).
  */
-export function orderIdHash(type: OrderFacts['type'], orderId: string): number {
+function orderIdHash(type: OrderFacts['type'], orderId: string): number {
   let h1 = 0xdeadbeef ^ (type === 'order' ? 1 : 2);
   let h2 = 0x41c6ce57 ^ (type === 'order' ? 1 : 2);
   for (let i = 0; i < orderId.length; i++) {

@@ -1,23 +1,16 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { KinesisStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Bill, billedClient } from '../../bench/dynamoBench.ts';
-import { kinesisRecord } from '../../bench/kinesisBatches.ts';
 import { startDynalite, type LocalPeer } from '../../bin/localStack/embeddedPeers.ts';
 import { MemoryAlertSink } from '../../consumers/alerts/memoryAlertSink.ts';
-import { CounterMetrics } from '../../consumers/consumerMetrics.ts';
 import type { ConsumerDeps } from '../../consumers/customerBatch.ts';
-import { MemoryDeadLetterSink } from '../../consumers/deadLetters/memoryDeadLetterSink.ts';
 import { createKinesisHandler } from '../../consumers/kinesisHandler.ts';
 import { createStateTable, DynamoStateStore } from '../../consumers/stateStore/dynamoStateStore.ts';
 import { sweepAll } from '../../consumers/sweep.ts';
-import type { OrderEvent } from '../../models/customer/orderEvent.ts';
-import { DEFAULT_RISK_POLICY } from '../../models/customer/riskPolicy.ts';
 import { order } from '../support/orderEvents.ts';
-import { RecencyModel } from '../support/recencyModel.ts';
+import { memorySinkDeps, streamBatch } from '../support/memoryConsumer.ts';
 
 const DAY = 86_400_000;
-const ARN = 'arn:aws:kinesis:us-east-1:000000000000:stream/orders';
 
 let dynalite: LocalPeer;
 let billed: { client: DynamoDBClient; bill: Bill };
@@ -36,22 +29,10 @@ afterAll(async () => {
 async function consumer(): Promise<ConsumerDeps> {
   const tableName = `cost-${++tables}`;
   await createStateTable(billed.client, tableName);
-  return {
-    store: new DynamoStateStore({ client: billed.client, tableName, retryBaseDelayMs: 1 }),
-    alerts: new MemoryAlertSink(),
-    deadLetters: new MemoryDeadLetterSink(),
-    model: new RecencyModel(),
-    policy: DEFAULT_RISK_POLICY,
-    metrics: new CounterMetrics(),
-    clock: 'event',
-  };
+  return memorySinkDeps(new DynamoStateStore({ client: billed.client, tableName, retryBaseDelayMs: 1 }));
 }
 
-const encode = (event: OrderEvent) => Buffer.from(JSON.stringify(event)).toString('base64');
-
-function batch(events: readonly OrderEvent[], from: number): KinesisStreamEvent {
-  return { Records: events.map((event, i) => ({ ...kinesisRecord(encode(event), event.customerId, from + i), eventSourceARN: ARN })) };
-}
+const batch = streamBatch;
 
 const at = (day: number) => new Date(Date.parse('2024-01-01T10:00:00Z') + day * DAY).toISOString();
 

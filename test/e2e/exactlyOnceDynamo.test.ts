@@ -1,29 +1,21 @@
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { KinesisStreamEvent } from 'aws-lambda';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { itemBytes } from '../../bench/dynamoBench.ts';
-import { kinesisRecord, toKinesisEvents } from '../../bench/kinesisBatches.ts';
+import { toKinesisEvents } from '../../bench/kinesisBatches.ts';
 import { dynamoClient } from '../../aws/clients.ts';
 import { startDynalite, type LocalPeer } from '../../bin/localStack/embeddedPeers.ts';
-import { MemoryAlertSink } from '../../consumers/alerts/memoryAlertSink.ts';
-import { CounterMetrics } from '../../consumers/consumerMetrics.ts';
-import type { ConsumerDeps } from '../../consumers/customerBatch.ts';
-import { MemoryDeadLetterSink } from '../../consumers/deadLetters/memoryDeadLetterSink.ts';
 import { createKinesisHandler } from '../../consumers/kinesisHandler.ts';
 import { bodyJson, createStateTable, DynamoStateStore } from '../../consumers/stateStore/dynamoStateStore.ts';
 import { statisticsOf } from '../../models/customer/customerState.ts';
 import { statesFromEvents } from '../../models/customer/customerStates.ts';
-import type { OrderEvent } from '../../models/customer/orderEvent.ts';
-import { DEFAULT_RISK_POLICY } from '../../models/customer/riskPolicy.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
 import { deliverUntilDone } from '../support/consumerHarness.ts';
 import { listenLocally, readBody, replyJson, type LocalHttpEndpoint } from '../support/localHttpEndpoint.ts';
 import { order } from '../support/orderEvents.ts';
-import { RecencyModel } from '../support/recencyModel.ts';
+import { type MemorySinkDeps, memorySinkDeps, ORDERS_STREAM_ARN, streamBatch } from '../support/memoryConsumer.ts';
 
 const DAY = 86_400_000;
-const ARN = 'arn:aws:kinesis:us-east-1:000000000000:stream/orders';
 
 let dynalite: LocalPeer;
 let client: DynamoDBClient;
@@ -39,27 +31,14 @@ afterAll(async () => {
   await dynalite?.close();
 });
 
-async function consumer(over: DynamoDBClient = client): Promise<ConsumerDeps & { tableName: string; metrics: CounterMetrics }> {
+async function consumer(over: DynamoDBClient = client): Promise<MemorySinkDeps<DynamoStateStore> & { tableName: string }> {
   const tableName = `exactly-${++tables}`;
   await createStateTable(client, tableName);
-  return {
-    tableName,
-    store: new DynamoStateStore({ client: over, tableName, retryBaseDelayMs: 1 }),
-    alerts: new MemoryAlertSink(),
-    deadLetters: new MemoryDeadLetterSink(),
-    model: new RecencyModel(),
-    policy: DEFAULT_RISK_POLICY,
-    metrics: new CounterMetrics(),
-    clock: 'event',
-  };
+  return { ...memorySinkDeps(new DynamoStateStore({ client: over, tableName, retryBaseDelayMs: 1 })), tableName };
 }
-
-const encode = (event: OrderEvent) => Buffer.from(JSON.stringify(event)).toString('base64');
 
 /** Records at sequence indexes from `from` on, one shard of the `orders` stream. */
-function batch(events: readonly OrderEvent[], from: number): KinesisStreamEvent {
-  return { Records: events.map((event, i) => ({ ...kinesisRecord(encode(event), event.customerId, from + i), eventSourceARN: ARN })) };
-}
+const batch = streamBatch;
 
 async function storedItem(tableName: string, customerId: string) {
   return (await client.send(new GetItemCommand({ TableName: tableName, Key: { customerId: { S: customerId } }, ConsistentRead: true }))).Item!;
@@ -82,7 +61,7 @@ describe('exactly-once effect on DynamoDB (dynalite)', () => {
     const handler = createKinesisHandler(() => deps);
     const start = Date.parse('2024-01-01T00:00:00Z');
     const events = Array.from({ length: 5_000 }, (_, i) => order('big', `order-${String(i).padStart(10, '0')}`, new Date(start + Math.floor((i * 365 * DAY) / 5_000)).toISOString()));
-    for (const event of toKinesisEvents(events, 100)) expect((await handler({ Records: event.Records.map((r) => ({ ...r, eventSourceARN: ARN })) })).batchItemFailures).toEqual([]);
+    for (const event of toKinesisEvents(events, 100)) expect((await handler({ Records: event.Records.map((r) => ({ ...r, eventSourceARN: ORDERS_STREAM_ARN })) })).batchItemFailures).toEqual([]);
     const retry = batch([events[0], events[2_500]], 10_000);
     expect((await handler(retry)).batchItemFailures).toEqual([]);
     const state = (await deps.store.getMany(['big'])).get('big')!;
@@ -128,7 +107,7 @@ describe('exactly-once effect on DynamoDB (dynalite)', () => {
         }
       };
       const events = generateEvents({ customers: 150, days: 120, seed: 11, start: '2024-01-01' }).sort((a, b) => Date.parse(a.occurredAt) - Date.parse(b.occurredAt));
-      const batches = toKinesisEvents(events, 25).map((b) => ({ Records: b.Records.map((r) => ({ ...r, eventSourceARN: ARN })) }));
+      const batches = toKinesisEvents(events, 25).map((b) => ({ Records: b.Records.map((r) => ({ ...r, eventSourceARN: ORDERS_STREAM_ARN })) }));
       for (const event of batches) await deliverUntilDone(handler, event, 200);
       // Whatever a throttled batch had saved is delivered again, too: none of it may count twice.
       for (const event of batches.slice(0, 5)) await deliverUntilDone(handler, event, 200);

@@ -1,37 +1,21 @@
 import fc from 'fast-check';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { kinesisRecord } from '../../bench/kinesisBatches.ts';
-import { MemoryAlertSink } from '../../consumers/alerts/memoryAlertSink.ts';
-import { CounterMetrics } from '../../consumers/consumerMetrics.ts';
-import { type ConsumerDeps, processRecords } from '../../consumers/customerBatch.ts';
-import { MemoryDeadLetterSink } from '../../consumers/deadLetters/memoryDeadLetterSink.ts';
+import { processRecords } from '../../consumers/customerBatch.ts';
 import { createKinesisHandler } from '../../consumers/kinesisHandler.ts';
 import type { StreamRecord } from '../../consumers/recordDecoding.ts';
 import { MemoryStateStore } from '../../consumers/stateStore/memoryStateStore.ts';
 import { statisticsOf } from '../../models/customer/customerState.ts';
 import { statesFromEvents } from '../../models/customer/customerStates.ts';
 import type { OrderEvent } from '../../models/customer/orderEvent.ts';
-import { DEFAULT_RISK_POLICY } from '../../models/customer/riskPolicy.ts';
 import { order } from '../support/orderEvents.ts';
-import { RecencyModel } from '../support/recencyModel.ts';
+import { encodeEvent, memorySinkDeps, streamBatch } from '../support/memoryConsumer.ts';
 
 const DAY = 86_400_000;
 const BASE = Date.parse('2024-01-01T10:00:00Z');
 
-function deps(): ConsumerDeps & { store: MemoryStateStore; deadLetters: MemoryDeadLetterSink } {
-  return {
-    store: new MemoryStateStore(),
-    alerts: new MemoryAlertSink(),
-    deadLetters: new MemoryDeadLetterSink(),
-    model: new RecencyModel(),
-    policy: DEFAULT_RISK_POLICY,
-    metrics: new CounterMetrics(),
-    clock: 'event',
-  };
-}
-
-const encode = (event: OrderEvent) => Buffer.from(JSON.stringify(event)).toString('base64');
+const deps = () => memorySinkDeps(new MemoryStateStore());
+const encode = encodeEvent;
 
 /** Bounded events of three customers over 390 days (within the duplicate horizon). */
 const historyArbitrary = fc.array(
@@ -80,9 +64,7 @@ describe('exactly-once effect through the consumer', () => {
   it('applies a re-created stream whose sequence numbers are lower, and still ignores redeliveries within each stream', async () => {
     const d = deps();
     const handler = createKinesisHandler(() => d);
-    const batch = (arn: string, from: number, orders: OrderEvent[]): KinesisStreamEvent => ({
-      Records: orders.map((event, i) => ({ ...kinesisRecord(encode(event), event.customerId, from + i), eventSourceARN: arn })),
-    });
+    const batch = (arn: string, from: number, orders: OrderEvent[]): KinesisStreamEvent => streamBatch(orders, from, arn);
     const oldStream = batch('arn:aws:kinesis:eu-west-1:123456789012:stream/orders', 5_000, [order('c1', 'a', '2024-01-01T10:00:00Z'), order('c1', 'b', '2024-01-02T10:00:00Z')]);
     const newStream = batch('arn:aws:kinesis:eu-west-1:123456789012:stream/orders-v2', 0, [order('c1', 'c', '2024-01-03T10:00:00Z'), order('c1', 'd', '2024-01-04T10:00:00Z')]);
     for (const event of [oldStream, newStream, oldStream, newStream]) expect((await handler(event)).batchItemFailures).toEqual([]);
