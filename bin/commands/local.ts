@@ -109,6 +109,7 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
       eventsPerSec: Math.round(replay.length / summary.seconds),
       alertsAtRisk: summary.atRisk,
       alertsRecovered: summary.recovered,
+      alertsRepublished: summary.republished,
       deadLettered: metrics.get('PoisonRecords'),
       duplicatesIgnored: metrics.get('DuplicatePositions') + metrics.get('DuplicateOrders'),
       versionConflicts: metrics.get('VersionConflicts'),
@@ -174,6 +175,8 @@ async function bootstrapStates(history: readonly OrderEvent[], calibrationEnd: s
 interface StreamSummary {
   atRisk: number;
   recovered: number;
+  /** Deliveries of an alert already delivered (same event id): at-least-once delivery, deduplicated by subscribers. */
+  republished: number;
   sweeps: number;
   invocations: number;
   seconds: number;
@@ -186,13 +189,23 @@ interface StreamSummary {
  */
 function startStreaming(replay: readonly OrderEvent[], options: LocalOptions, deps: ConsumerDeps, kinesis: ReturnType<typeof kinesisClient>, progress: ProgressView) {
   const handler = createKinesisHandler(() => deps);
-  const counts = { atRisk: 0, recovered: 0, sweeps: 0, invocations: 0 };
+  const counts = { atRisk: 0, recovered: 0, republished: 0, sweeps: 0, invocations: 0 };
+  // Delivery is at least once (a batch and a sweep may both deliver one outbox): the summary counts
+  // distinct alerts by their deterministic ids, and the repeats apart.
+  const delivered = new Set<string>();
   const sink = deps.alerts;
   deps.alerts = {
     publish: async (alerts) => {
       const result = await sink.publish(alerts);
       const failed = new Set([...result.retry, ...result.rejected.map((rejected) => rejected.alert)]);
-      for (const alert of alerts as PendingAlert[]) if (!failed.has(alert)) counts[alert.detailType === 'Customer At Risk' ? 'atRisk' : 'recovered']++;
+      for (const alert of alerts as PendingAlert[]) {
+        if (failed.has(alert)) continue;
+        if (delivered.has(alert.detail.eventId)) counts.republished++;
+        else {
+          delivered.add(alert.detail.eventId);
+          counts[alert.detailType === 'Customer At Risk' ? 'atRisk' : 'recovered']++;
+        }
+      }
       return result;
     },
   };
