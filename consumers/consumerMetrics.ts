@@ -22,6 +22,8 @@ export type CounterName =
   | 'AlertsDeadLettered'
   | 'CustomersRescored'
   | 'CustomersSwept'
+  /** Customers the sweep could not rescore because the model threw: left due, tried again next run. */
+  | 'CustomersUnscorable'
   /** Customers the sweep found listed before their due day and indexed anew (SaveOptions.earlyDueKey). */
   | 'DueKeysMoved'
   /** Writes of the store's event-time watermark item: at most one per container per interval. */

@@ -80,7 +80,14 @@ async function rescoreDue(
     if (dayIndex(current.dueAtMs) >= dayIndex(asOfMs)) return (await reindex(current, deps)) ? 'moved' : null;
     const state = cloneState(current);
     const carried = state.outbox.length > 0;
-    scoreSilenceBefore(state, deps.model, deps.policy, dayIndex(asOfMs));
+    try {
+      scoreSilenceBefore(state, deps.model, deps.policy, dayIndex(asOfMs));
+    } catch {
+      // A customer the model cannot score stays due and is tried again next run; the rest of the
+      // page goes on (the consumer dead-letters such a customer's records, the sweep has none).
+      deps.metrics.count('CustomersUnscorable', 1);
+      return 'deferred';
+    }
     try {
       state.version = await deps.store.save(state, carried ? PENDING : undefined);
       if (carried) indexed.add(state.customerId);

@@ -11,6 +11,7 @@ import { MemoryDeadLetterSink } from '../../consumers/deadLetters/memoryDeadLett
 import { scanOrderRecord } from '../../consumers/orderRecordScanner.ts';
 import { decodeRecord } from '../../consumers/recordDecoding.ts';
 import { MemoryStateStore } from '../../consumers/stateStore/memoryStateStore.ts';
+import { runSweep } from '../../consumers/sweep.ts';
 import { type CustomerFeatures, featuresOf } from '../../models/customer/customerFeatures.ts';
 import { applyEvent, type CustomerState, emptyState, purchaseDays, ringActivity, statisticsOf, upgradeStoredState } from '../../models/customer/customerState.ts';
 import {
@@ -266,6 +267,26 @@ describe('a customer who cannot be scored', () => {
     expect(states.get('good-1')).toMatchObject({ orders: 2, spendCents: 4000 });
     expect(states.get('good-2')).toMatchObject({ orders: 1 });
     expect(states.has('bad')).toBe(false);
+  });
+});
+
+describe('a due customer the sweep cannot score', () => {
+  it('is left due and counted, and the rest of the page is swept', async () => {
+    const records = [order('good', 'g1', '2024-01-02T10:00:00Z', 20), order('bad', 'b1', '2024-01-02T11:00:00Z', 333), order('bad', 'b2', '2024-01-02T12:00:00Z', 333)].map(
+      (event, i) => ({ source: 'shard-1', position: String(100 + i), data: b64(JSON.stringify(event)) }),
+    );
+    const metrics = new CounterMetrics();
+    const deps = { store: new MemoryStateStore(), alerts: new MemoryAlertSink(), deadLetters: new MemoryDeadLetterSink(), model: new RecencyModel(20), policy: DEFAULT_RISK_POLICY, metrics, clock: 'event' as const, now: () => NOW };
+    expect((await processRecords(records, deps)).failedPositions).toEqual([]);
+    const before = await deps.store.getMany(['good', 'bad']);
+    const asOf = Math.max(before.get('good')!.dueAtMs!, before.get('bad')!.dueAtMs!) + 2 * 86_400_000;
+    const result = await runSweep({ ...deps, model: new ThrowsFor('bad') }, asOf, 100);
+    expect(result).toMatchObject({ due: 2, rescored: 1, deferred: 1 });
+    expect(metrics.get('CustomersUnscorable')).toBe(1);
+    const after = await deps.store.getMany(['good', 'bad']);
+    expect(after.get('good')).toMatchObject({ atRisk: true });
+    expect(after.get('bad')).toEqual(before.get('bad'));
+    expect(await deps.store.dueBefore(asOf, 10)).toEqual(['bad']);
   });
 });
 
