@@ -1,8 +1,9 @@
 import { cloneState, type CustomerState } from '../models/customer/customerState.ts';
 import { scoreSilenceBefore } from '../models/customer/riskPolicy.ts';
 import { DAY_MS, dayIndex } from '../models/time/calendar.ts';
-import { CONSISTENT, type ConsumerDeps, deliverOutboxes, PENDING } from './customerBatch.ts';
-import { VersionConflictError } from './stateStore/stateStore.ts';
+import type { ConsumerDeps } from './customerBatch.ts';
+import { deliverOutboxes } from './outboxDelivery.ts';
+import { CONSISTENT, PENDING, VersionConflictError } from './stateStore/stateStore.ts';
 
 export interface SweepResult {
   asOfMs: number;

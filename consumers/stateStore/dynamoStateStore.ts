@@ -1,3 +1,4 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import {
   BatchGetItemCommand,
   CreateTableCommand,
@@ -11,17 +12,9 @@ import {
   type CreateTableCommandInput,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import {
-  type CustomerState,
-  type LegacyRecentOrder,
-  NO_EVENT_LAST_MS,
-  packOrderMemory,
-  unpackOrderMemory,
-  upgradeStoredState,
-} from '../../models/customer/customerState.ts';
+import { type CustomerState, upgradeStoredState } from '../../models/customer/customerState.ts';
+import { type LegacyRecentOrder, packOrderMemory, unpackOrderMemory } from '../../models/customer/orderMemory.ts';
 import { oldestAlertMs, type ReadOptions, type SaveOptions, VersionConflictError, type StateStore } from './stateStore.ts';
-
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 export const DUE_INDEX = 'due-index';
 export const OUTBOX_INDEX = 'outbox-index';

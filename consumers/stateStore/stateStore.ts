@@ -84,3 +84,15 @@ export function oldestAlertMs(state: CustomerState): number {
   for (const alert of state.outbox) oldest = Math.min(oldest, Date.parse(alert.detail.asOf));
   return oldest;
 }
+
+/** A save whose outbox holds alerts an earlier delivery missed (or may have): the sweep must find it. */
+export const PENDING: SaveOptions = { pendingOutbox: true };
+/**
+ * The consumer's saves: an order moves the due time later, and the index may keep the earlier
+ * one (SaveOptions.earlyDueKey); the sweep, which acts on the index, saves without it.
+ */
+export const SAVE: SaveOptions = { earlyDueKey: true };
+export const SAVE_PENDING: SaveOptions = { pendingOutbox: true, earlyDueKey: true };
+
+/** For rereads after a lost race and for states acted on without a save (the first read of a batch need not be). */
+export const CONSISTENT: ReadOptions = { consistent: true };

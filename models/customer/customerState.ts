@@ -2,6 +2,7 @@ import { dayIndex, weekIndex } from '../time/calendar.ts';
 import type { PendingAlert } from './alertEvent.ts';
 import type { OrderEvent } from './orderEvent.ts';
 import { type OrderFacts, orderFactsOf } from './orderFacts.ts';
+import { type LegacyRecentOrder, orderMemoryFromLegacy, rememberOrderId } from './orderMemory.ts';
 
 /**
  * A customer's sufficient statistics: everything churn and CLV scoring needs, updated in O(1)
@@ -28,12 +29,6 @@ export const ACTIVITY_WEEKS = 26;
 /** JSON-safe sentinels for "no event yet" (Infinity would not survive a JSON round trip). */
 const NO_EVENT_FIRST_MS = Number.MAX_SAFE_INTEGER;
 export const NO_EVENT_LAST_MS = Number.MIN_SAFE_INTEGER;
-
-/** What format-1 states stored for an order id: `type:orderId` and its event time. */
-export interface LegacyRecentOrder {
-  key: string;
-  ms: number;
-}
 
 export interface CustomerScore {
   asOfMs: number;
@@ -82,7 +77,7 @@ export interface CustomerState {
   weekCents: number[];
   /**
    * Orders applied within the duplicate horizon, three numbers each: the high and low 32 bits of
-   * orderIdHash(type, orderId), then the event's day index. Kept sorted by (hash, day) so any
+   * a 64-bit hash of type and order id (orderMemory.ts), then the event's day index. Kept sorted by (hash, day) so any
    * arrival order stores the same array. Stores may pack it (12 bytes an order).
    */
   orderMemory: number[];
@@ -248,8 +243,7 @@ export function applyOrder(state: CustomerState, order: OrderFacts, from?: Strea
   const day = dayIndex(ms);
   const latestDay = state.lastEventMs === NO_EVENT_LAST_MS ? day : Math.max(day, dayIndex(state.lastEventMs));
   if (day < latestDay - horizonDays) return 'beyond-horizon';
-  const hash = orderIdHash(order.type, order.orderId);
-  if (!rememberOrder(state, hashHigh, hash, day, latestDay - horizonDays)) return 'duplicate-order';
+  if (!rememberOrderId(state.orderMemory, order.type, order.orderId, day, latestDay - horizonDays)) return 'duplicate-order';
 
   state.firstEventMs = Math.min(state.firstEventMs, ms);
   if (ms > state.lastEventMs) state.lastEventMs = ms;
@@ -309,81 +303,6 @@ function adoptBareShardKey(positions: Record<string, string>, source: string): s
   return seen;
 }
 
-/** Set by orderIdHash: the high 32 bits of the last hash (the low ones are its return value). */
-let hashHigh = 0;
-
-/**
- * A 64-bit hash of an order's type and id (two 32-bit multiply-xorshift lanes over UTF-16 code
- * units, cross-mixed at the end, as in cyrb53 but keeping all 64 bits): the high half goes to
- * `hashHigh`, the low half is returned, so no array or BigInt is made per event. Stable across
- * processes and releases; not cryptographic (producers are trusted not to forge collisions).
- */
-function orderIdHash(type: OrderFacts['type'], orderId: string): number {
-  let h1 = 0xdeadbeef ^ (type === 'order' ? 1 : 2);
-  let h2 = 0x41c6ce57 ^ (type === 'order' ? 1 : 2);
-  for (let i = 0; i < orderId.length; i++) {
-    const ch = orderId.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
-  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
-  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  hashHigh = h2 >>> 0;
-  return h1 >>> 0;
-}
-
-/**
- * Adds (high, low, day) to the memory unless the hash is there already (false: a retry), and
- * drops entries older than `oldestDay`. The memory stays sorted by (hash, day), so it holds
- * exactly the applied orders of the last horizon whatever order they came in.
- */
-function rememberOrder(state: CustomerState, high: number, low: number, day: number, oldestDay: number): boolean {
-  const memory = state.orderMemory;
-  let insertAt = memory.length;
-  let stale = false;
-  for (let i = 0; i < memory.length; i += 3) {
-    const h = memory[i];
-    const l = memory[i + 1];
-    if (h === high && l === low) return false;
-    if (memory[i + 2] < oldestDay) stale = true;
-    if (insertAt === memory.length && (h > high || (h === high && l > low))) insertAt = i;
-  }
-  memory.splice(insertAt, 0, high, low, day);
-  if (stale) {
-    let write = 0;
-    for (let read = 0; read < memory.length; read += 3) {
-      if (memory[read + 2] < oldestDay) continue;
-      memory[write] = memory[read];
-      memory[write + 1] = memory[read + 1];
-      memory[write + 2] = memory[read + 2];
-      write += 3;
-    }
-    memory.length = write;
-  }
-  return true;
-}
-
-/** Packs an order memory into 12 bytes an order (high, low, day as big-endian 32-bit integers). */
-export function packOrderMemory(memory: readonly number[]): Uint8Array {
-  const bytes = new Uint8Array(memory.length * 4);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < memory.length; i += 3) {
-    view.setUint32(i * 4, memory[i]);
-    view.setUint32(i * 4 + 4, memory[i + 1]);
-    view.setInt32(i * 4 + 8, memory[i + 2]);
-  }
-  return bytes;
-}
-
-export function unpackOrderMemory(bytes: Uint8Array): number[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const memory: number[] = [];
-  for (let at = 0; at + 12 <= bytes.byteLength; at += 12) memory.push(view.getUint32(at), view.getUint32(at + 4), view.getInt32(at + 8));
-  return memory;
-}
-
 /**
  * A stored state body as this version reads it, whatever version wrote it: format-1 bodies kept
  * order ids as strings (their orders join the hashed memory), and bodies written before the
@@ -401,20 +320,6 @@ export function upgradeStoredState(body: CustomerState & { recentOrders?: Legacy
   }
   body.format = STATE_FORMAT;
   return body;
-}
-
-/**
- * The order memory of a format-1 state, from its `recentOrders` (`type:orderId` keys with event
- * times): the same orders, hashed, so retries of orders a stored state already knew stay ignored.
- */
-function orderMemoryFromLegacy(recent: readonly LegacyRecentOrder[]): number[] {
-  const state = { orderMemory: [] } as unknown as CustomerState;
-  for (const { key, ms } of recent) {
-    const colon = key.indexOf(':');
-    const low = orderIdHash(key.slice(0, colon) === 'return' ? 'return' : 'order', key.slice(colon + 1));
-    rememberOrder(state, hashHigh, low, dayIndex(ms), Number.MIN_SAFE_INTEGER);
-  }
-  return state.orderMemory;
 }
 
 function addPurchaseDay(state: CustomerState, day: number, cents: number): void {
