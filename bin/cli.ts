@@ -29,7 +29,7 @@ function buildProgram(): Command {
     .option('--days <n>', 'synthetic days of history', '540')
     .option('--seed <n>', 'synthetic seed', '42')
     .option('--train-fraction <f>', 'share of the history (by time) used to train the model', '0.5')
-    .option('--threshold <p>', 'churn probability at which a customer is at risk', '0.6')
+    .option('--threshold <p>', 'churn probability at which a repeat customer is at risk (the policy level)', '0.3')
     .option('--shards <n>', 'Kinesis shards', '2')
     .option('--batch-size <n>', 'records per handler invocation (event source mapping BatchSize)', '100')
     .option('--batching-window-ms <ms>', 'event source mapping MaximumBatchingWindowInSeconds, in ms', '200')
@@ -89,13 +89,18 @@ function buildProgram(): Command {
 
   program
     .command('eval')
-    .description('quality protocols: cdnow | forecast | elasticity, or any dataset with --calibration-end/--holdout-end')
-    .argument('[protocol]', 'cdnow | forecast | elasticity')
+    .description('quality protocols: cdnow | alerts | forecast | elasticity, or any dataset with --calibration-end/--holdout-end')
+    .argument('[protocol]', 'cdnow | alerts | forecast | elasticity')
     .option('--data <file>', 'dataset')
     .addOption(formatOption())
     .option('--calibration-end <date>', 'YYYY-MM-DD')
     .option('--holdout-end <date>', 'YYYY-MM-DD')
     .option('--export-folds <dir>', "write each fold's feature tables and the out-of-fold predictions as CSV (cdnow / any dataset)")
+    .option('--trigger <measure>', 'alerts: the at-risk measure (churn, expected-loss, risk-rise)')
+    .option('--level <x>', "alerts: the measure's level (default: the policy's)")
+    .option('--not-returning-after-days <n>', 'alerts: days of silence before a one-time buyer is "not returning" (0: never)')
+    .option('--min-churn <p>', 'alerts: the churn probability expected-loss and risk-rise alerts also need')
+    .option('--batch-size <n>', 'alerts: records per handler invocation')
     .option('--json', 'print JSON only')
     .action(lazy(() => import('./commands/eval.ts')));
 

@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { loadModel } from '../models/clv/modelArtifact.ts';
 import { EventBridgeAlertSink } from './alerts/eventBridgeAlertSink.ts';
 import { dynamoClient, eventBridgeClient, sqsClient } from '../aws/clients.ts';
-import { type ConsumerEnv, eventTimeBoundsOf } from './consumerConfig.ts';
+import { type ConsumerEnv, eventTimeBoundsOf, riskPolicyOf } from './consumerConfig.ts';
+import { loadSegmentModel } from '../models/segmentation/segmentation.ts';
+import { segmentNamer } from '../models/segmentation/segmentNaming.ts';
 import type { ConsumerMetrics } from './consumerMetrics.ts';
 import type { ConsumerDeps } from './customerBatch.ts';
 import { SqsDeadLetterSink } from './deadLetters/sqsDeadLetterSink.ts';
@@ -20,7 +22,8 @@ export async function buildAwsConsumerDeps(env: ConsumerEnv, metrics: ConsumerMe
     }),
     deadLetters: new SqsDeadLetterSink({ client: sqsClient({ region, endpoint: env.SQS_ENDPOINT, maxAttempts: 1 }), queueUrl: env.DEAD_LETTER_QUEUE_URL }),
     model,
-    policy: { threshold: env.CHURN_THRESHOLD, margin: env.RISK_MARGIN, maxDueDays: 730 },
+    policy: riskPolicyOf(env),
+    segmentOf: env.SEGMENT_MODEL_PATH ? segmentNamer(loadSegmentModel(JSON.parse(await readFile(env.SEGMENT_MODEL_PATH, 'utf8')))) : undefined,
     metrics,
     clock: env.SCORE_CLOCK,
     duplicateHorizonDays: env.DUPLICATE_HORIZON_DAYS,

@@ -7,7 +7,7 @@ import {
 } from '../models/customer/customerState.ts';
 import type { CustomerModel } from '../models/clv/customerModel.ts';
 import { DEFAULT_EVENT_TIME_BOUNDS, type EventTimeBounds } from '../models/customer/orderEvent.ts';
-import { rescore, type RiskPolicy, scoreSilenceBefore } from '../models/customer/riskPolicy.ts';
+import { rescore, type RiskPolicy, scoreSilenceBefore, type SegmentNamer } from '../models/customer/riskPolicy.ts';
 import { dayIndex } from '../models/time/calendar.ts';
 import type { AlertSink } from './alerts/alertSink.ts';
 import type { ConsumerMetrics } from './consumerMetrics.ts';
@@ -24,6 +24,8 @@ export interface ConsumerDeps {
   deadLetters: DeadLetterSink;
   model: CustomerModel;
   policy: RiskPolicy;
+  /** Names each alerted customer's RFM segment (segmentNamer); unset, alerts carry segment null. */
+  segmentOf?: SegmentNamer;
   metrics: ConsumerMetrics;
   /**
    * The sweep's and the API's clock: 'event' is the event-time watermark, 'wall' floors it by the
@@ -373,12 +375,12 @@ function applyRecords(state: CustomerState, item: CustomerWork, deps: ConsumerDe
   if (item.setAside !== true) item.beyondHorizon = undefined;
   for (let i = 0; i < items.length; i++) {
     const { record, order } = items[i];
-    if (state.dueAtMs !== null) counts.rescored += scoreSilenceBefore(state, deps.model, deps.policy, dayIndex(order.eventMs));
+    if (state.dueAtMs !== null) counts.rescored += scoreSilenceBefore(state, deps.model, deps.policy, dayIndex(order.eventMs), deps.segmentOf);
     // A StreamRecord is a StreamPosition (source and position): no per-record wrapper.
     const outcome = applyOrder(state, order, record, deps.duplicateHorizonDays);
     if (outcome === 'applied') {
       applied++;
-      rescore(state, deps.model, deps.policy, state.lastEventMs);
+      rescore(state, deps.model, deps.policy, state.lastEventMs, order.type === 'order' ? 'order' : 'event', deps.segmentOf);
       counts.rescored++;
     } else if (outcome === 'duplicate-position') counts.duplicatePositions++;
     else if (outcome === 'duplicate-order') counts.duplicateOrders++;

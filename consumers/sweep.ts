@@ -82,7 +82,7 @@ async function rescoreDue(
     const state = cloneState(current);
     const carried = state.outbox.length > 0;
     try {
-      scoreSilenceBefore(state, deps.model, deps.policy, dayIndex(asOfMs));
+      scoreSilenceBefore(state, deps.model, deps.policy, dayIndex(asOfMs), deps.segmentOf);
     } catch {
       // A customer the model cannot score stays due and is tried again next run; the rest of the
       // page goes on (the consumer dead-letters such a customer's records, the sweep has none).

@@ -30,8 +30,10 @@ locals {
     EVENT_BUS_NAME         = aws_cloudwatch_event_bus.alerts.name
     DEAD_LETTER_QUEUE_URL  = aws_sqs_queue.dead_letters.url
     MODEL_PATH             = "./model.json"
-    CHURN_THRESHOLD        = tostring(var.churn_threshold)
-    RISK_MARGIN            = tostring(var.risk_margin)
+    RISK_TRIGGER             = var.risk_trigger
+    RISK_LEVEL               = tostring(var.risk_level)
+    RISK_MIN_CHURN           = tostring(var.risk_min_churn)
+    NOT_RETURNING_AFTER_DAYS = tostring(var.not_returning_after_days)
     SCORE_CLOCK            = var.score_clock
     SWEEP_BATCH_LIMIT      = tostring(var.sweep_batch_limit)
     EARLIEST_EVENT_TIME    = var.earliest_event_time

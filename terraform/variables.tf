@@ -178,25 +178,47 @@ variable "consumer_reserved_concurrency" {
 # ---------------------------------------------------------------------------------------------
 # Scoring policy (both Lambdas: consumers/consumerConfig.ts)
 
-variable "churn_threshold" {
-  description = "Churn probability at which a customer is at risk (CHURN_THRESHOLD)."
-  type        = number
-  default     = 0.6
+variable "risk_trigger" {
+  description = "The measure that announces a repeat customer at risk (RISK_TRIGGER): 'churn' (churn probability), 'expected-loss' (churn probability x CLV at the last purchase) or 'risk-rise' (rise in churn probability since the last purchase). See the README, Alerts worth acting on."
+  type        = string
+  default     = "churn"
 
   validation {
-    condition     = var.churn_threshold > 0 && var.churn_threshold < 1
-    error_message = "churn_threshold must be strictly between 0 and 1."
+    condition     = contains(["churn", "expected-loss", "risk-rise"], var.risk_trigger)
+    error_message = "risk_trigger must be churn, expected-loss or risk-rise."
   }
 }
 
-variable "risk_margin" {
-  description = "Hysteresis: a customer at risk recovers only below churn_threshold - risk_margin (RISK_MARGIN)."
+variable "risk_level" {
+  description = "The level of risk_trigger's measure at which a repeat customer is at risk (RISK_LEVEL): a probability for churn and risk-rise, currency for expected-loss. The default was chosen by `demand-insights eval alerts`."
   type        = number
-  default     = 0.05
+  default     = 0.3
 
   validation {
-    condition     = var.risk_margin >= 0 && var.risk_margin < 1
-    error_message = "risk_margin must be in [0, 1)."
+    condition     = var.risk_level > 0 && (var.risk_trigger == "expected-loss" || var.risk_level < 1)
+    error_message = "risk_level must be positive, and below 1 for the churn and risk-rise triggers."
+  }
+}
+
+variable "risk_min_churn" {
+  description = "For the expected-loss and risk-rise triggers, the churn probability a repeat customer must also reach (RISK_MIN_CHURN)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.risk_min_churn >= 0 && var.risk_min_churn <= 1
+    error_message = "risk_min_churn must be in [0, 1]."
+  }
+}
+
+variable "not_returning_after_days" {
+  description = "Days of silence after a first purchase before a 'Customer Not Returning' event (NOT_RETURNING_AFTER_DAYS); 0 turns that event off."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.not_returning_after_days >= 0 && var.not_returning_after_days <= 3650 && floor(var.not_returning_after_days) == var.not_returning_after_days
+    error_message = "not_returning_after_days must be a whole number of days from 0 to 3650."
   }
 }
 

@@ -5,10 +5,12 @@ export async function run(options: Record<string, unknown>, protocol?: string): 
       return (await import('./evalForecast.ts')).run(options);
     case 'elasticity':
       return (await import('./evalElasticity.ts')).run(options);
+    case 'alerts':
+      return (await import('./evalAlerts.ts')).run(options);
     case 'cdnow':
     case undefined:
       return (await import('./evalCustomers.ts')).run(options, protocol);
     default:
-      throw new Error(`unknown protocol "${protocol}": expected cdnow, forecast or elasticity`);
+      throw new Error(`unknown protocol "${protocol}": expected cdnow, alerts, forecast or elasticity`);
   }
 }

@@ -8,9 +8,7 @@ import type { CustomerModel } from '../../models/clv/customerModel.ts';
 import { trainHybridFromEvents } from '../../models/clv/hybridTraining.ts';
 import { loadModel } from '../../models/clv/modelArtifact.ts';
 import type { PendingAlert } from '../../models/customer/alertEvent.ts';
-import { statesFromEvents } from '../../models/customer/customerStates.ts';
 import type { OrderEvent } from '../../models/customer/orderEvent.ts';
-import { rescore } from '../../models/customer/riskPolicy.ts';
 import { JsonlAlertSink } from '../../consumers/alerts/jsonlAlertSink.ts';
 import { dynamoClient, kinesisClient } from '../../aws/clients.ts';
 import { CounterMetrics } from '../../consumers/consumerMetrics.ts';
@@ -21,6 +19,9 @@ import { pollStream } from '../localStack/eventSourcePoller.ts';
 import { startDynalite, startKinesalite } from '../localStack/embeddedPeers.ts';
 import { createStateTable, DynamoStateStore } from '../../consumers/stateStore/dynamoStateStore.ts';
 import { sweepAll } from '../../consumers/sweep.ts';
+import { DEFAULT_RISK_POLICY } from '../../models/customer/riskPolicy.ts';
+import { segmentNamer, trainSegmentModel } from '../../models/segmentation/segmentNaming.ts';
+import { bootstrapStates } from '../../consumers/stateBootstrap.ts';
 import { WatermarkTracker } from '../../consumers/watermark.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
 import { ensureStream, KinesisProducer } from '../../producers/kinesisProducer.ts';
@@ -91,12 +92,13 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
       alerts: new JsonlAlertSink({ path: alertsPath, onAlert: (alert) => progress.log(describeAlert(alert)) }),
       deadLetters: new JsonlDeadLetterSink({ path: deadLettersPath }),
       model,
-      policy: { threshold: options.threshold, margin: 0.05, maxDueDays: 730 },
+      policy: { ...DEFAULT_RISK_POLICY, level: options.threshold },
+      segmentOf: segmentNamer(trainSegmentModel(history, dayIndex(Date.parse(`${calibrationEnd}T00:00:00Z`)))),
       metrics,
       clock: 'event',
       watermark: new WatermarkTracker(),
     };
-    const bootstrapped = await bootstrapStates(history, calibrationEnd, deps);
+    const bootstrapped = await bootstrapStates(history, Date.parse(`${calibrationEnd}T23:59:59.999Z`), deps);
     say(`• ${bootstrapped.customers.toLocaleString()} customer states bootstrapped from the training history (${bootstrapped.atRisk.toLocaleString()} already at risk)`);
 
     const streaming = startStreaming(replay, options, deps, kinesis, progress);
@@ -109,6 +111,7 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
       eventsPerSec: Math.round(replay.length / summary.seconds),
       alertsAtRisk: summary.atRisk,
       alertsRecovered: summary.recovered,
+      alertsNotReturning: summary.notReturning,
       alertsRepublished: summary.republished,
       deadLettered: metrics.get('PoisonRecords'),
       duplicatesIgnored: metrics.get('DuplicatePositions') + metrics.get('DuplicateOrders'),
@@ -152,29 +155,10 @@ function splitByTime(events: readonly OrderEvent[], fraction: number) {
   return { history, replay, calibrationEnd: isoDay(cutoffDay) };
 }
 
-/** States for the training history, scored as of its end; they start the replay without alerts. */
-async function bootstrapStates(history: readonly OrderEvent[], calibrationEnd: string, deps: ConsumerDeps) {
-  const { states } = statesFromEvents(history);
-  const asOfMs = Date.parse(`${calibrationEnd}T23:59:59.999Z`);
-  await deps.store.advanceWatermark(asOfMs);
-  let atRisk = 0;
-  const all = [...states.values()];
-  for (let i = 0; i < all.length; i += 64) {
-    await Promise.all(
-      all.slice(i, i + 64).map(async (state) => {
-        rescore(state, deps.model, deps.policy, asOfMs);
-        state.outbox = [];
-        if (state.atRisk) atRisk++;
-        await deps.store.save(state);
-      }),
-    );
-  }
-  return { customers: all.length, atRisk };
-}
-
 interface StreamSummary {
   atRisk: number;
   recovered: number;
+  notReturning: number;
   /** Deliveries of an alert already delivered (same event id): at-least-once delivery, deduplicated by subscribers. */
   republished: number;
   sweeps: number;
@@ -189,7 +173,7 @@ interface StreamSummary {
  */
 function startStreaming(replay: readonly OrderEvent[], options: LocalOptions, deps: ConsumerDeps, kinesis: ReturnType<typeof kinesisClient>, progress: ProgressView) {
   const handler = createKinesisHandler(() => deps);
-  const counts = { atRisk: 0, recovered: 0, republished: 0, sweeps: 0, invocations: 0 };
+  const counts = { atRisk: 0, recovered: 0, notReturning: 0, republished: 0, sweeps: 0, invocations: 0 };
   // Delivery is at least once (a batch and a sweep may both deliver one outbox): the summary counts
   // distinct alerts by their deterministic ids, and the repeats apart.
   const delivered = new Set<string>();
@@ -203,7 +187,7 @@ function startStreaming(replay: readonly OrderEvent[], options: LocalOptions, de
         if (delivered.has(alert.detail.eventId)) counts.republished++;
         else {
           delivered.add(alert.detail.eventId);
-          counts[alert.detailType === 'Customer At Risk' ? 'atRisk' : 'recovered']++;
+          counts[alert.detailType === 'Customer At Risk' ? 'atRisk' : alert.detailType === 'Customer Recovered' ? 'recovered' : 'notReturning']++;
         }
       }
       return result;
@@ -327,9 +311,9 @@ async function injectPoison(kinesis: ReturnType<typeof kinesisClient>, count: nu
 
 function describeAlert(alert: PendingAlert): string {
   const d = alert.detail;
-  const mark = alert.detailType === 'Customer At Risk' ? '⚠ AT RISK  ' : '✓ RECOVERED';
+  const mark = alert.detailType === 'Customer At Risk' ? '⚠ AT RISK  ' : alert.detailType === 'Customer Recovered' ? '✓ RECOVERED' : '… NOT BACK ';
   const previous = d.previousChurnProbability === null ? 'new' : `was ${d.previousChurnProbability.toFixed(2)}`;
-  return `${mark} customer ${d.customerId.padEnd(8)} churn ${d.churnProbability.toFixed(2)} (${previous})  CLV ${d.clv.toFixed(2)}  as of ${d.asOf.slice(0, 10)}`;
+  return `${mark} customer ${d.customerId.padEnd(8)} churn ${d.churnProbability.toFixed(2)} (${previous})  CLV ${d.clv.toFixed(2)}  expected loss ${d.expectedLoss.toFixed(2)}  ${d.segment ?? ''}  as of ${d.asOf.slice(0, 10)}`;
 }
 
 function printSummary(result: Record<string, number>, alertsPath: string, deadLettersPath: string, say: (line: string) => void): void {

@@ -6,7 +6,7 @@ import { z } from 'zod';
  * (consumers/alerts/schemas/*.schema.json) are generated from them by consumers/alerts/alertSchemas.ts.
  */
 export const ALERT_SOURCE = 'demand-insights';
-export const ALERT_DETAIL_TYPES = ['Customer At Risk', 'Customer Recovered'] as const;
+export const ALERT_DETAIL_TYPES = ['Customer At Risk', 'Customer Recovered', 'Customer Not Returning'] as const;
 
 export const AlertTypeSchema = z.enum(ALERT_DETAIL_TYPES);
 export type AlertType = z.infer<typeof AlertTypeSchema>;
@@ -17,7 +17,12 @@ export const AlertDetailSchema = z.object({
   churnProbability: z.number().min(0).max(1).describe('Probability of no purchase over the model horizon, now.'),
   previousChurnProbability: z.number().min(0).max(1).nullable().describe('The churn probability before this transition, if scored before.'),
   clv: z.number().describe('Expected spend over the model horizon.'),
-  threshold: z.number().min(0).max(1),
+  expectedLoss: z
+    .number()
+    .describe('Churn probability × the CLV the customer had at the end of its last purchase day: what is expected to be lost over the model horizon.'),
+  segment: z.string().nullable().describe("The customer's RFM segment name (as the segments endpoint names them), null when no segment model is loaded."),
+  trigger: z.enum(['churn', 'expected-loss', 'risk-rise']).describe('The risk measure of the policy that announced a repeat customer at risk.'),
+  level: z.number().describe("The policy's level for that measure: a probability for churn and risk-rise, currency for expected-loss."),
   modelVersion: z.string(),
   asOf: z.iso.datetime().describe('Event time the score is as of: the latest event of the customer, or for an at-risk crossing noticed in silence the start of the day it happened.'),
   drivers: z.record(z.string(), z.number()).describe('The features that drove the score.'),

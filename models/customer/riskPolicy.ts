@@ -1,22 +1,40 @@
 import { createHash } from 'node:crypto';
 import { DAY_MS } from '../time/calendar.ts';
 import { asOfFeaturesInto, emptyFeatures, featuresInto, type CustomerFeatures } from './customerFeatures.ts';
-import type { CustomerModel } from '../clv/customerModel.ts';
+import type { CustomerModel, ModelScore } from '../clv/customerModel.ts';
 import type { AlertType, PendingAlert } from './alertEvent.ts';
 import { type CustomerScore, type CustomerState, hasPurchase } from './customerState.ts';
 
 /**
- * When a customer is at risk. Hysteresis keeps a customer whose churn probability hovers at
- * the threshold from flapping: at risk at >= threshold, recovered only below threshold - margin.
+ * What the alerts announce, and when (README "Alerts worth acting on"):
+ * - An order never makes a customer at risk: it only lowers risk. An order from a customer at
+ *   risk announces "Customer Recovered".
+ * - A repeat customer (two or more purchase days) is announced "Customer At Risk" in silence, on
+ *   the first day its risk measure reaches `level`: its churn probability ('churn'), its
+ *   expected loss, churn probability × the CLV it had at its last purchase ('expected-loss'),
+ *   or its rise in churn probability since its last purchase ('risk-rise').
+ * - A one-time buyer is announced "Customer Not Returning" after `notReturningAfterDays` of
+ *   silence (0: never), never "Customer At Risk".
+ * Every measure grows with silence, so each is a crossing of the churn probability through a
+ * level of the customer's own, fixed at its last purchase: the due-time search finds it.
  */
+export const RISK_TRIGGERS = ['churn', 'expected-loss', 'risk-rise'] as const;
+export type RiskTrigger = (typeof RISK_TRIGGERS)[number];
+
 export interface RiskPolicy {
-  threshold: number;
-  margin: number;
+  trigger: RiskTrigger;
+  /** 'churn' and 'risk-rise': a probability (0..1); 'expected-loss': currency. */
+  level: number;
+  /** 'expected-loss' and 'risk-rise': the churn probability a repeat customer must also reach. */
+  minChurn: number;
+  /** Days of silence after a first purchase before "Customer Not Returning"; 0: never announced. */
+  notReturningAfterDays: number;
   /** How far ahead the due-time search looks; a customer not due by then is rechecked then. */
   maxDueDays: number;
 }
 
-export const DEFAULT_RISK_POLICY: RiskPolicy = { threshold: 0.6, margin: 0.05, maxDueDays: 730 };
+/** Chosen by `demand-insights eval alerts` on Online Retail II and CDNOW (README, "Alerts worth acting on"). */
+export const DEFAULT_RISK_POLICY: RiskPolicy = { trigger: 'churn', level: 0.3, minChurn: 0, notReturningAfterDays: 90, maxDueDays: 730 };
 
 /** The same transition (customer, type, its ordinal) always gets the same id. */
 export function alertEventId(customerId: string, detailType: AlertType, ordinal: number): string {
@@ -25,14 +43,31 @@ export function alertEventId(customerId: string, detailType: AlertType, ordinal:
 }
 
 /**
+ * Why a customer is rescored: its order was just applied, another event (a return) was, or
+ * time passed in silence (the due time, the sweep, a bootstrap as of a later time).
+ */
+export type ScoreMoment = 'order' | 'event' | 'silence';
+
+/** Segment names for alerts; an alert without one says null. */
+export type SegmentNamer = (features: CustomerFeatures) => string | null;
+
+/**
  * Rescores a customer as of `asOfMs` in place: updates the score, the at-risk flag and the
  * due time, and returns the alert for a transition (also appended to the state's outbox).
  */
-export function rescore(state: CustomerState, model: CustomerModel, policy: RiskPolicy, asOfMs: number): PendingAlert | null {
+export function rescore(
+  state: CustomerState,
+  model: CustomerModel,
+  policy: RiskPolicy,
+  asOfMs: number,
+  moment: ScoreMoment = 'silence',
+  segmentOf?: SegmentNamer,
+): PendingAlert | null {
   const features = featuresInto(scoreFeatures, state, asOfMs);
   const score = model.score(features);
   const previous = state.score?.churnProbability ?? null;
-  const stored: CustomerScore = {
+  const wasDue = state.dueAtMs !== null && Math.floor(state.dueAtMs / DAY_MS) <= Math.floor(asOfMs / DAY_MS);
+  state.score = {
     asOfMs,
     modelVersion: model.version,
     churnProbability: score.churnProbability,
@@ -40,18 +75,30 @@ export function rescore(state: CustomerState, model: CustomerModel, policy: Risk
     pAlive: score.pAlive,
     expectedPurchases: score.expectedPurchases,
     expectedSpend: score.expectedSpend,
-  };
-  state.score = stored;
+  } satisfies CustomerScore;
+
+  const repeat = hasPurchase(state) && state.occasions >= 2;
+  // The customer's own level, fixed at its last purchase; a 'churn' level needs no score for it.
+  let atLastPurchase: ModelScore | null = null;
+  const lastPurchase = () => (atLastPurchase ??= lastPurchaseScore(state, model));
+  const churnLevel = !repeat ? Number.POSITIVE_INFINITY : policy.trigger === 'churn' ? policy.level : churnLevelFor(policy, lastPurchase());
+  const silent = moment === 'silence' && hasPurchase(state) && Math.floor(asOfMs / DAY_MS) > state.lastDay;
 
   let detailType: AlertType | null = null;
-  if (!state.atRisk && score.churnProbability >= policy.threshold) detailType = 'Customer At Risk';
-  else if (state.atRisk && score.churnProbability < policy.threshold - policy.margin) detailType = 'Customer Recovered';
+  if (moment === 'order' && state.atRisk) detailType = 'Customer Recovered';
+  else if (silent && !state.atRisk && repeat && score.churnProbability >= churnLevel) detailType = 'Customer At Risk';
+  else if (silent && !state.atRisk && !repeat && wasDue && notReturningDay(state, policy) <= Math.floor(asOfMs / DAY_MS)) {
+    detailType = 'Customer Not Returning';
+  }
 
-  if (detailType) state.atRisk = detailType === 'Customer At Risk';
-  state.dueAtMs = state.atRisk ? null : dueTimeFrom(state, model, policy, asOfMs, score.churnProbability, features);
+  if (detailType === 'Customer Recovered') state.atRisk = false;
+  else if (detailType === 'Customer At Risk') state.atRisk = true;
+  state.dueAtMs = nextDue(state, model, policy, asOfMs, churnLevel, score.churnProbability, features, detailType);
   if (!detailType) return null;
 
   state.transitions += 1;
+  const reference = lastPurchase();
+  const expectedLoss = score.churnProbability * reference.clv;
   const alert: PendingAlert = {
     detailType,
     detail: {
@@ -60,7 +107,10 @@ export function rescore(state: CustomerState, model: CustomerModel, policy: Risk
       churnProbability: score.churnProbability,
       previousChurnProbability: previous,
       clv: score.clv,
-      threshold: policy.threshold,
+      expectedLoss,
+      segment: segmentOf?.(features) ?? null,
+      trigger: policy.trigger,
+      level: policy.level,
       modelVersion: model.version,
       asOf: new Date(asOfMs).toISOString(),
       drivers: {
@@ -69,11 +119,63 @@ export function rescore(state: CustomerState, model: CustomerModel, policy: Risk
         tenureDays: features.tenureDays,
         totalSpend: features.totalSpend,
         pAlive: score.pAlive,
+        churnAtLastPurchase: reference.churnProbability,
+        clvAtLastPurchase: reference.clv,
       },
     },
   };
   state.outbox.push(alert);
   return alert;
+}
+
+/** The churn probability at which a repeat customer scored `atLastPurchase` is at risk. */
+function churnLevelFor(policy: RiskPolicy, atLastPurchase: ModelScore): number {
+  switch (policy.trigger) {
+    case 'churn':
+      return policy.level;
+    case 'risk-rise':
+      return Math.max(policy.minChurn, atLastPurchase.churnProbability + policy.level);
+    case 'expected-loss':
+      return atLastPurchase.clv > 0 ? Math.max(policy.minChurn, policy.level / atLastPurchase.clv) : Number.POSITIVE_INFINITY;
+  }
+}
+
+const lastPurchaseFeatures: CustomerFeatures = emptyFeatures();
+
+/**
+ * The customer scored as of the end of its last purchase day: what its level is fixed from, the
+ * same whenever it is asked (after the order, after a later return, in silence).
+ */
+function lastPurchaseScore(state: CustomerState, model: CustomerModel): ModelScore {
+  return model.score(featuresInto(lastPurchaseFeatures, state, (state.lastDay + 1) * DAY_MS - 1));
+}
+
+function notReturningDay(state: CustomerState, policy: RiskPolicy): number {
+  return policy.notReturningAfterDays > 0 ? state.lastDay + policy.notReturningAfterDays : Number.POSITIVE_INFINITY;
+}
+
+/** When to look at the customer next: its crossing if a repeat customer, its not-returning day if a one-time buyer. */
+function nextDue(
+  state: CustomerState,
+  model: CustomerModel,
+  policy: RiskPolicy,
+  asOfMs: number,
+  churnLevel: number,
+  churnNow: number,
+  features: CustomerFeatures,
+  announced: AlertType | null,
+): number | null {
+  if (state.atRisk || !hasPurchase(state)) return null;
+  if (state.occasions >= 2) {
+    if (!(churnLevel <= 1)) return null;
+    return dueTimeFrom(state, model, { ...policy, level: churnLevel }, asOfMs, churnNow, features);
+  }
+  if (announced === 'Customer Not Returning') return null;
+  const day = notReturningDay(state, policy);
+  const today = Math.floor(asOfMs / DAY_MS);
+  // Already past it without being due (a bootstrap, or a first purchase that arrived late): not announced.
+  if (!Number.isFinite(day) || (day <= today && state.dueAtMs === null)) return null;
+  return Math.max(day, today + 1) * DAY_MS;
 }
 
 /** Rescores of one silent stretch before giving up: each step moves at least a day, a capped one maxDueDays. */
@@ -87,10 +189,10 @@ const MAX_SILENT_RESCORES = 16;
  * as-of time are the same whoever notices it first and whenever. A crossing on the day of the next
  * purchase is never announced: the customer is back. Returns the number of rescores.
  */
-export function scoreSilenceBefore(state: CustomerState, model: CustomerModel, policy: RiskPolicy, dayLimit: number): number {
+export function scoreSilenceBefore(state: CustomerState, model: CustomerModel, policy: RiskPolicy, dayLimit: number, segmentOf?: SegmentNamer): number {
   let rescores = 0;
   while (state.dueAtMs !== null && Math.floor(state.dueAtMs / DAY_MS) < dayLimit && rescores < MAX_SILENT_RESCORES) {
-    rescore(state, model, policy, Math.max(state.dueAtMs, state.lastEventMs));
+    rescore(state, model, policy, Math.max(state.dueAtMs, state.lastEventMs), 'silence', segmentOf);
     rescores++;
   }
   return rescores;
@@ -148,7 +250,7 @@ function dueTimeFrom(
   churnNow: number | undefined,
   features: CustomerFeatures | undefined,
 ): number {
-  const threshold = policy.threshold;
+  const threshold = policy.level;
   const start = Math.floor(asOfMs / DAY_MS);
   let lo = start;
   let hi = start + policy.maxDueDays;

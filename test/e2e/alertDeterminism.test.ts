@@ -1,3 +1,4 @@
+import { DEFAULT_RISK_POLICY } from '../../models/customer/riskPolicy.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toKinesisEvents } from '../../bench/kinesisBatches.ts';
 import { MemoryAlertSink } from '../../consumers/alerts/memoryAlertSink.ts';
@@ -25,7 +26,7 @@ import { RecencyModel } from '../support/recencyModel.ts';
  * announce the same transitions: type, customer, event id and as-of time.
  */
 const model = new RecencyModel(20);
-const policy = { threshold: 0.6, margin: 0.05, maxDueDays: 730 };
+const policy = { ...DEFAULT_RISK_POLICY, level: 0.6, maxDueDays: 730 };
 const events = generateEvents({ customers: 500, days: 300, seed: 7, start: '2024-01-01' });
 const endMs = Date.parse(events[events.length - 1].occurredAt);
 const NOW = Date.parse('2025-06-01T00:00:00Z');

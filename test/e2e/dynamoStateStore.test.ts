@@ -107,7 +107,7 @@ describe('DynamoStateStore table and items', () => {
       (await client.send(new GetItemCommand({ TableName: tableName, Key: { customerId: { S: customerId } }, ConsistentRead: true }))).Item;
     const alert = {
       detailType: 'Customer At Risk' as const,
-      detail: { eventId: 'e-1', customerId: 'risky', churnProbability: 0.7, previousChurnProbability: 0.5, clv: 10, threshold: 0.6, modelVersion: 'm', asOf: '2024-01-25T00:00:00.000Z', drivers: {} },
+      detail: { eventId: 'e-1', customerId: 'risky', churnProbability: 0.7, previousChurnProbability: 0.5, clv: 10, expectedLoss: 0, segment: null, trigger: 'churn' as const, level: 0.6, modelVersion: 'm', asOf: '2024-01-25T00:00:00.000Z', drivers: {} },
     };
 
     await store.save({ ...emptyState('risky'), atRisk: true, outbox: [alert] });

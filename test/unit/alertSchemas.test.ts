@@ -21,7 +21,10 @@ function alert(customerId: string, detailType: PendingAlert['detailType'] = 'Cus
       churnProbability: 0.7,
       previousChurnProbability: null,
       clv: 12.5,
-      threshold: 0.6,
+      expectedLoss: 0,
+      segment: null,
+      trigger: 'churn',
+      level: 0.6,
       modelVersion: 'm1',
       asOf: '1997-06-01T00:00:00.000Z',
       drivers: { recencyDays: 90 },
@@ -50,7 +53,7 @@ describe('published alert schemas', () => {
       const schema = JSON.parse(file.content) as Record<string, unknown>;
       expect(file.detailType).toBe(ALERT_DETAIL_TYPES[index]);
       expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
-      expect(schema.$id).toMatch(/^urn:demand-insights:events:customer-(at-risk|recovered)$/);
+      expect(schema.$id).toMatch(/^urn:demand-insights:events:customer-(at-risk|recovered|not-returning)$/);
       expect(schema.title).toContain(file.detailType);
       expect(schema.description).toContain(ALERT_SOURCE);
       expect(schema.description).toContain(file.detailType);
@@ -62,7 +65,7 @@ describe('published alert schemas', () => {
   it('writes the same files it generates', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'alert-schemas-'));
     try {
-      expect((await writeAlertSchemas(dir)).sort()).toEqual(['customer-at-risk.schema.json', 'customer-recovered.schema.json']);
+      expect((await writeAlertSchemas(dir)).sort()).toEqual(['customer-at-risk.schema.json', 'customer-not-returning.schema.json', 'customer-recovered.schema.json']);
       for (const file of alertSchemaFiles()) expect(await readFile(join(dir, file.fileName), 'utf8')).toBe(file.content);
     } finally {
       await rm(dir, { recursive: true, force: true });

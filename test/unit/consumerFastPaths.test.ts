@@ -163,7 +163,7 @@ describe('fast paths agree with their references', () => {
   });
 
   it('the due day from the crossing memo is the day the search finds', () => {
-    const policies: RiskPolicy[] = [DEFAULT_RISK_POLICY, { threshold: 0.3, margin: 0.05, maxDueDays: 730 }, { threshold: 0.85, margin: 0.1, maxDueDays: 45 }];
+    const policies: RiskPolicy[] = [DEFAULT_RISK_POLICY, { ...DEFAULT_RISK_POLICY, level: 0.3, maxDueDays: 730 }, { ...DEFAULT_RISK_POLICY, level: 0.85, maxDueDays: 45 }];
     const plain = searchOnly(MODEL);
     fc.assert(
       fc.property(historyArbitrary, fc.integer({ min: 0, max: 800 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: DAY_MS - 1 }), (events, later, p, within) => {
@@ -265,7 +265,7 @@ describe('MemoryStateStore copies', () => {
       for (let i = 0; i < outbox; i++) {
         state.outbox.push({
           detailType: 'Customer At Risk',
-          detail: { eventId: `e${i}`, customerId: 'c1', churnProbability: 0.7, previousChurnProbability: null, clv: 1, threshold: 0.6, modelVersion: 'm', asOf: 'x', drivers: {} },
+          detail: { eventId: `e${i}`, customerId: 'c1', churnProbability: 0.7, previousChurnProbability: null, clv: 1, expectedLoss: 0, segment: null, trigger: 'churn', level: 0.6, modelVersion: 'm', asOf: 'x', drivers: {} },
         });
       }
       if (weeks !== null) {

@@ -272,7 +272,7 @@ describe('a customer who cannot be scored', () => {
 
 describe('a due customer the sweep cannot score', () => {
   it('is left due and counted, and the rest of the page is swept', async () => {
-    const records = [order('good', 'g1', '2024-01-02T10:00:00Z', 20), order('bad', 'b1', '2024-01-02T11:00:00Z', 333), order('bad', 'b2', '2024-01-02T12:00:00Z', 333)].map(
+    const records = [order('good', 'g0', '2023-12-30T10:00:00Z', 20), order('good', 'g1', '2024-01-02T10:00:00Z', 20), order('bad', 'b1', '2024-01-01T11:00:00Z', 333), order('bad', 'b2', '2024-01-02T12:00:00Z', 333)].map(
       (event, i) => ({ source: 'shard-1', position: String(100 + i), data: b64(JSON.stringify(event)) }),
     );
     const metrics = new CounterMetrics();

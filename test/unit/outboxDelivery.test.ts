@@ -39,13 +39,13 @@ describe('alert outboxes: delivered by the sweep, never by failing records', () 
     const bus = new MemoryAlertSink();
     let broken = false;
     const deps = depsWith({ publish: (alerts) => (broken ? Promise.reject(new Error('ResourceNotFoundException: no such bus')) : bus.publish(alerts)) });
-    expect((await processRecords([record('c', 'o1', '2024-01-01T10:00:00Z')], deps)).failedPositions).toEqual([]);
+    expect((await processRecords([record('c', 'o0', '2023-12-28T10:00:00Z'), record('c', 'o1', '2024-01-01T10:00:00Z')], deps)).failedPositions).toEqual([]);
 
     broken = true;
     expect(await sweepAll(deps, at('2024-01-25T00:00:00Z'), 10)).toMatchObject({ rescored: 1, alertsPublished: 0, deferred: 1 });
     expect((await processRecords([record('c', 'o2', '2024-01-26T10:00:00Z')], deps)).failedPositions).toEqual([]);
     const stored = (await deps.store.getMany(['c'])).get('c')!;
-    expect(stored).toMatchObject({ orders: 2, atRisk: false });
+    expect(stored).toMatchObject({ orders: 3, atRisk: false });
     const ids = [alertEventId('c', 'Customer At Risk', 1), alertEventId('c', 'Customer Recovered', 2)];
     expect(stored.outbox.map((alert) => alert.detail.eventId)).toEqual(ids);
     expect(await deps.store.pendingOutboxes(10)).toEqual(['c']);
@@ -61,7 +61,8 @@ describe('alert outboxes: delivered by the sweep, never by failing records', () 
 
   it('keeps a refused alert pending while the dead-letter sink is down, and sets it aside with its code on the next sweep', async () => {
     const deps = depsWith(new MemoryAlertSink({ rejectWhen: (alert) => (alert.detail.customerId === 'r' ? 'MalformedDetail' : undefined) }));
-    await processRecords([record('r', 'o1', '2024-01-01T10:00:00Z')], deps);
+    // A repeat customer: only those are announced at risk (a one-time buyer is 'not returning').
+    await processRecords([record('r', 'o0', '2023-12-28T10:00:00Z'), record('r', 'o1', '2024-01-01T10:00:00Z')], deps);
     deps.deadLetters.failNext(1);
     expect(await runSweep(deps, at('2024-01-25T00:00:00Z'), 10)).toMatchObject({ rescored: 1, alertsDeadLettered: 0, deferred: 1 });
     expect(await deps.store.pendingOutboxes(10)).toEqual(['r']);

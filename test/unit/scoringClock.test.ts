@@ -1,3 +1,4 @@
+import { DEFAULT_RISK_POLICY } from '../../models/customer/riskPolicy.ts';
 import { describe, expect, it } from 'vitest';
 import { toKinesisEvents } from '../../bench/kinesisBatches.ts';
 import { MemoryAlertSink } from '../../consumers/alerts/memoryAlertSink.ts';
@@ -38,7 +39,7 @@ function depsAt(now: () => number, clock: 'event' | 'wall' = 'event') {
     store, alerts, metrics, clock, now,
     deadLetters: new MemoryDeadLetterSink(),
     model: new RecencyModel(20),
-    policy: { threshold: 0.6, margin: 0.05, maxDueDays: 730 },
+    policy: { ...DEFAULT_RISK_POLICY, level: 0.6, maxDueDays: 730 },
   };
   return { deps, store, metrics, alerts, handler: createKinesisHandler(() => deps) };
 }
@@ -92,15 +93,16 @@ describe('the scoring clock', () => {
   });
 
   it('announces a crossing as of its day before the next purchase, and none when the purchase is on that day', async () => {
-    const first = order('c', 'c1', '2024-02-01T10:00:00Z', 40);
-    const probe = await replay([first]);
+    // A repeat customer: only those are announced at risk.
+    const first = [order('c', 'c0', '2024-01-25T10:00:00Z', 20), order('c', 'c1', '2024-02-01T10:00:00Z', 40)];
+    const probe = await replay(first);
     const dueAtMs = (await probe.store.getMany(['c'])).get('c')!.dueAtMs!;
     expect(dueAtMs % DAY_MS).toBe(0);
 
-    const sameDay = await replay([first, order('c', 'c2', new Date(dueAtMs + 20 * 3_600_000).toISOString(), 10)]);
+    const sameDay = await replay([...first, order('c', 'c2', new Date(dueAtMs + 20 * 3_600_000).toISOString(), 10)]);
     expect(sameDay.alerts.delivered).toEqual([]);
 
-    const dayAfter = await replay([first, order('c', 'c2', new Date(dueAtMs + DAY_MS + 3_600_000).toISOString(), 10)]);
+    const dayAfter = await replay([...first, order('c', 'c2', new Date(dueAtMs + DAY_MS + 3_600_000).toISOString(), 10)]);
     expect(dayAfter.alerts.delivered.map((a) => [a.detailType, a.detail.asOf])).toEqual([
       ['Customer At Risk', new Date(dueAtMs).toISOString()],
       ['Customer Recovered', new Date(dueAtMs + DAY_MS + 3_600_000).toISOString()],

@@ -338,10 +338,14 @@ describe('terraform: Lambdas', () => {
 
   it('defaults the scoring policy to the code\'s defaults', () => {
     const defaults = ConsumerEnvSchema.parse({ STATE_TABLE: 't', DEAD_LETTER_QUEUE_URL: 'https://example.com/q' });
-    expect(variableDefault('churn_threshold')).toBe(DEFAULT_RISK_POLICY.threshold);
-    expect(variableDefault('risk_margin')).toBe(DEFAULT_RISK_POLICY.margin);
-    expect(variableDefault('churn_threshold')).toBe(defaults.CHURN_THRESHOLD);
-    expect(variableDefault('risk_margin')).toBe(defaults.RISK_MARGIN);
+    expect(variableDefault('risk_trigger')).toBe(DEFAULT_RISK_POLICY.trigger);
+    expect(variableDefault('risk_level')).toBe(DEFAULT_RISK_POLICY.level);
+    expect(variableDefault('risk_min_churn')).toBe(DEFAULT_RISK_POLICY.minChurn);
+    expect(variableDefault('not_returning_after_days')).toBe(DEFAULT_RISK_POLICY.notReturningAfterDays);
+    expect(variableDefault('risk_trigger')).toBe(defaults.RISK_TRIGGER);
+    expect(variableDefault('risk_level')).toBe(defaults.RISK_LEVEL);
+    expect(variableDefault('risk_min_churn')).toBe(defaults.RISK_MIN_CHURN);
+    expect(variableDefault('not_returning_after_days')).toBe(defaults.NOT_RETURNING_AFTER_DAYS);
     expect(variableDefault('score_clock')).toBe(defaults.SCORE_CLOCK);
     expect(variableDefault('sweep_batch_limit')).toBe(defaults.SWEEP_BATCH_LIMIT);
     expect(variableDefault('sweep_schedule')).toBe('rate(15 minutes)');
