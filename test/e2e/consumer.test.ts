@@ -86,7 +86,7 @@ describe('Kinesis consumer against dynalite and the EventBridge protocol endpoin
     for (const sweepFirst of [true, false]) {
       const deps = await peers.deps(model);
       const handler = createKinesisHandler(() => deps);
-      await deliverUntilDone(handler, toKinesisEvents([order('race', 'o1', '2024-01-01T10:00:00Z', 40)], 10)[0]);
+      await deliverUntilDone(handler, toKinesisEvents([order('race', 'o0', '2023-12-28T10:00:00Z', 10), order('race', 'o1', '2024-01-01T10:00:00Z', 40)], 10)[0]);
       const stored = (await deps.store.getMany(['race'])).get('race')!;
       // The day after the crossing day: the sweep announces the crossing, and so does the purchase's batch.
       const asOf = stored.dueAtMs! + 86_400_000 + 3_600_000;
@@ -108,18 +108,18 @@ describe('Kinesis consumer against dynalite and the EventBridge protocol endpoin
           return result;
         },
         save: async (state: CustomerState) => {
-          if (!sweepFirst && state.outbox.length === 0 && state.orders === 1) await new Promise((r) => setTimeout(r, 50));
-          if (sweepFirst && state.orders === 2) await new Promise((r) => setTimeout(r, 50));
+          if (!sweepFirst && state.outbox.length === 0 && state.orders === 2) await new Promise((r) => setTimeout(r, 50));
+          if (sweepFirst && state.orders === 3) await new Promise((r) => setTimeout(r, 50));
           return real.save(state);
         },
       });
       const purchase = toKinesisEvents([order('race', 'o2', new Date(asOf).toISOString(), 15)], 10)[0];
-      purchase.Records[0] = kinesisRecord(purchase.Records[0].kinesis.data, 'race', 1);
+      purchase.Records[0] = kinesisRecord(purchase.Records[0].kinesis.data, 'race', 2);
       await Promise.all([deliverUntilDone(handler, purchase), runSweep(deps, asOf, 10)]);
 
       const final = (await real.getMany(['race'])).get('race')!;
-      expect(final.orders).toBe(2);
-      expect(final.spendCents).toBe(5_500);
+      expect(final.orders).toBe(3);
+      expect(final.spendCents).toBe(6_500);
       expect(deps.metrics.get('VersionConflicts')).toBeGreaterThan(0);
       expect(final.atRisk).toBe(false);
       expect(final.outbox).toEqual([]);
