@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { loadModel } from '../models/clv/modelArtifact.ts';
 import { EventBridgeAlertSink } from './alerts/eventBridgeAlertSink.ts';
@@ -23,10 +24,20 @@ export async function buildAwsConsumerDeps(env: ConsumerEnv, metrics: ConsumerMe
     deadLetters: new SqsDeadLetterSink({ client: sqsClient({ region, endpoint: env.SQS_ENDPOINT, maxAttempts: 1 }), queueUrl: env.DEAD_LETTER_QUEUE_URL }),
     model,
     policy: riskPolicyOf(env),
-    segmentOf: env.SEGMENT_MODEL_PATH ? segmentNamer(loadSegmentModel(JSON.parse(await readFile(env.SEGMENT_MODEL_PATH, 'utf8')))) : undefined,
+    segmentOf: await segmentNamerFrom(env.SEGMENT_MODEL_PATH),
     metrics,
     clock: env.SCORE_CLOCK,
     duplicateHorizonDays: env.DUPLICATE_HORIZON_DAYS,
     eventTime: eventTimeBoundsOf(env),
   };
+}
+
+/**
+ * The bundle ships segments.json beside model.json when a segment model was trained with the
+ * model; without one, alerts carry segment null. A path set explicitly must exist.
+ */
+async function segmentNamerFrom(path: string | undefined) {
+  const file = path ?? './segments.json';
+  if (path === undefined && !existsSync(file)) return undefined;
+  return segmentNamer(loadSegmentModel(JSON.parse(await readFile(file, 'utf8'))));
 }

@@ -6,6 +6,8 @@ import { deflateRawSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { z } from 'zod';
 import { loadModel } from '../../models/clv/modelArtifact.ts';
+import { loadSegmentModel } from '../../models/segmentation/segmentation.ts';
+import { segmentModelPathFor } from '../../models/segmentation/segmentNaming.ts';
 
 /**
  * `demand-insights bundle`: one self-contained ESM file per Lambda, plus a zip for Terraform.
@@ -105,12 +107,13 @@ export async function bundleLambdas(rawOptions: BundleOptions = {}): Promise<Bun
 
   const wantsModel = selected.some((entry) => entry.model && existsSync(join(root, entry.entry)));
   const model = wantsModel ? await readModel(options.model) : undefined;
+  const segments = wantsModel ? await readSegments(segmentModelPathFor(options.model)) : undefined;
 
   const reports: BundleReport[] = [];
   for (const entry of selected) {
     const entryPath = join(root, entry.entry);
     if (!existsSync(entryPath)) throw new Error(`entry point ${entry.entry} not found`);
-    reports.push(await bundleOne(entry, entryPath, options, model));
+    reports.push(await bundleOne(entry, entryPath, options, model, segments));
   }
   return reports;
 }
@@ -140,9 +143,21 @@ async function readModel(path: string): Promise<string> {
   return text;
 }
 
+/** The segment model beside the model artifact, if there is one: it names the alerts' segments. */
+async function readSegments(path: string): Promise<string | undefined> {
+  if (!existsSync(path)) return undefined;
+  const text = await readFile(path, 'utf8');
+  try {
+    loadSegmentModel(JSON.parse(text));
+  } catch (error) {
+    throw new Error(`segment model ${path}: ${(error as Error).message}`);
+  }
+  return text;
+}
+
 type ParsedOptions = z.output<typeof BundleOptionsSchema>;
 
-async function bundleOne(entry: LambdaEntry, entryPath: string, options: ParsedOptions, model: string | undefined): Promise<BundleReport> {
+async function bundleOne(entry: LambdaEntry, entryPath: string, options: ParsedOptions, model: string | undefined, segments?: string): Promise<BundleReport> {
   const outRoot = resolve(options.out);
   const dir = join(outRoot, entry.name);
   const file = join(dir, 'index.mjs');
@@ -175,6 +190,10 @@ async function bundleOne(entry: LambdaEntry, entryPath: string, options: ParsedO
   if (entry.model && model !== undefined) {
     await writeFile(join(dir, 'model.json'), model);
     files.push({ name: 'model.json', data: Buffer.from(model, 'utf8') });
+    if (segments !== undefined) {
+      await writeFile(join(dir, 'segments.json'), segments);
+      files.push({ name: 'segments.json', data: Buffer.from(segments, 'utf8') });
+    }
   }
 
   if (entry.assets) {

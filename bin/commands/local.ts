@@ -20,7 +20,7 @@ import { startDynalite, startKinesalite } from '../localStack/embeddedPeers.ts';
 import { createStateTable, DynamoStateStore } from '../../consumers/stateStore/dynamoStateStore.ts';
 import { sweepAll } from '../../consumers/sweep.ts';
 import { DEFAULT_RISK_POLICY } from '../../models/customer/riskPolicy.ts';
-import { segmentNamer, trainSegmentModel } from '../../models/segmentation/segmentNaming.ts';
+import { segmentModelPathFor, segmentNamer, trainSegmentModel } from '../../models/segmentation/segmentNaming.ts';
 import { bootstrapStates } from '../../consumers/stateBootstrap.ts';
 import { WatermarkTracker } from '../../consumers/watermark.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
@@ -72,6 +72,9 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
   await writeFile(join(options.out, 'model.json'), `${JSON.stringify(artifact, null, 2)}\n`);
   say(`• model ${model.version} trained in ${((performance.now() - trainStart) / 1000).toFixed(2)} s → ${join(options.out, 'model.json')}`);
 
+  const segments = trainSegmentModel(history, dayIndex(Date.parse(`${calibrationEnd}T00:00:00Z`)));
+  await writeFile(segmentModelPathFor(join(options.out, 'model.json')), `${JSON.stringify(segments)}\n`);
+
   const kinesalite = await startKinesalite();
   const dynalite = await startDynalite();
   const kinesis = kinesisClient({ endpoint: kinesalite.endpoint, region: REGION });
@@ -93,7 +96,7 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
       deadLetters: new JsonlDeadLetterSink({ path: deadLettersPath }),
       model,
       policy: { ...DEFAULT_RISK_POLICY, level: options.threshold },
-      segmentOf: segmentNamer(trainSegmentModel(history, dayIndex(Date.parse(`${calibrationEnd}T00:00:00Z`)))),
+      segmentOf: segmentNamer(segments),
       metrics,
       clock: 'event',
       watermark: new WatermarkTracker(),

@@ -4,6 +4,7 @@ import { trainBtyd } from '../../models/clv/btydTraining.ts';
 import type { HybridArtifact } from '../../models/clv/hybridModel.ts';
 import { dayIndex, isoDay, parseIsoDay } from '../../models/time/calendar.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
+import { parseIsoDay as parseIsoDayOf } from '../../models/time/calendar.ts';
 import { datasetFormat, requiredText } from './datasetOptions.ts';
 
 /**
@@ -46,6 +47,9 @@ export async function run(options: TrainOptions): Promise<void> {
     await mkdir(dirname(out), { recursive: true });
     const json = JSON.stringify(artifact);
     await writeFile(out, `${json}\n`);
+    // The alerts' segment names: shipped beside the model by `bundle`.
+    const { segmentModelPathFor, trainSegmentModel } = await import('../../models/segmentation/segmentNaming.ts');
+    await writeFile(segmentModelPathFor(out), `${JSON.stringify(trainSegmentModel(events, parseIsoDayOf(calibrationEnd)))}\n`);
     process.stdout.write(hybridSummary(artifact, { out, data, format, read: report.events, unreadable: report.unreadableCount, labelEnd: calibrationEnd, bytes: json.length, seconds: (performance.now() - started) / 1000 }));
     return;
   }

@@ -18,7 +18,7 @@ import { type CustomerScore, type CustomerState, hasPurchase } from './customerS
  * Every measure grows with silence, so each is a crossing of the churn probability through a
  * level of the customer's own, fixed at its last purchase: the due-time search finds it.
  */
-export const RISK_TRIGGERS = ['churn', 'expected-loss', 'risk-rise'] as const;
+export const RISK_TRIGGERS = ['churn', 'expected-loss', 'risk-rise', 'spend-at-risk'] as const;
 export type RiskTrigger = (typeof RISK_TRIGGERS)[number];
 
 export interface RiskPolicy {
@@ -81,7 +81,7 @@ export function rescore(
   // The customer's own level, fixed at its last purchase; a 'churn' level needs no score for it.
   let atLastPurchase: ModelScore | null = null;
   const lastPurchase = () => (atLastPurchase ??= lastPurchaseScore(state, model));
-  const churnLevel = !repeat ? Number.POSITIVE_INFINITY : policy.trigger === 'churn' ? policy.level : churnLevelFor(policy, lastPurchase());
+  const churnLevel = !repeat ? Number.POSITIVE_INFINITY : policy.trigger === 'churn' ? policy.level : churnLevelFor(policy, lastPurchase(), annualSpendOf(state));
   const silent = moment === 'silence' && hasPurchase(state) && Math.floor(asOfMs / DAY_MS) > state.lastDay;
 
   let detailType: AlertType | null = null;
@@ -129,7 +129,7 @@ export function rescore(
 }
 
 /** The churn probability at which a repeat customer scored `atLastPurchase` is at risk. */
-function churnLevelFor(policy: RiskPolicy, atLastPurchase: ModelScore): number {
+function churnLevelFor(policy: RiskPolicy, atLastPurchase: ModelScore, annualSpend = 0): number {
   switch (policy.trigger) {
     case 'churn':
       return policy.level;
@@ -137,6 +137,8 @@ function churnLevelFor(policy: RiskPolicy, atLastPurchase: ModelScore): number {
       return Math.max(policy.minChurn, atLastPurchase.churnProbability + policy.level);
     case 'expected-loss':
       return atLastPurchase.clv > 0 ? Math.max(policy.minChurn, policy.level / atLastPurchase.clv) : Number.POSITIVE_INFINITY;
+    case 'spend-at-risk':
+      return annualSpend > 0 ? Math.max(policy.minChurn, policy.level / annualSpend) : Number.POSITIVE_INFINITY;
   }
 }
 
@@ -148,6 +150,12 @@ const lastPurchaseFeatures: CustomerFeatures = emptyFeatures();
  */
 function lastPurchaseScore(state: CustomerState, model: CustomerModel): ModelScore {
   return model.score(featuresInto(lastPurchaseFeatures, state, (state.lastDay + 1) * DAY_MS - 1));
+}
+
+/** Spend per year of the customer's history (its whole spend when it is younger than a year). */
+function annualSpendOf(state: CustomerState): number {
+  const days = state.lastDay - state.firstDay + 1;
+  return (state.spendCents / 100) * Math.min(1, 365 / days);
 }
 
 function notReturningDay(state: CustomerState, policy: RiskPolicy): number {

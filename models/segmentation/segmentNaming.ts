@@ -21,3 +21,8 @@ export function trainSegmentModel(history: readonly OrderEvent[], asOfDay: numbe
 export function segmentNamer(model: SegmentModel): (features: CustomerFeatures) => string {
   return (features) => assignSegment(model, { recencyDays: features.recencyDays, frequency: features.orders, monetary: features.totalSpend }).name;
 }
+
+/** Where a segment model is kept beside a model artifact: `model.json` -> `model.segments.json`. */
+export function segmentModelPathFor(modelPath: string): string {
+  return `${modelPath.replace(/\.json$/i, '')}.segments.json`;
+}
