@@ -419,7 +419,7 @@ const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
 function hasParquet(dir: string, depth: number): boolean {
   if (!existsSync(dir)) return false;
   return readdirSync(dir, { withFileTypes: true }).some((entry) =>
-    depth === 0 ? entry.isFile() && entry.name.endsWith('.parquet') : entry.isDirectory() && hasParquet(join(dir, entry.name), depth - 1),
+    depth === 0 ? entry.isFile() && entry.name.endsWith('.parquet') : (entry.isDirectory() || entry.isSymbolicLink()) && hasParquet(join(dir, entry.name), depth - 1),
   );
 }
 
