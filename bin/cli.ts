@@ -109,7 +109,7 @@ function buildProgram(): Command {
     .description('bundle the Lambda handlers (esbuild) and zip them for Terraform')
     .option('--out <dir>', 'output directory', 'dist/lambda')
     .option('--model <file>', 'model artifact shipped as model.json', '.local/model.json')
-    .option('--only <names>', 'comma-separated subset: consumer,sweep,api')
+    .option('--only <names>', 'comma-separated subset: consumer,sweep,api,curation')
     .option('--no-minify', 'readable output')
     .option('--no-sourcemap', 'no source maps')
     .option('--no-zip', 'bundle only')
@@ -119,11 +119,21 @@ function buildProgram(): Command {
   const lake = program.command('lake').description('the data lake the API queries (Parquet order lines by day, products)');
   lake
     .command('build')
-    .description('write the lake from a dataset: <out>/orders/date=YYYY-MM-DD/part-*.parquet and <out>/products/')
+    .description('write the lake from a dataset through the curation: raw JSON lines in <out>/raw/orders/, curated <out>/orders/date=YYYY-MM-DD/ and <out>/products/')
     .requiredOption('--data <file>', 'dataset')
     .addOption(formatOption().makeOptionMandatory())
-    .requiredOption('--out <dir>', 'lake root directory (its orders/ and products/ are replaced)')
+    .requiredOption('--out <dir>', 'lake root directory (its raw/, orders/, products/ and versions/ are replaced)')
     .action(lazy(() => import('./commands/lake.ts')));
+  lake
+    .command('curate')
+    .description("the deployed lake's curation over a local lake: rebuild days from its raw JSON lines (<lake>/raw/orders/) and swap them in")
+    .requiredOption('--lake <dir>', 'lake root directory')
+    .option('--from <day>', 'first day to rebuild, YYYY-MM-DD (with --to: a backfill)')
+    .option('--to <day>', 'last day to rebuild, YYYY-MM-DD')
+    .option('--lookback-days <n>', 'without --from/--to: whole days before today to rebuild', '3')
+    .option('--grace-minutes <n>', 'keep superseded rebuilds this long', '60')
+    .option('--json', 'print the run report as JSON')
+    .action(lazy(() => import('./commands/lakeCurate.ts')));
 
   program
     .command('serve')

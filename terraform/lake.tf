@@ -2,19 +2,20 @@
 # the event's date, Glue holds the tables, Athena runs the queries.
 #
 #   s3://<lake>/orders/date=YYYY-MM-DD/<firehose object>.json.gz   raw OrderEvent v1, one per line (orders_raw)
-#   s3://<lake>/curated/orders/date=YYYY-MM-DD/part-*.parquet       one row per order line (order_lines)
-#   s3://<lake>/curated/products/part-*.parquet                     one row per product (products)
+#   s3://<lake>/curated/versions/orders/<run>/date=YYYY-MM-DD/*     one row per order line (order_lines):
+#                                                                   each day's Glue partition points at
+#                                                                   its latest rebuild
+#   s3://<lake>/curated/versions/products/<run>/*                   one row per product (products)
 #   s3://<lake>/errors/orders/...                                   records Firehose could not partition
 #   s3://<lake>/athena-results/                                     query results (expire)
 #
 # The curated layout is what the API's SQL (api/sql/*.sql) reads, and exactly what
 # `demand-insights lake build --out DIR` writes locally (api/lake/lakeLayout.ts; the Glue columns
 # below are checked against it by test/unit/lakeLayout.test.ts): flat order lines, because an
-# OrderEvent nests its lines and Firehose's record format conversion cannot flatten them. It is
-# produced either by `lake build` + `aws s3 sync DIR s3://<lake>/curated/` (backfills, replays), or
-# day by day from orders_raw with the `curate_order_lines` named query below (INSERT INTO ... from
-# CROSS JOIN UNNEST(lines)), run once a day for the day before; products are rewritten with
-# `lake build` (the stream carries no product master data).
+# OrderEvent nests its lines and Firehose's record format conversion cannot flatten them. The
+# curation Lambda (curation.tf, lake/) keeps both tables: hourly it rebuilds the days of its
+# look-back window from orders_raw and swaps them in; backfills and replays are the same Lambda
+# invoked with {"from", "to"}. Products are derived from the order lines (latest category).
 
 locals {
   lake_bucket_name = var.lake_bucket_name != null ? var.lake_bucket_name : "${local.prefix}-lake-${local.account_id}-${local.region}"
@@ -454,9 +455,10 @@ locals {
   ]
 }
 
-# Partition projection on `date` (the UTC day of occurred_at, a yyyy-MM-dd string as in the path):
-# no crawler, no MSCK REPAIR, and `"date" <= ?` in the API's SQL prunes the days it reads. The
-# range starts in 1997 so replayed history (CDNOW is 1997-98) is queryable too.
+# Registered partitions on `date` (the UTC day of occurred_at, a yyyy-MM-dd string), not partition
+# projection: projection derives every partition's location from one template, so a day could not
+# be pointed at a new rebuild. The curation registers and swaps them (ALTER TABLE ... PARTITION);
+# `"date" <= ?` in the API's SQL still prunes the days it reads.
 resource "aws_glue_catalog_table" "order_lines" {
   name          = "order_lines"
   database_name = aws_glue_catalog_database.lake.name
@@ -464,16 +466,9 @@ resource "aws_glue_catalog_table" "order_lines" {
   table_type    = "EXTERNAL_TABLE"
 
   parameters = {
-    EXTERNAL                        = "TRUE"
-    classification                  = "parquet"
-    "parquet.compression"           = "SNAPPY"
-    "projection.enabled"            = "true"
-    "projection.date.type"          = "date"
-    "projection.date.format"        = "yyyy-MM-dd"
-    "projection.date.range"         = "1997-01-01,NOW"
-    "projection.date.interval"      = "1"
-    "projection.date.interval.unit" = "DAYS"
-    "storage.location.template"     = "${local.curated_root}/orders/date=$${date}/"
+    EXTERNAL              = "TRUE"
+    classification        = "parquet"
+    "parquet.compression" = "SNAPPY"
   }
 
   partition_keys {
@@ -537,26 +532,4 @@ resource "aws_glue_catalog_table" "products" {
   }
 }
 
-# Yesterday's raw orders as flat order lines in the curated table. Run it once a day after the
-# day closed and Firehose flushed (its buffering interval); it appends, so run it once per day.
-# Columns by position, as order_line_columns lists them, then the partition; every line of an
-# event gets the event's country (NULL when the event has none), as `lake build` writes it.
-# Event-time bounds (OrderEvent v1): the partition is occurredAt's day, so yesterday's partition
-# never holds an event later than the wall clock plus the skew; the earliest date is applied here,
-# so an order the consumer dead-lettered never reaches the curated lake the API reads.
-resource "aws_athena_named_query" "curate_order_lines" {
-  name        = "${local.prefix}-curate-order-lines"
-  description = "Append yesterday's order lines (UTC) from orders_raw to order_lines."
-  workgroup   = aws_athena_workgroup.lake.id
-  database    = aws_glue_catalog_database.lake.name
-  query       = <<-SQL
-    INSERT INTO order_lines
-    SELECT r.orderid, r.customerid, l.productid, l.categoryid, l.quantity, l.unitprice,
-           CAST(from_iso8601_timestamp(r.occurredat) AT TIME ZONE 'UTC' AS timestamp(3)),
-           r.type, r.country, r.order_date
-    FROM orders_raw r
-    CROSS JOIN UNNEST(r.lines) AS l (productid, categoryid, quantity, unitprice)
-    WHERE r.order_date = CAST(current_date - INTERVAL '1' DAY AS varchar)
-      AND from_iso8601_timestamp(r.occurredat) >= from_iso8601_timestamp('${var.earliest_event_time}')
-  SQL
-}
+# The curation that used to be a named query run by hand lives in curation.tf (and lake/sql/).

@@ -376,3 +376,35 @@ variable "athena_results_expiration_days" {
   type        = number
   default     = 7
 }
+
+# ---------------------------------------------------------------------------------------------
+# Lake curation (curation.tf)
+
+variable "curation_schedule" {
+  description = "EventBridge Scheduler expression for the lake's curation."
+  type        = string
+  default     = "rate(1 hour)"
+}
+
+variable "curation_lookback_days" {
+  description = "Whole days before today each scheduled curation rebuilds (LOOKBACK_DAYS): late arrivals and Firehose buffering."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.curation_lookback_days >= 0 && var.curation_lookback_days <= 90 && floor(var.curation_lookback_days) == var.curation_lookback_days
+    error_message = "curation_lookback_days must be a whole number between 0 and 90."
+  }
+}
+
+variable "curation_grace_minutes" {
+  description = "Minutes a superseded rebuild stays readable after its swap (GRACE_MINUTES)."
+  type        = number
+  default     = 60
+}
+
+variable "curation_timeout_seconds" {
+  description = "Curation Lambda timeout: a backfill of many days runs one CTAS per 100 days."
+  type        = number
+  default     = 900
+}

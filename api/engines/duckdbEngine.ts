@@ -203,7 +203,8 @@ function hasParquet(dir: string, partitioned: boolean): boolean {
   if (!existsSync(dir)) return false;
   const entries = readdirSync(dir, { withFileTypes: true });
   if (!partitioned) return entries.some((entry) => entry.isFile() && entry.name.endsWith('.parquet'));
-  return entries.some((entry) => entry.isDirectory() && readdirSync(join(dir, entry.name)).some((file) => file.endsWith('.parquet')));
+  // A curated partition is a symlink to its current rebuild (lake/duckdbCurationTarget.ts).
+  return entries.some((entry) => (entry.isDirectory() || entry.isSymbolicLink()) && existsSync(join(dir, entry.name)) && readdirSync(join(dir, entry.name)).some((file) => file.endsWith('.parquet')));
 }
 
 function emptySelect(columns: readonly LakeColumn[]): string {

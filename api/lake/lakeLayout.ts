@@ -7,7 +7,8 @@
  *   <root>/products/part-<n>.parquet                  one row per product
  *
  * On AWS the root is s3://<lake bucket>/curated/ and Glue tables `order_lines` and `products`
- * describe it (terraform/lake.tf, partition projection on `date`). Columns are snake_case and
+ * describe it (terraform/lake.tf; `order_lines` has one registered partition per day, pointed at its
+ * latest rebuild by the curation, lake/). Columns are snake_case and
  * typed as below; test/unit/lakeLayout.test.ts keeps the Glue columns equal to these.
  */
 

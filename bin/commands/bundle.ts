@@ -48,6 +48,8 @@ export const LAMBDA_ENTRIES: readonly LambdaEntry[] = [
   // The API scores customers too (live rows rescored, lake-only customers scored) and runs the
   // lake's SQL files, which it finds in ./sql (LAKE_SQL_DIR in terraform/api.tf).
   { name: 'api', entry: 'api/lambda.ts', model: true, assets: { from: 'api/sql', to: 'sql' } },
+  // The lake's curation drives Athena with the SQL files of lake/sql, shipped in ./curation-sql.
+  { name: 'curation', entry: 'lake/lambda/curation.ts', model: false, assets: { from: 'lake/sql', to: 'curation-sql' } },
 ];
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');

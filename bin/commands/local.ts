@@ -16,6 +16,8 @@ import type { ConsumerDeps } from '../../consumers/customerBatch.ts';
 import { JsonlDeadLetterSink } from '../../consumers/deadLetters/jsonlDeadLetterSink.ts';
 import { createKinesisHandler } from '../../consumers/kinesisHandler.ts';
 import { pollStream } from '../localStack/eventSourcePoller.ts';
+import { firehoseTap } from '../localStack/firehoseTap.ts';
+import { buildLakeThroughRaw, curateLocalLake } from '../../lake/localCuration.ts';
 import { startDynalite, startKinesalite } from '../localStack/embeddedPeers.ts';
 import { createStateTable, DynamoStateStore } from '../../consumers/stateStore/dynamoStateStore.ts';
 import { sweepAll } from '../../consumers/sweep.ts';
@@ -104,9 +106,14 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
     const bootstrapped = await bootstrapStates(history, Date.parse(`${calibrationEnd}T23:59:59.999Z`), deps);
     say(`• ${bootstrapped.customers.toLocaleString()} customer states bootstrapped from the training history (${bootstrapped.atRisk.toLocaleString()} already at risk)`);
 
+    // The lake as in AWS: the training history as one backfill of raw JSON lines, then the
+    // stream's records as Firehose copies them (firehoseTap), curated once the replay is drained.
+    await buildLakeThroughRaw(history, join(options.out, 'lake'));
     const streaming = startStreaming(replay, options, deps, kinesis, progress);
     const summary = await streaming.drained;
     progress.stop();
+    const curated = await curateLocalLake(join(options.out, 'lake'), { from: isoDay(dayIndex(Date.parse(events[0].occurredAt))), to: isoDay(dayIndex(Date.parse(events[events.length - 1].occurredAt))) });
+    say(`• lake curated from raw JSON lines: ${curated.partitionsRebuilt} days, ${curated.rows.toLocaleString()} lines, ${curated.duplicatesDropped} duplicates dropped, in ${(curated.ms / 1000).toFixed(2)} s → ${join(options.out, 'lake')}`);
     const result = {
       events: replay.length,
       customers: new Set(events.map((e) => e.customerId)).size,
@@ -175,7 +182,7 @@ interface StreamSummary {
  * `--serve` the poller keeps consuming new records until `stop()`.
  */
 function startStreaming(replay: readonly OrderEvent[], options: LocalOptions, deps: ConsumerDeps, kinesis: ReturnType<typeof kinesisClient>, progress: ProgressView) {
-  const handler = createKinesisHandler(() => deps);
+  const handler = firehoseTap(createKinesisHandler(() => deps), join(options.out, 'lake'));
   const counts = { atRisk: 0, recovered: 0, notReturning: 0, republished: 0, sweeps: 0, invocations: 0 };
   // Delivery is at least once (a batch and a sweep may both deliver one outbox): the summary counts
   // distinct alerts by their deterministic ids, and the repeats apart.
@@ -283,7 +290,7 @@ function startStreaming(replay: readonly OrderEvent[], options: LocalOptions, de
 async function serveUntilStopped(events: readonly OrderEvent[], model: CustomerModel, deps: ConsumerDeps, options: LocalOptions, kinesisEndpoint: string, say: (line: string) => void) {
   const { startLocalApi } = await import('./serve.ts');
   const { ROUTES, OPENAPI_PATH } = await import('../../api/routes/index.ts');
-  const api = await startLocalApi({ events, model, store: deps.store, port: options.port, lakeOut: join(options.out, 'lake'), say });
+  const api = await startLocalApi({ lakeDir: join(options.out, 'lake'), events, model, store: deps.store, port: options.port, say });
   say(`• API listening on ${api.server.url}, scoring live from the stream's state store:`);
   for (const route of ROUTES) say(`    ${route.method.padEnd(4)} ${api.server.url}${route.path}`);
   say(`    GET  ${api.server.url}${OPENAPI_PATH}`);

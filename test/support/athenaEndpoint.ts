@@ -15,6 +15,7 @@ import {
   type DuckDBResultReader,
   type DuckDBValue,
 } from '@duckdb/node-api';
+import { AthenaCatalog } from './athenaCatalog.ts';
 import { listenLocally, readBody, replyJson } from './localHttpEndpoint.ts';
 
 /**
@@ -65,6 +66,10 @@ export interface InjectedOutcome {
 
 export interface AthenaEndpointOptions {
   lakeDir: string;
+  /** Firehose's raw objects (`date=D/*.json.gz`), read as orders_raw (athenaCatalog.ts). */
+  rawDir?: string;
+  /** The S3 location that stands for `lakeDir` in DDL (default s3://demand-insights-lake/curated). */
+  s3Root?: string;
   database?: string;
   workgroup?: string;
   /** GetQueryExecution calls answered QUEUED (default 1), then RUNNING (default 1; Infinity never ends). */
@@ -92,6 +97,8 @@ export interface AthenaEndpoint {
 type State = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
 interface ResultTable {
+  /** DataScannedInBytes. */
+  scannedBytes?: number;
   columnInfo: Record<string, unknown>[];
   /** Header row first. */
   rows: (string | undefined)[][];
@@ -135,7 +142,36 @@ export async function startAthenaEndpoint(options: AthenaEndpointOptions): Promi
   const reuseEnabled = options.resultReuse ?? true;
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
   const connection = await instance.connect();
-  await createGlueTables(connection, options.lakeDir, database, glueTablesFromTerraform());
+  const glueTables = glueTablesFromTerraform();
+  await createGlueTables(connection, options.lakeDir, database, glueTables);
+  const catalog = new AthenaCatalog(connection, database, options.s3Root ?? 's3://demand-insights-lake/curated', options.lakeDir, options.rawDir);
+  await catalog.init();
+  await catalog.refreshRaw();
+  // The curated tables move into the catalog at the first DDL (their views then list partitions
+  // one by one); until then they are the glob views above, which the API's tests exercise.
+  let adopted = false;
+  const adoptTables = async () => {
+    if (adopted) return;
+    adopted = true;
+    for (const table of glueTables) {
+      const entry = { name: table.name, columns: table.columns.map((c) => ({ name: c.name, type: duckdbType(c) })), partitionKey: table.partitionKeys[0]?.name };
+      catalog.adopt(entry, join(options.lakeDir, table.location));
+      await catalog.rebuild(entry);
+    }
+  };
+  const run = async (query: StartedQuery): Promise<ResultTable | Failure> => {
+    if (/^\s*(CREATE|ALTER|DROP)\b/i.test(query.queryString) && query.database === database) {
+      await adoptTables();
+      const scannedBytes = catalog.rawBytes(query.queryString);
+      if (/orders_raw/.test(query.queryString)) await catalog.refreshRaw();
+      const outcome = await catalog.ddl(query.queryString).catch((error: Error) => ({ ok: false, reason: `GENERIC_INTERNAL_ERROR: ${error.message}` }));
+      if (outcome) return outcome.ok ? { columnInfo: [], rows: [], scannedBytes } : { reason: outcome.reason ?? 'failed', category: 2, type: 1100 };
+    }
+    if (/orders_raw/.test(query.queryString)) await catalog.refreshRaw();
+    const result = await execute(connection, query, database);
+    if (!('reason' in result)) result.scannedBytes = catalog.rawBytes(query.queryString);
+    return result;
+  };
   const serial = new Serial();
 
   const executions = new Map<string, Execution>();
@@ -190,7 +226,7 @@ export async function startAthenaEndpoint(options: AthenaEndpointOptions): Promi
       execution.table = previous.table;
       finish(execution, 'SUCCEEDED');
     } else if (!execution.injected) {
-      execution.result = serial.run(() => execute(connection, query, database));
+      execution.result = serial.run(() => run(query));
       execution.result.then((outcome) => {
         if (!('reason' in outcome)) reusable.set(key, execution);
       });
@@ -237,7 +273,7 @@ export async function startAthenaEndpoint(options: AthenaEndpointOptions): Promi
         Status: status,
         Statistics: {
           EngineExecutionTimeInMillis: execution.completed ? execution.completed - execution.submitted : 0,
-          DataScannedInBytes: 0,
+          DataScannedInBytes: execution.table?.scannedBytes ?? 0,
           TotalExecutionTimeInMillis: (execution.completed ?? Date.now()) - execution.submitted,
           ResultReuseInformation: { ReusedPreviousResult: execution.reused },
         },
@@ -419,7 +455,7 @@ const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
 function hasParquet(dir: string, depth: number): boolean {
   if (!existsSync(dir)) return false;
   return readdirSync(dir, { withFileTypes: true }).some((entry) =>
-    depth === 0 ? entry.isFile() && entry.name.endsWith('.parquet') : entry.isDirectory() && hasParquet(join(dir, entry.name), depth - 1),
+    depth === 0 ? entry.isFile() && entry.name.endsWith('.parquet') : (entry.isDirectory() || entry.isSymbolicLink()) && hasParquet(join(dir, entry.name), depth - 1),
   );
 }
 

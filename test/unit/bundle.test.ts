@@ -154,7 +154,7 @@ describe('bundle (every Lambda Terraform deploys, real entry points)', () => {
 
   it('builds exactly the packages Terraform deploys, each with the handler Terraform names', () => {
     const deployed = terraformFunctions();
-    expect(deployed.map((f) => f.name)).toEqual(['api', 'consumer', 'sweep']);
+    expect(deployed.map((f) => f.name)).toEqual(['api', 'consumer', 'curation', 'sweep']);
     expect(reports.map((r) => r.name).sort()).toEqual(deployed.map((f) => f.name));
     expect(LAMBDA_ENTRIES.map((e) => e.name).sort()).toEqual(deployed.map((f) => f.name));
     for (const f of deployed) expect(f.handler, f.name).toBe(LAMBDA_HANDLER);
@@ -164,7 +164,7 @@ describe('bundle (every Lambda Terraform deploys, real entry points)', () => {
   it('writes index.mjs and a zip holding the code, its source map, the model and (API) the SQL files', async () => {
     const sqlFiles = readdirSync(fileURLToPath(new URL('../../api/sql/', import.meta.url))).filter((f) => f.endsWith('.sql'));
     expect(sqlFiles.length).toBeGreaterThan(0);
-    for (const report of reports) {
+    for (const report of reports.filter((r) => r.name !== 'curation')) {
       expect(report.bytes).toBeGreaterThan(10_000);
       // Lambda's direct-upload limit is 50 MB zipped; stay far below it.
       expect(report.zipBytes).toBeLessThan(10 * 1024 * 1024);
@@ -178,6 +178,24 @@ describe('bundle (every Lambda Terraform deploys, real entry points)', () => {
       expect(code.startsWith("import { createRequire as __diCreateRequire } from 'node:module';"), 'require banner').toBe(true);
     }
   });
+
+  it('writes the curation with its SQL files and no model', async () => {
+    const report = reports.find((r) => r.name === 'curation')!;
+    const sqlDir = fileURLToPath(new URL('../../lake/sql/', import.meta.url));
+    const sqlFiles = readdirSync(sqlDir).filter((f) => f.endsWith('.sql'));
+    expect(sqlFiles).toEqual(expect.arrayContaining(['curate_order_lines.sql', 'curate_products.sql']));
+    const files = readZip(await readFile(report.zip!));
+    expect([...files.keys()].sort()).toEqual(['index.mjs', 'index.mjs.map', ...sqlFiles.map((f) => `curation-sql/${f}`)].sort());
+    for (const f of sqlFiles) expect(files.get(`curation-sql/${f}`)!.toString('utf8')).toBe(readFileSync(join(sqlDir, f), 'utf8'));
+  });
+
+  it('the curation imports in Node, exports handler, and reads no config at import', async () => {
+    const report = reports.find((r) => r.name === 'curation')!;
+    const args = ['--import', pathToFileURL(join(work, 'env-spy.mjs')).href, join(work, 'probe.mjs'), pathToFileURL(report.file).href, 'import-only'];
+    const result = parseProbe(await runNode(args, report.dir));
+    expect(result.handlerType).toBe('function');
+    expect(result.readAtImport.filter((key) => ['ATHENA_DATABASE', 'CURATED_ROOT', 'LOOKBACK_DAYS'].includes(key))).toEqual([]);
+  }, 60_000);
 
   it('the consumer imports in Node, exports handler, reads no config at import, and cold-starts from its own directory', async () => {
     const result = await probe('consumer', 'consumer');

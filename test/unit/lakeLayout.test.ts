@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { renderCurationSql } from '../../lake/curationSql.ts';
 import { ORDER_LINE_COLUMNS, ORDERS_DIR, PARTITION_COLUMN, PRODUCT_COLUMNS, PRODUCTS_DIR } from '../../api/lake/lakeLayout.ts';
 
 /*
  * The Glue tables of terraform/lake.tf describe the same files `lake build` writes: same columns,
- * same types, same order; orders partitioned by a string `date` projected as yyyy-MM-dd days,
+ * same types, same order; orders partitioned by a string `date` (yyyy-MM-dd days, registered partitions),
  * both under the curated root with the local directory names.
  */
 
@@ -38,13 +39,11 @@ describe('terraform/lake.tf matches api/lake/lakeLayout.ts', () => {
     expect(resourceBody('aws_glue_catalog_table', 'products')).toMatch(/for_each\s*=\s*local\.product_columns/);
   });
 
-  it('order_lines is Parquet, partitioned by a projected yyyy-MM-dd date string at the local layout path', () => {
+  it('order_lines is Parquet, partitioned by a yyyy-MM-dd date string in registered partitions (the curation points each at its rebuild)', () => {
     const body = resourceBody('aws_glue_catalog_table', 'order_lines');
     expect(body).toMatch(new RegExp(`partition_keys\\s*\\{\\s*name\\s*=\\s*"${PARTITION_COLUMN}"\\s*type\\s*=\\s*"string"`));
-    expect(body).toMatch(/"projection\.enabled"\s*=\s*"true"/);
-    expect(body).toMatch(new RegExp(`"projection\\.${PARTITION_COLUMN}\\.type"\\s*=\\s*"date"`));
-    expect(body).toMatch(new RegExp(`"projection\\.${PARTITION_COLUMN}\\.format"\\s*=\\s*"yyyy-MM-dd"`));
-    expect(body).toContain(`"storage.location.template"     = "\${local.curated_root}/${ORDERS_DIR}/${PARTITION_COLUMN}=$\${${PARTITION_COLUMN}}/"`);
+    // Projection would take every partition's location from one template: no swap possible.
+    expect(body).not.toMatch(/projection\./);
     expect(body).toContain(`location      = "\${local.curated_root}/${ORDERS_DIR}/"`);
     expect(body).toContain('org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
   });
@@ -60,14 +59,11 @@ describe('terraform/lake.tf matches api/lake/lakeLayout.ts', () => {
     expect(LAKE_TF).toMatch(/prefix\s*=\s*"orders\/date=/);
   });
 
-  it('the curation query writes the order-line columns then the partition', () => {
-    const body = resourceBody('aws_athena_named_query', 'curate_order_lines');
-    expect(body).toMatch(/INSERT INTO order_lines/);
-    expect(body).toMatch(/CROSS JOIN UNNEST\(r\.lines\)/);
-    expect(body).toMatch(/r\.type, r\.country, r\.order_date\n/);
-    // One selected expression per order-line column, then the partition (INSERT matches by position).
-    const select = /SELECT ([\s\S]*?)\n\s*FROM orders_raw/.exec(body)![1];
-    expect(select.split(',').length).toBe(ORDER_LINE_COLUMNS.length + 1);
+  it('the curation query selects the order-line columns, in order, then the partition (CTAS partitioned_by takes it last)', () => {
+    const sql = renderCurationSql('curate_order_lines', { raw: 'orders_raw' }, { from: '2024-01-01', to: '2024-01-01', earliest: '1990-01-01T00:00:00.000Z', latest: '2024-01-02T00:00:00.000Z' });
+    const select = /^SELECT ([\s\S]*?)\nFROM \(/.exec(sql)![1];
+    const aliases = [...select.matchAll(/ AS ("?)(\w+)\1(?:,|$)/gm)].map((m) => m[2]);
+    expect(aliases).toEqual([...ORDER_LINE_COLUMNS.map((column) => column.name), PARTITION_COLUMN]);
   });
 
   it('the raw table reads the optional country of the OrderEvents Firehose writes', () => {

@@ -10,6 +10,7 @@ import { alertSchemaFileName } from '../../consumers/alerts/alertSchemas.ts';
 import { CONSUMER_V8_FLAGS, ConsumerEnvSchema } from '../../consumers/consumerConfig.ts';
 import { DUE_INDEX, OUTBOX_INDEX, stateTableDefinition } from '../../consumers/stateStore/dynamoStateStore.ts';
 import { ApiEnvSchema } from '../../api/lambda.ts';
+import { CurationEnvSchema } from '../../lake/curationConfig.ts';
 import { ALERT_DETAIL_TYPES, ALERT_SOURCE } from '../../models/customer/alertEvent.ts';
 import { DEFAULT_RISK_POLICY } from '../../models/customer/riskPolicy.ts';
 
@@ -491,6 +492,81 @@ describe('terraform: API (api.tf)', () => {
     expect(attr(resource('aws_cloudwatch_log_group', 'api'), 'retention_in_days')).toBe('var.log_retention_days');
     expect(nested(fn, 'logging_config').map((b) => attr(b, 'log_group'))).toEqual(['aws_cloudwatch_log_group.api.name']);
     expect(nested(resource('aws_apigatewayv2_stage', 'api'), 'access_log_settings')).toHaveLength(1);
+  });
+});
+
+describe('terraform: lake curation (curation.tf)', () => {
+  const fn = resource('aws_lambda_function', 'curation');
+  const shape = CurationEnvSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>;
+  const env = mapKeys(nested(fn, 'environment')[0].slice(nested(fn, 'environment')[0].indexOf('{')));
+
+  it('deploys lake/lambda/curation.ts from the bundle, nodejs22.x on arm64, within Lambda\'s 15 minutes', () => {
+    const entry = LAMBDA_ENTRIES.find((e) => e.name === 'curation');
+    expect(entry?.entry).toBe('lake/lambda/curation.ts');
+    expect(value(fn, 'runtime')).toBe('nodejs22.x');
+    expect(value(fn, 'handler')).toBe(LAMBDA_HANDLER);
+    expect(attr(fn, 'filename')).toMatch(/\/curation\.zip"$/);
+    expect(attr(fn, 'source_code_hash')).toContain('/curation.zip")');
+    expect(attr(fn, 'architectures')).toMatch(/arm64/);
+    expect(readFileSync(join(ROOT, 'lake', 'lambda', 'curation.ts'), 'utf8')).toMatch(/export\s+async\s+function\s+handler\b/);
+    expect(Number(variableDefault('curation_timeout_seconds'))).toBeLessThanOrEqual(900);
+  });
+
+  it('sets every required CurationEnvSchema variable, and nothing unknown; the look-back defaults to the code\'s', () => {
+    const required = Object.keys(shape).filter((key) => !shape[key].safeParse(undefined).success);
+    expect(required.sort()).toEqual(['ATHENA_DATABASE', 'ATHENA_WORKGROUP', 'CURATED_ROOT']);
+    expect(required.filter((key) => !env.has(key))).toEqual([]);
+    expect([...env.keys()].filter((key) => !(key in shape) && !/^(NODE_OPTIONS|POWERTOOLS_[A-Z_]+)$/.test(key))).toEqual([]);
+    expect([...env.keys()].filter((key) => key === 'AWS_REGION' || key.endsWith('_ENDPOINT'))).toEqual([]);
+    expect(env.get('CURATED_ROOT')).toBe('local.curated_root');
+    expect(env.get('ATHENA_WORKGROUP')).toBe('aws_athena_workgroup.lake.name');
+    expect(env.get('LOOKBACK_DAYS')).toBe('tostring(var.curation_lookback_days)');
+    const defaults = CurationEnvSchema.parse({ ATHENA_DATABASE: 'd', ATHENA_WORKGROUP: 'w', CURATED_ROOT: 's3://b/curated' });
+    expect(variableDefault('curation_lookback_days')).toBe(defaults.LOOKBACK_DAYS);
+    expect(variableDefault('curation_grace_minutes')).toBe(defaults.GRACE_MINUTES);
+  });
+
+  it('runs hourly from EventBridge Scheduler with an empty input (the look-back window)', () => {
+    const schedule = resource('aws_scheduler_schedule', 'curation');
+    expect(attr(schedule, 'schedule_expression')).toBe('var.curation_schedule');
+    expect(variableDefault('curation_schedule')).toBe('rate(1 hour)');
+    const target = nested(schedule, 'target')[0];
+    expect(attr(target, 'arn')).toBe('aws_lambda_function.curation.arn');
+    expect(attr(target, 'input')).toBe('jsonencode({})');
+    expect(attr(target, 'role_arn')).toBe('aws_iam_role.curation_scheduler.arn');
+    const invoke = nested(blocks(tf, 'data "aws_iam_policy_document" "curation_scheduler"')[0].body, 'statement');
+    expect(invoke.map((statement) => value(statement, 'actions'))).toEqual([['lambda:InvokeFunction']]);
+  });
+
+  it('may swap partitions and write only under curated/versions/ and athena-results/', () => {
+    const statements = nested(blocks(tf, 'data "aws_iam_policy_document" "curation"')[0].body, 'statement');
+    // Whole quoted `service:Action` strings (resource ARNs are longer).
+    const actions = statements.flatMap((statement) => [...statement.matchAll(/"([a-z0-9]+:[A-Za-z]+)"/g)].map((m) => m[1]));
+    for (const action of ['glue:CreateTable', 'glue:DeleteTable', 'glue:UpdateTable', 'glue:BatchCreatePartition', 'glue:UpdatePartition', 'glue:DeletePartition', 'athena:StartQueryExecution']) {
+      expect(actions, action).toContain(action);
+    }
+    const writes = statements.filter((statement) => statement.includes('"s3:PutObject"'));
+    expect(writes).toHaveLength(1);
+    expect([...writes[0].matchAll(/\/([\w-]+(?:\/[\w-]+)*)\/\*"/g)].map((m) => m[1]).sort()).toEqual(['athena-results', 'curated/versions']);
+  });
+
+  it('alarms on a day with stream traffic and no curated rows, from the metric the function emits', () => {
+    const alarm = resource('aws_cloudwatch_metric_alarm', 'lake_day_not_curated');
+    const queries = nested(alarm, 'metric_query');
+    const metrics = queries.flatMap((query) => nested(query, 'metric')).map((metric) => ({ namespace: value(metric, 'namespace'), name: value(metric, 'metric_name'), dimensions: attr(metric, 'dimensions') }));
+    expect(metrics).toContainEqual({ namespace: 'AWS/Kinesis', name: 'IncomingRecords', dimensions: '{ StreamName = aws_kinesis_stream.orders.name }' });
+    expect(metrics).toContainEqual({ namespace: 'DemandInsights', name: 'LastCompleteDayRows', dimensions: '{ service = "curation" }' });
+    const expression = queries.map((query) => value(query, 'expression')).find(Boolean);
+    expect(expression).toBe('IF(FILL(incoming, 0) > 0 AND FILL(curated, 0) == 0, 1, 0)');
+    const source = readFileSync(join(ROOT, 'lake', 'curationMetrics.ts'), 'utf8') + readFileSync(join(ROOT, 'lake', 'lambda', 'curation.ts'), 'utf8');
+    expect(source).toMatch(/addMetric\('LastCompleteDayRows'/);
+    expect(source).toMatch(/namespace: 'DemandInsights', serviceName: 'curation'/);
+  });
+
+  it('keeps order_lines on registered partitions (no projection, which would pin every day to one location) and no hand-run query', () => {
+    expect(resource('aws_glue_catalog_table', 'order_lines')).not.toMatch(/projection\./);
+    expect(resourcesOf('aws_athena_named_query')).toEqual([]);
+    expect(attr(resource('aws_cloudwatch_log_group', 'curation'), 'retention_in_days')).toBe('var.log_retention_days');
   });
 });
 

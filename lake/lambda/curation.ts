@@ -1,0 +1,40 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { createAthenaCurationTarget } from '../athenaCurationTarget.ts';
+import { type CurationReport, curateLake } from '../curateLake.ts';
+import { type CurationConfig, readCurationConfig } from '../curationConfig.ts';
+import { addCurationMetrics } from '../curationMetrics.ts';
+import { CurationRequestSchema } from '../curationWindow.ts';
+
+const logger = new Logger({ serviceName: 'demand-insights-curation' });
+const metrics = new Metrics({ namespace: 'DemandInsights', serviceName: 'curation' });
+let config: CurationConfig | undefined;
+
+export type CurationResult = Omit<CurationReport, 'days'> | { rejected: string };
+
+/**
+ * The curation Lambda: EventBridge Scheduler invokes it hourly with `{}` (the look-back window);
+ * a backfill invokes it with `{"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}`. Input that is not
+ * that is refused with its reason and counted (RequestsRejected), not retried.
+ */
+export async function handler(event: unknown): Promise<CurationResult> {
+  config ??= readCurationConfig();
+  const request = CurationRequestSchema.safeParse(event ?? {});
+  if (!request.success) {
+    const reason = request.error.issues.map((issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`).join('; ');
+    logger.error('curation input refused', { reason });
+    metrics.addMetric('RequestsRejected', MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
+    return { rejected: reason };
+  }
+  const target = createAthenaCurationTarget(config.athena);
+  try {
+    const { days, ...report } = await curateLake(target, request.data, { nowMs: Date.now(), lookbackDays: config.lookbackDays, eventTime: config.eventTime, graceMs: config.graceMs });
+    logger.info('curation done', { ...report, days: days.map((day) => `${day.date}:${day.lines}`).join(' ') });
+    addCurationMetrics(metrics, { ...report, days });
+    return report;
+  } finally {
+    metrics.publishStoredMetrics();
+    await target.close();
+  }
+}
