@@ -23,7 +23,27 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema;
-  return rest;
+  return uniformTuplesAsArrays(rest) as JsonSchema;
+}
+
+/**
+ * A tuple whose places all take the same schema ([lower, upper] of two numbers) is written as an
+ * array of that schema with exactly that many items. Both spellings accept the same values, but
+ * testers and client generators that turn 2020-12's `prefixItems` into draft-7's array-form
+ * `items` then reject their own rewrite as invalid 3.1 (Schemathesis 4.32.5 does, on response
+ * schemas); the plain array form reads the same in every dialect.
+ */
+function uniformTuplesAsArrays(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(uniformTuplesAsArrays);
+  if (node === null || typeof node !== 'object') return node;
+  const entries = Object.entries(node).map(([key, value]) => [key, uniformTuplesAsArrays(value)] as const);
+  const schema: JsonSchema = Object.fromEntries(entries);
+  const places = schema.prefixItems;
+  if (!Array.isArray(places) || places.length === 0 || schema.items !== false) return schema;
+  const first = JSON.stringify(places[0]);
+  if (!places.every((place) => JSON.stringify(place) === first)) return schema;
+  const { prefixItems: _places, ...rest } = schema;
+  return { ...rest, items: places[0], minItems: places.length, maxItems: places.length };
 }
 
 function componentName(operationId: string, suffix: string): string {
