@@ -21,6 +21,23 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   500: 'Internal error; the response carries only a request id.',
 };
 
+/**
+ * OpenAPI links: where one answer's values feed another request, so a stateful tester (and a
+ * reader) can follow them: an at-risk customer's scores, and the next page of a listing.
+ */
+const customerLinks = (pointer: string) => ({
+  ClvOfCustomer: { operationId: 'postClv', requestBody: { customer_ids: [`$response.body#${pointer}`] }, description: 'The CLV of this customer.' },
+  ChurnOfCustomer: { operationId: 'postChurn', requestBody: { customer_ids: [`$response.body#${pointer}`] }, description: 'The churn score of this customer.' },
+});
+const nextPageLink = (operationId: string) => ({
+  NextPage: { operationId, requestBody: { cursor: '$response.body#/next_cursor' }, description: 'The next page of all customers (while next_cursor is not null).' },
+});
+const LINKS: Record<string, Record<string, JsonSchema>> = {
+  getAtRiskCustomers: customerLinks('/customers/0/customer_id'),
+  postClv: nextPageLink('postClv'),
+  postChurn: nextPageLink('postChurn'),
+};
+
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema;
   return uniformTuplesAsArrays(rest) as JsonSchema;
@@ -87,7 +104,11 @@ export function buildOpenApiDocument(routes: readonly Route[] = ROUTES): JsonSch
       summary: route.summary,
       description: route.description,
       responses: {
-        200: { description: 'OK', content: { 'application/json': { schema: { $ref: `#/components/schemas/${responseName}` } } } },
+        200: {
+          description: 'OK',
+          content: { 'application/json': { schema: { $ref: `#/components/schemas/${responseName}` } } },
+          ...(LINKS[route.operationId] ? { links: LINKS[route.operationId] } : {}),
+        },
         ...Object.fromEntries([400, ...route.errors, 500].map((status) => [status, errorResponse(status)])),
       },
     };
