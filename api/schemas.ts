@@ -150,7 +150,7 @@ export const CustomersBodySchema = z.strictObject({
     .describe(`Page size (default ${CUSTOMER_PAGE_DEFAULT}, at most ${CUSTOMER_PAGE_MAX}); with customer_ids, rows of the named customers per page.`),
   cursor: z
     .string({ error: 'must be the next_cursor of a previous page' })
-    .regex(CURSOR, 'must be the next_cursor of a previous page')
+    .regex(CURSOR, 'must be base64url text of 1 to 400 characters, as next_cursor is')
     .optional()
     .describe(
       'The next_cursor of the previous page: the page starts after the id it names (without customer_ids: after that id in id order, whether or not it is a known customer; with customer_ids: after that id in the request\'s list, and an id not in the list gives an empty last page).',
