@@ -21,7 +21,7 @@ import { ONLINE_RETAIL_II } from '../support/sharedData.ts';
 const CLI = fileURLToPath(new URL('../../bin/demand-insights.js', import.meta.url));
 const MAX_EXAMPLES = 50;
 const SEED = 1;
-const RUN_TIMEOUT_MS = 240_000;
+const RUN_TIMEOUT_MS = 480_000;
 
 let server: ChildProcess | undefined;
 let workDir: string;
