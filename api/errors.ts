@@ -26,12 +26,3 @@ export class UnprocessableError extends Error {
     super(message);
   }
 }
-
-/** 400: a cursor that no page produced; the HTTP layer names `cursor`. */
-export class InvalidCursorError extends Error {
-  override readonly name = 'InvalidCursorError';
-  readonly field = 'cursor';
-  constructor() {
-    super('must be the next_cursor of a previous page');
-  }
-}

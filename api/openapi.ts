@@ -21,9 +21,46 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   500: 'Internal error; the response carries only a request id.',
 };
 
+/**
+ * OpenAPI links: where one answer's values feed another request, so a stateful tester (and a
+ * reader) can follow them: an at-risk customer's scores, and the next page of a listing.
+ */
+const customerLinks = (pointer: string) => ({
+  ClvOfCustomer: { operationId: 'postClv', requestBody: { customer_ids: [`$response.body#${pointer}`] }, description: 'The CLV of this customer.' },
+  ChurnOfCustomer: { operationId: 'postChurn', requestBody: { customer_ids: [`$response.body#${pointer}`] }, description: 'The churn score of this customer.' },
+});
+const nextPageLink = (operationId: string) => ({
+  NextPage: { operationId, requestBody: { cursor: '$response.body#/next_cursor' }, description: 'The next page of all customers (while next_cursor is not null).' },
+});
+const LINKS: Record<string, Record<string, JsonSchema>> = {
+  getAtRiskCustomers: customerLinks('/customers/0/customer_id'),
+  postClv: nextPageLink('postClv'),
+  postChurn: nextPageLink('postChurn'),
+};
+
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema;
-  return rest;
+  return uniformTuplesAsArrays(rest) as JsonSchema;
+}
+
+/**
+ * A tuple whose places all take the same schema ([lower, upper] of two numbers) is written as an
+ * array of that schema with exactly that many items. Both spellings accept the same values, but
+ * testers and client generators that turn 2020-12's `prefixItems` into draft-7's array-form
+ * `items` then reject their own rewrite as invalid 3.1 (Schemathesis 4.32.5 does, on response
+ * schemas); the plain array form reads the same in every dialect.
+ */
+function uniformTuplesAsArrays(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(uniformTuplesAsArrays);
+  if (node === null || typeof node !== 'object') return node;
+  const entries = Object.entries(node).map(([key, value]) => [key, uniformTuplesAsArrays(value)] as const);
+  const schema: JsonSchema = Object.fromEntries(entries);
+  const places = schema.prefixItems;
+  if (!Array.isArray(places) || places.length === 0 || schema.items !== false) return schema;
+  const first = JSON.stringify(places[0]);
+  if (!places.every((place) => JSON.stringify(place) === first)) return schema;
+  const { prefixItems: _places, ...rest } = schema;
+  return { ...rest, items: places[0], minItems: places.length, maxItems: places.length };
 }
 
 function componentName(operationId: string, suffix: string): string {
@@ -67,7 +104,11 @@ export function buildOpenApiDocument(routes: readonly Route[] = ROUTES): JsonSch
       summary: route.summary,
       description: route.description,
       responses: {
-        200: { description: 'OK', content: { 'application/json': { schema: { $ref: `#/components/schemas/${responseName}` } } } },
+        200: {
+          description: 'OK',
+          content: { 'application/json': { schema: { $ref: `#/components/schemas/${responseName}` } } },
+          ...(LINKS[route.operationId] ? { links: LINKS[route.operationId] } : {}),
+        },
         ...Object.fromEntries([400, ...route.errors, 500].map((status) => [status, errorResponse(status)])),
       },
     };

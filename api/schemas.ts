@@ -23,7 +23,13 @@ const CUSTOMER_IDS_MAX = 1000;
 export const CUSTOMER_PAGE_DEFAULT = 1000;
 const CUSTOMER_PAGE_MAX = 5000;
 const AT_RISK_LIMIT_MAX = 1000;
+const PRICE_BAND_FACTOR_MIN = 0.01;
 const PRICE_BAND_FACTOR_MAX = 100;
+/** As OrderEvent's unit price bound (models/customer/orderEvent.ts). */
+const PRICE_MAX = 1_000_000;
+/** A hundredth of a cent: far smaller prices make the band's edges underflow to 0. */
+const PRICE_MIN = 0.0001;
+const QUANTITY_MAX = 1_000_000_000_000;
 
 const CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f]*$/;
 /** A UTF-16 surrogate without its pair: not text any engine can store or compare. */
@@ -50,7 +56,16 @@ function queryNumber<T extends z.ZodNumber>(schema: T) {
   return z.preprocess((value) => (typeof value === 'string' && NUMERIC_TEXT.test(value) ? Number(value) : value), schema);
 }
 
-const finite = (message: string) => z.number({ error: message }).refine(Number.isFinite, message);
+/*
+ * Bounds sit on the number itself (zod 4's z.number() already refuses NaN and ±Infinity), not
+ * behind a pipe: the document is generated from the input side of each schema, and a bound
+ * behind a pipe would vanish from it, so the document would allow values the handler refuses.
+ */
+const bandFactor = () =>
+  z
+    .number({ error: 'must be a number' })
+    .min(PRICE_BAND_FACTOR_MIN, `must be at least ${PRICE_BAND_FACTOR_MIN}`)
+    .max(PRICE_BAND_FACTOR_MAX, `must be at most ${PRICE_BAND_FACTOR_MAX}`);
 
 // ---------------------------------------------------------------------------------------------
 // Requests
@@ -84,51 +99,63 @@ export const PriceElasticityBodySchema = z.strictObject({
   category: IdSchema.optional().describe('A category: pooled over its products with product fixed effects. Neither: the whole store, pooled.'),
 });
 
+/**
+ * A band is its two edges: given in either order, they are put in order, because "min <= max"
+ * relates two items and no JSON Schema keyword can state it, so the document could not tell a
+ * caller that [2, 1] is refused.
+ */
 const PriceBandSchema = z
-  .tuple([
-    finite('must be a number').pipe(z.number().positive('must be > 0').max(PRICE_BAND_FACTOR_MAX, `must be at most ${PRICE_BAND_FACTOR_MAX}`)),
-    finite('must be a number').pipe(z.number().positive('must be > 0').max(PRICE_BAND_FACTOR_MAX, `must be at most ${PRICE_BAND_FACTOR_MAX}`)),
-  ], { error: 'must be [min, max], multiples of current_price' })
-  .refine(([low, high]) => high >= low, { message: 'max must be >= min', path: [1] })
-  .describe('Allowed prices as multiples of current_price, [min, max] (default: the configured band, [0.5, 2]).');
+  .tuple([bandFactor(), bandFactor()], { error: 'must be [min, max], multiples of current_price' })
+  .transform(([a, b]): [number, number] => (a <= b ? [a, b] : [b, a]))
+  .describe(
+    `Allowed prices as multiples of current_price, two factors in [${PRICE_BAND_FACTOR_MIN}, ${PRICE_BAND_FACTOR_MAX}], [min, max] (given the other way round, they are put in order; default: the configured band, [0.5, 2]).`,
+  );
 
 export const PriceOptimizationBodySchema = z.strictObject({
   product_id: IdSchema.describe('The product whose elasticity is estimated from its weekly sales.'),
-  current_price: finite('must be a number').pipe(z.number().positive('must be > 0')).describe('Current unit price.'),
-  current_quantity: finite('must be a number').pipe(z.number().nonnegative('must be >= 0')).describe('Units sold per period at the current price.'),
-  cost_per_unit: finite('must be a number').pipe(z.number().nonnegative('must be >= 0')).describe('Unit cost.'),
+  current_price: z
+    .number({ error: 'must be a number' })
+    .min(PRICE_MIN, `must be at least ${PRICE_MIN}`)
+    .max(PRICE_MAX, `must be at most ${PRICE_MAX}`)
+    .describe('Current unit price.'),
+  current_quantity: z
+    .number({ error: 'must be a number' })
+    .nonnegative('must be >= 0')
+    .max(QUANTITY_MAX, `must be at most ${QUANTITY_MAX}`)
+    .describe('Units sold per period at the current price.'),
+  cost_per_unit: z.number({ error: 'must be a number' }).nonnegative('must be >= 0').max(PRICE_MAX, `must be at most ${PRICE_MAX}`).describe('Unit cost.'),
   band: PriceBandSchema.optional(),
 });
 
+/** Base64url text: a cursor is the base64url of the id a page ended with (api/pagination.ts). */
 const CURSOR = /^[A-Za-z0-9_-]{1,400}$/;
 
-export const CustomersBodySchema = z
-  .strictObject({
-    customer_ids: z
-      .array(IdSchema, { error: 'must be a list of customer ids' })
-      .min(1, 'give at least one id, or leave customer_ids out for all customers')
-      .max(CUSTOMER_IDS_MAX, `at most ${CUSTOMER_IDS_MAX} ids per request`)
-      .optional()
-      .describe(`Customers to score (at most ${CUSTOMER_IDS_MAX}). Without it: all customers, a page at a time (limit, cursor).`),
-    limit: z
-      .number({ error: `must be an integer from 1 to ${CUSTOMER_PAGE_MAX}` })
-      .int(`must be an integer from 1 to ${CUSTOMER_PAGE_MAX}`)
-      .min(1, `must be an integer from 1 to ${CUSTOMER_PAGE_MAX}`)
-      .max(CUSTOMER_PAGE_MAX, `must be an integer from 1 to ${CUSTOMER_PAGE_MAX}`)
-      .optional()
-      .describe(`Without customer_ids: page size (default ${CUSTOMER_PAGE_DEFAULT}, at most ${CUSTOMER_PAGE_MAX}).`),
-    cursor: z
-      .string({ error: 'must be the next_cursor of a previous page' })
-      .regex(CURSOR, 'must be the next_cursor of a previous page')
-      .optional()
-      .describe('Without customer_ids: the next_cursor of the previous page.'),
-  })
-  .superRefine((body, context) => {
-    if (body.customer_ids === undefined) return;
-    for (const field of ['limit', 'cursor'] as const) {
-      if (body[field] !== undefined) context.addIssue({ code: 'custom', path: [field], message: 'applies only without customer_ids' });
-    }
-  });
+/**
+ * Named customers or the whole listing, paged the same way: limit and cursor apply to both, so
+ * every body the document allows is one the handler answers.
+ */
+export const CustomersBodySchema = z.strictObject({
+  customer_ids: z
+    .array(IdSchema, { error: 'must be a list of customer ids' })
+    .min(1, 'give at least one id, or leave customer_ids out for all customers')
+    .max(CUSTOMER_IDS_MAX, `at most ${CUSTOMER_IDS_MAX} ids per request`)
+    .optional()
+    .describe(`Customers to score (at most ${CUSTOMER_IDS_MAX}), answered in request order. Without it: all customers, by id.`),
+  limit: z
+    .number({ error: `must be an integer from 1 to ${CUSTOMER_PAGE_MAX}` })
+    .int(`must be an integer from 1 to ${CUSTOMER_PAGE_MAX}`)
+    .min(1, `must be an integer from 1 to ${CUSTOMER_PAGE_MAX}`)
+    .max(CUSTOMER_PAGE_MAX, `must be an integer from 1 to ${CUSTOMER_PAGE_MAX}`)
+    .optional()
+    .describe(`Page size (default ${CUSTOMER_PAGE_DEFAULT}, at most ${CUSTOMER_PAGE_MAX}); with customer_ids, rows of the named customers per page.`),
+  cursor: z
+    .string({ error: 'must be the next_cursor of a previous page' })
+    .regex(CURSOR, 'must be base64url text of 1 to 400 characters, as next_cursor is')
+    .optional()
+    .describe(
+      'The next_cursor of the previous page: the page starts after the id it names (without customer_ids: after that id in id order, whether or not it is a known customer; with customer_ids: after that id in the request\'s list, and an id not in the list gives an empty last page).',
+    ),
+});
 
 export const AtRiskQuerySchema = z.strictObject({
   threshold: queryNumber(z.number({ error: 'must be a number from 0 to 1' }).min(0, 'must be a number from 0 to 1').max(1, 'must be a number from 0 to 1'))
@@ -292,7 +319,7 @@ const ListingFields = {
   model_version: z.string(),
   as_of: IsoDateTime.describe('Scores are as of this time (the store\'s event-time watermark, or the lake\'s last day).'),
   total: z.number().int().nonnegative().describe('Customers in this answer\'s universe: the distinct ids asked for, or every known customer.'),
-  next_cursor: z.string().nullable().describe('Without customer_ids: pass it as cursor for the next page; null on the last page.'),
+  next_cursor: z.string().nullable().describe('Pass it as cursor (with the same customer_ids, if any) for the next page; null on the last page.'),
 };
 
 export const ClvResponseSchema = z.object({

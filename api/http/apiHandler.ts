@@ -103,9 +103,12 @@ function singleValued(query: Record<string, string | string[]>): Record<string, 
   return query as Record<string, string>;
 }
 
-/** A JSON object body; an empty body is an empty object (every POST field but one is optional). */
+/**
+ * A JSON object body; no body at all is an empty object (every POST field but one is optional).
+ * White space alone is not a JSON text, so it is a 400 like any other malformed body.
+ */
 function parseBody(body: string | null, maxBytes: number): Record<string, unknown> {
-  if (body === null || body.trim() === '') return {};
+  if (body === null || body === '') return {};
   if (Buffer.byteLength(body, 'utf8') > maxBytes) throw new HttpError(413, 'payload_too_large', `body: larger than ${maxBytes} bytes`, 'body');
   let value: unknown;
   try {

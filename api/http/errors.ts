@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { InvalidCursorError, NotFoundError, UnprocessableError } from '../errors.ts';
+import { NotFoundError, UnprocessableError } from '../errors.ts';
 
 /**
  * Every failure becomes one JSON shape, `{"error": {"code", "message", "field"?, "details"?},
@@ -58,7 +58,6 @@ export function toHttpError(error: unknown): HttpError {
     return new HttpError(404, 'not_found', error.message, undefined, { kind: error.kind, ids: error.ids.slice(0, IDS_SHOWN) });
   }
   if (error instanceof UnprocessableError) return new HttpError(422, error.code, error.message, undefined, error.details);
-  if (error instanceof InvalidCursorError) return badRequest(error.field, error.message);
   return new HttpError(500, 'internal', 'internal error');
 }
 

@@ -2,7 +2,7 @@ import { ClvResponseSchema, CustomersBodySchema } from '../schemas.ts';
 import { API_PREFIX, defineRoute } from './route.ts';
 
 export const CUSTOMER_LIST_POLICY =
-  'Named customers (customer_ids, at most 1000): one row per distinct id in request order; an id nobody knows gets {"found": false}; 404 only when none of them is known. Without customer_ids: every known customer (stream and lake), sorted by id, a page at a time (limit, default 1000, at most 5000; next_cursor for the next page). Each row says where its score comes from: "stream" (the scorer\'s state store: its stored score, or the stored state rescored as of the store\'s event-time watermark when the score is from an earlier day or another model version) or "lake" (the same model on the state rebuilt from the customer\'s lake order lines).';
+  'Named customers (customer_ids, at most 1000): one row per distinct id in request order; an id nobody knows gets {"found": false}; 404 only when none of them is known. Without customer_ids: every known customer (stream and lake), sorted by id. Either way a page at a time (limit, default 1000, at most 5000; pass next_cursor as cursor, with the same customer_ids, for the next page). Each row says where its score comes from: "stream" (the scorer\'s state store: its stored score, or the stored state rescored as of the store\'s event-time watermark when the score is from an earlier day or another model version) or "lake" (the same model on the state rebuilt from the customer\'s lake order lines).';
 
 export const clvRoute = defineRoute({
   method: 'POST',

@@ -7,7 +7,7 @@ export const priceOptimizationRoute = defineRoute({
   operationId: 'postPriceOptimization',
   summary: 'Profit-maximising price',
   description:
-    'The profit-maximising price under constant-elasticity demand q = q0·(p/p0)^b, with b the product\'s estimated elasticity, bounded to a band around the current price (default [0.5, 2] × current_price). Expected quantity, revenue and profit at the current and the optimal price. Inelastic demand (|b| <= 1) has no interior optimum: the answer is the band\'s upper edge, and the explanation says so. Too little price variation to estimate b answers 422.',
+    'The profit-maximising price under constant-elasticity demand q = q0·(p/p0)^b, with b the product\'s estimated elasticity, bounded to a band around the current price (default [0.5, 2] × current_price). Expected quantity, revenue and profit at the current and the optimal price. Inelastic demand (|b| <= 1) has no interior optimum: the answer is the band\'s upper edge, and the explanation says so. Too little price variation to estimate b answers 422, as does an answer beyond what a number can carry (an elasticity steeper than about −145 at a band edge of 0.01).',
   input: 'body',
   schema: PriceOptimizationBodySchema,
   response: PriceOptimizationResponseSchema,

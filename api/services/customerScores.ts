@@ -55,32 +55,38 @@ export class CustomerScoresService {
   }
 
   /**
-   * The rows of a clv/churn request. Named customers: in request order (duplicates once), a
-   * `found: false` row for each unknown id, 404 when none is known. No ids: every known customer
-   * by id, a page at a time.
+   * The rows of a clv/churn request, a page at a time (limit, cursor). Named customers: in
+   * request order (duplicates once), a `found: false` row for each unknown id, 404 when none of
+   * the named ids is known, whichever page is asked for. No ids: every known customer by id.
    */
   private async customerRows(request: CustomersRequest): Promise<{ asOfMs: number; total: number; nextCursor: string | null; rows: CustomerRow[] }> {
+    const limit = request.limit ?? CUSTOMER_PAGE_DEFAULT;
+    const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
     if (request.customer_ids !== undefined) {
       const ids = [...new Set(request.customer_ids)];
       const { asOfMs, scored } = await this.customers.scoreCustomers(ids);
       if (scored.size === 0) {
         throw new NotFoundError('customer', ids, ids.length === 1 ? `unknown customer: ${JSON.stringify(ids[0])}` : `none of the ${ids.length} customers is known`);
       }
-      return { asOfMs, total: ids.length, nextCursor: null, rows: ids.map((id) => scored.get(id) ?? { customerId: id, found: false as const }) };
+      // A cursor naming no id of this list points past its end: an empty last page.
+      const start = after === undefined ? 0 : ids.includes(after) ? ids.indexOf(after) + 1 : ids.length;
+      const pageIds = ids.slice(start, start + limit);
+      return {
+        asOfMs,
+        total: ids.length,
+        nextCursor: nextCursor(pageIds, start + limit < ids.length),
+        rows: pageIds.map((id) => scored.get(id) ?? { customerId: id, found: false as const }),
+      };
     }
     const population = await this.customers.population();
-    const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
     const start = after === undefined ? 0 : upperBound(population.ids, after);
-    const limit = request.limit ?? CUSTOMER_PAGE_DEFAULT;
     const pageIds = population.ids.slice(start, start + limit);
     const { asOfMs, scored } = await this.customers.scoreCustomers(pageIds);
-    const rows = pageIds.map((id) => scored.get(id) ?? population.byId.get(id)!);
-    const more = start + limit < population.ids.length;
     return {
       asOfMs,
       total: population.ids.length,
-      nextCursor: more && pageIds.length > 0 ? encodeCursor(pageIds[pageIds.length - 1]) : null,
-      rows,
+      nextCursor: nextCursor(pageIds, start + limit < population.ids.length),
+      rows: pageIds.map((id) => scored.get(id) ?? population.byId.get(id)!),
     };
   }
 
@@ -107,4 +113,8 @@ export class CustomerScoresService {
       ),
     };
   }
+}
+
+function nextCursor(pageIds: readonly string[], more: boolean): string | null {
+  return more && pageIds.length > 0 ? encodeCursor(pageIds[pageIds.length - 1]) : null;
 }

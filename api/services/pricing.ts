@@ -81,6 +81,7 @@ export class PricingService {
       elasticity: estimate.coefficient,
       band,
     });
+    refuseUnrepresentable(result);
     return {
       product_id: request.product_id,
       elasticity: {
@@ -100,6 +101,21 @@ export class PricingService {
       explanation: result.explanation,
     };
   }
+}
+
+/**
+ * q0·(p/p0)^b overflows a double for a steep enough elasticity at a band edge far from the
+ * current price; JSON would carry the Infinity as null, which no number field allows. Such an
+ * answer is one the data cannot give: 422, as the document states.
+ */
+function refuseUnrepresentable(result: ReturnType<typeof optimizePrice>): void {
+  const numbers = [result.current, result.optimal].flatMap((point) => [point.price, point.quantity, point.revenue, point.profit]);
+  if ([...numbers, result.profitChange].every(Number.isFinite)) return;
+  throw new UnprocessableError(
+    'unrepresentable_answer',
+    'The demand curve at this band gives quantities or profits beyond what a number can carry; narrow the band.',
+    { elasticity: result.elasticity, band: [result.band.min, result.band.max] },
+  );
 }
 
 /**

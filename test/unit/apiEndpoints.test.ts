@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { statesFromLines } from '../../api/lake/lakeStates.ts';
+import { encodeCursor } from '../../api/pagination.ts';
 import { weeklyTables } from '../../api/services/pricing.ts';
 import {
   AtRiskResponseSchema,
@@ -237,18 +238,40 @@ describe('POST /demand-insights/price-optimization', () => {
 
   it.each([
     [{ current_price: 0 }, 'current_price'],
+    [{ current_price: 5e-324 }, 'current_price'],
     [{ current_price: -1 }, 'current_price'],
+    [{ current_price: 1_000_001 }, 'current_price'],
+    [{ current_quantity: 1e13 }, 'current_quantity'],
+    [{ cost_per_unit: 1e300 }, 'cost_per_unit'],
     [{ current_price: '10' }, 'current_price'],
     [{ current_quantity: -1 }, 'current_quantity'],
     [{ cost_per_unit: -0.01 }, 'cost_per_unit'],
-    [{ band: [2, 1] }, 'band.1'],
     [{ band: [0, 1] }, 'band.0'],
+    [{ band: [0, 0] }, 'band.0'],
+    [{ band: [0.005, 1] }, 'band.0'],
     [{ band: [1] }, 'band'],
     [{ band: [0.5, 1000] }, 'band.1'],
     [{ band: '0.5,2' }, 'band'],
     [{ extra: 1 }, 'extra'],
   ])('rejects %j with a 400 naming %s', async (change, field) => {
     expectError(await api.call('POST', '/demand-insights/price-optimization', { ...valid(), ...change }), 400, field);
+  });
+
+  it("takes a band's edges in either order, as the document says", async () => {
+    const ordered = await api.call('POST', '/demand-insights/price-optimization', { ...valid(), band: [0.9, 1.1] });
+    const reversed = await api.call('POST', '/demand-insights/price-optimization', { ...valid(), band: [1.1, 0.9] });
+    expect(reversed.status).toBe(200);
+    expect(reversed.body).toEqual(ordered.body);
+    expect(reversed.body.band).toMatchObject({ min_factor: 0.9, max_factor: 1.1 });
+  });
+
+  it('answers every band the document allows with finite numbers', async () => {
+    for (const band of [[0.01, 0.01], [0.01, 100], [100, 100]]) {
+      const response = await api.call('POST', '/demand-insights/price-optimization', { ...valid(), current_price: 0.0001, current_quantity: 1e12, band });
+      expect(response.status, JSON.stringify(band)).toBe(200);
+      const numbers = [response.body.current, response.body.optimal].flatMap((point: Record<string, number>) => Object.values(point));
+      expect(numbers.every(Number.isFinite)).toBe(true);
+    }
   });
 
   it.each(['product_id', 'current_price', 'current_quantity', 'cost_per_unit'])('requires %s', async (field) => {
@@ -285,13 +308,39 @@ describe('POST /demand-insights/clv and /churn: named customers', () => {
     expectError(await api.call('POST', '/demand-insights/churn', { customer_ids: ['ghost'] }), 404);
   });
 
-  it('rejects empty, oversized and malformed lists, and paging parameters beside ids', async () => {
+  it('pages named customers too: limit rows per page, in request order, next_cursor for the rest', async () => {
+    const known = [...new Set(events.map((e) => e.customerId))].slice(0, 5);
+    const ids = [known[4], 'ghost', known[0], known[4], known[3], known[1], known[2]];
+    const distinct = [known[4], 'ghost', known[0], known[3], known[1], known[2]];
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const response = await api.call('POST', '/demand-insights/churn', { customer_ids: ids, limit: 4, ...(cursor ? { cursor } : {}) });
+      expect(response.status, response.raw).toBe(200);
+      const body = ChurnResponseSchema.parse(response.body);
+      expect(body.total).toBe(6);
+      expect(body.customers.length).toBeLessThanOrEqual(4);
+      seen.push(...body.customers.map((row) => row.customer_id));
+      cursor = body.next_cursor ?? undefined;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(2);
+    expect(seen).toEqual(distinct);
+  });
+
+  it('answers an empty last page to a cursor naming none of the ids, and 404 only when no id is known', async () => {
+    const known = [...new Set(events.map((e) => e.customerId))].slice(0, 2);
+    const body = ClvResponseSchema.parse((await api.call('POST', '/demand-insights/clv', { customer_ids: known, cursor: encodeCursor('elsewhere') })).body);
+    expect(body).toMatchObject({ total: 2, next_cursor: null, customers: [] });
+    expectError(await api.call('POST', '/demand-insights/clv', { customer_ids: ['ghost'], limit: 1, cursor: encodeCursor('ghost') }), 404);
+  });
+
+  it('rejects empty, oversized and malformed lists', async () => {
     expectError(await api.call('POST', '/demand-insights/clv', { customer_ids: [] }), 400, 'customer_ids');
     expectError(await api.call('POST', '/demand-insights/clv', { customer_ids: Array.from({ length: 1001 }, (_, i) => `c${i}`) }), 400, 'customer_ids');
     expectError(await api.call('POST', '/demand-insights/clv', { customer_ids: 'U000001' }), 400, 'customer_ids');
     expectError(await api.call('POST', '/demand-insights/clv', { customer_ids: ['U000001', null] }), 400, 'customer_ids.1');
-    expectError(await api.call('POST', '/demand-insights/churn', { customer_ids: ['U000001'], limit: 5 }), 400, 'limit');
-    expectError(await api.call('POST', '/demand-insights/churn', { customer_ids: ['U000001'], cursor: 'abc' }), 400, 'cursor');
   });
 
   it('scores lake customers exactly as the stream would: the same state, the same model', async () => {
@@ -391,9 +440,14 @@ describe('POST /demand-insights/clv and /churn: all customers', () => {
     expect(sources).toEqual(new Set(['stream', 'lake']));
   });
 
-  it('rejects a cursor no page produced, and limits outside 1..5000', async () => {
+  it('takes any base64url cursor as a place in id order, and rejects other text and limits outside 1..5000', async () => {
+    const all = [...new Set(events.map((e) => e.customerId))].sort();
+    const after = ChurnResponseSchema.parse((await api.call('POST', '/demand-insights/churn', { cursor: encodeCursor('U000100a') })).body);
+    expect(after.customers.map((row) => row.customer_id)).toEqual(all.filter((id) => id > 'U000100a'));
+    const first = ChurnResponseSchema.parse((await api.call('POST', '/demand-insights/churn', { cursor: 'AAAA', limit: 3 })).body);
+    expect(first.customers.map((row) => row.customer_id)).toEqual(all.slice(0, 3));
     expectError(await api.call('POST', '/demand-insights/churn', { cursor: 'not a cursor!' }), 400, 'cursor');
-    expectError(await api.call('POST', '/demand-insights/churn', { cursor: 'AAAA' }), 400, 'cursor');
+    expectError(await api.call('POST', '/demand-insights/churn', { cursor: 'Zm9v=' }), 400, 'cursor');
     for (const limit of [0, 5001, 2.5, '10']) expectError(await api.call('POST', '/demand-insights/churn', { limit }), 400, 'limit');
   });
 });

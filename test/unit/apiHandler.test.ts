@@ -113,10 +113,9 @@ describe('routing', () => {
 });
 
 describe('request bodies', () => {
-  it('takes an empty body as {} and refuses what is not a JSON object', async () => {
+  it('takes no body as {} and refuses what is not a JSON object, white space alone included', async () => {
     expect((await api.call('POST', '/demand-insights/forecast')).status).toBe(200);
-    expect((await api.call('POST', '/demand-insights/forecast', '   ')).status).toBe(200);
-    for (const body of ['{', 'null', '[]', '"text"', '42', "{'a':1}"]) {
+    for (const body of ['   ', '\n', '{', 'null', '[]', '"text"', '42', "{'a':1}"]) {
       const response = await api.call('POST', '/demand-insights/forecast', body);
       expect(response.status, body).toBe(400);
       expect(response.body.error.field).toBe('body');

@@ -1,3 +1,5 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { weeklyTables } from '../../api/services/pricing.ts';
 import { buildOpenApiDocument } from '../../api/openapi.ts';
@@ -92,6 +94,59 @@ function allRefs(node: unknown, found: string[] = []): string[] {
   return found;
 }
 
+/** Every Schema Object of the document with its JSON pointer: components, parameters, bodies, responses. */
+function schemaObjects(document: Schema): Array<[string, Schema]> {
+  const found: Array<[string, Schema]> = Object.entries(document.components.schemas).map(([name, schema]) => [`#/components/schemas/${name}`, schema as Schema]);
+  for (const [path, item] of Object.entries(document.paths as Record<string, Schema>)) {
+    for (const [method, operation] of Object.entries(item as Record<string, Schema>)) {
+      const at = `${path} ${method}`;
+      (operation.parameters ?? []).forEach((parameter: Schema) => found.push([`${at} parameter ${parameter.name}`, parameter.schema]));
+      for (const [media, content] of Object.entries(operation.requestBody?.content ?? {})) found.push([`${at} body ${media}`, (content as Schema).schema]);
+      for (const [status, response] of Object.entries(operation.responses as Record<string, Schema>)) {
+        for (const [media, content] of Object.entries(response.content ?? {})) found.push([`${at} ${status} ${media}`, (content as Schema).schema]);
+      }
+    }
+  }
+  return found;
+}
+
+/** Problems an OpenAPI 3.1 validator finds: the document's structure, then each Schema Object against JSON Schema 2020-12. */
+async function openApiProblems(document: Schema): Promise<string[]> {
+  const structure = await new Validator().validate(document);
+  if (!structure.valid) return [JSON.stringify(structure.errors)];
+  // @seriousme/openapi-schema-validator checks the 3.1 structure but takes Schema Objects as
+  // they come; the 3.1 dialect is JSON Schema 2020-12, whose meta-schema Ajv2020 holds.
+  const ajv = new Ajv2020({ strict: false });
+  return schemaObjects(document).flatMap(([where, schema]) => (ajv.validateSchema(schema) ? [] : [`${where}: ${ajv.errorsText(ajv.errors)}`]));
+}
+
+describe('OpenAPI document, by validators', () => {
+  it('is valid OpenAPI 3.1, every Schema Object valid JSON Schema 2020-12', async () => {
+    const validator = new Validator();
+    expect((await validator.validate(doc)).valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+    expect(schemaObjects(doc).length).toBeGreaterThan(30);
+    expect(await openApiProblems(doc)).toEqual([]);
+  });
+
+  it('catches what Schemathesis found: an array-form items, a missing description', async () => {
+    const tuple = structuredClone(doc);
+    tuple.components.schemas.PriceElasticityResponse.properties.ci = { type: 'array', items: [{ type: 'number' }, { type: 'number' }] };
+    expect((await openApiProblems(tuple)).join()).toContain('PriceElasticityResponse: data/properties/ci/items must be object,boolean');
+    const undescribed = structuredClone(doc);
+    delete undescribed.paths['/demand-insights/clv'].post.responses[200].description;
+    expect(await openApiProblems(undescribed)).not.toEqual([]);
+  });
+
+  it('writes ci and band as arrays of two numbers, no prefixItems anywhere', () => {
+    expect(JSON.stringify(doc)).not.toContain('prefixItems');
+    const ci = { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 };
+    expect(doc.components.schemas.PriceElasticityResponse.properties.ci).toEqual(ci);
+    expect(doc.components.schemas.PriceOptimizationResponse.properties.elasticity.properties.ci).toEqual(ci);
+    expect(doc.components.schemas.PriceOptimizationRequest.properties.band).toMatchObject({ items: { type: 'number', minimum: 0.01, maximum: 100 }, minItems: 2, maxItems: 2 });
+  });
+});
+
 describe('OpenAPI document', () => {
   it('is an OpenAPI 3.1 document with info, paths and components', () => {
     expect(doc.openapi).toBe('3.1.0');
@@ -144,6 +199,10 @@ describe('OpenAPI document', () => {
     const atRisk = Object.fromEntries(doc.paths['/demand-insights/at-risk-customers'].get.parameters.map((p: Schema) => [p.name, p.schema]));
     expect(atRisk.threshold).toMatchObject({ minimum: 0, maximum: 1, default: 0.6 });
     expect(atRisk.limit).toMatchObject({ type: 'integer', minimum: 1, maximum: 1000, default: 100 });
+    const optimization = resolve(doc.paths['/demand-insights/price-optimization'].post.requestBody.content['application/json'].schema.$ref).properties;
+    expect(optimization.current_price).toMatchObject({ type: 'number', minimum: 0.0001, maximum: 1_000_000 });
+    expect(optimization.current_quantity).toMatchObject({ type: 'number', minimum: 0, maximum: 1e12 });
+    expect(optimization.cost_per_unit).toMatchObject({ type: 'number', minimum: 0, maximum: 1_000_000 });
   });
 });
 
