@@ -1,5 +1,5 @@
 # At-risk alerts: a custom bus the consumer and sweep publish to (source "demand-insights",
-# detail-types "Customer At Risk" / "Customer Recovered"), and the schema of each detail-type.
+# detail-types "Customer At Risk" / "Customer Recovered" / "Customer Not Returning"), and the schema of each detail-type.
 resource "aws_cloudwatch_event_bus" "alerts" {
   name = "${local.prefix}-alerts"
 }
@@ -12,8 +12,9 @@ resource "aws_schemas_registry" "alerts" {
 locals {
   # The committed detail schemas (consumers/alerts/schemas, generated from models/customer/alertEvent.ts).
   alert_schema_files = {
-    at_risk   = "${path.module}/../consumers/alerts/schemas/customer-at-risk.schema.json"
-    recovered = "${path.module}/../consumers/alerts/schemas/customer-recovered.schema.json"
+    at_risk       = "${path.module}/../consumers/alerts/schemas/customer-at-risk.schema.json"
+    recovered     = "${path.module}/../consumers/alerts/schemas/customer-recovered.schema.json"
+    not_returning = "${path.module}/../consumers/alerts/schemas/customer-not-returning.schema.json"
   }
 
   # The registry takes OpenApi3 or JSONSchemaDraft4 documents describing the whole event, so each

@@ -13,7 +13,7 @@ output "state_table_name" {
 }
 
 output "event_bus_name" {
-  description = "EventBridge bus carrying \"Customer At Risk\" / \"Customer Recovered\" (source demand-insights)."
+  description = "EventBridge bus carrying \"Customer At Risk\", \"Customer Recovered\" and \"Customer Not Returning\" (source demand-insights)."
   value       = aws_cloudwatch_event_bus.alerts.name
 }
 

@@ -83,7 +83,7 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
 }
 
 function defaultLevel(trigger: RiskPolicy['trigger']): number {
-  return trigger === 'risk-rise' ? 0.2 : trigger === 'expected-loss' ? 100 : 0.6;
+  return trigger === 'risk-rise' ? 0.2 : trigger === 'expected-loss' || trigger === 'spend-at-risk' ? 100 : 0.6;
 }
 
 export interface AlertEvalOptions {
@@ -201,11 +201,12 @@ async function replayAlerts(history: readonly OrderEvent[], replay: readonly Ord
  * (alerts fall as the level rises, for every trigger); the closest level found if none is exact.
  */
 async function tuneToVolume(policy: RiskPolicy, target: number, score: (policy: RiskPolicy) => Promise<AlertScores>) {
+  const currency = policy.trigger === 'expected-loss' || policy.trigger === 'spend-at-risk';
   let lo = 0;
-  let hi = policy.trigger === 'expected-loss' ? 1_000_000 : 1;
+  let hi = currency ? 1_000_000 : 1;
   let best = { level: policy.level, scores: await score(policy) };
   for (let step = 0; step < 18 && best.scores.scored !== target; step++) {
-    const level = policy.trigger === 'expected-loss' ? Math.sqrt(Math.max(lo, 1e-3) * hi) : (lo + hi) / 2;
+    const level = currency ? Math.sqrt(Math.max(lo, 1e-3) * hi) : (lo + hi) / 2;
     const scores = await score({ ...policy, level });
     if (Math.abs(scores.scored - target) < Math.abs(best.scores.scored - target)) best = { level, scores };
     if (scores.scored > target) lo = level;
