@@ -19,17 +19,15 @@ locals {
   # The old module documented WARNING; Powertools (and ApiEnvSchema) say WARN.
   log_level = var.log_level == "WARNING" ? "WARN" : var.log_level
 
-  environment = merge(
-    {
-      ATHENA_DATABASE         = var.athena_database
-      ATHENA_OUTPUT_LOCATION  = var.athena_output_location
-      ATHENA_WORKGROUP        = var.athena_workgroup
-      LOG_LEVEL               = local.log_level
-      POWERTOOLS_SERVICE_NAME = "demand-insights-api"
-    },
-    var.state_table_name == null ? {} : { STATE_TABLE = var.state_table_name },
-    var.environment,
-  )
+  # api/lambda.ts, ApiEnvSchema; the caller's `environment` adds to (and may override) these.
+  base_environment = {
+    ATHENA_DATABASE         = var.athena_database
+    ATHENA_OUTPUT_LOCATION  = var.athena_output_location
+    ATHENA_WORKGROUP        = var.athena_workgroup
+    LOG_LEVEL               = local.log_level
+    POWERTOOLS_SERVICE_NAME = "demand-insights-api"
+  }
+  environment = merge(local.base_environment, var.state_table_name == null ? {} : { STATE_TABLE = var.state_table_name }, var.environment)
 }
 
 resource "aws_cloudwatch_log_group" "this" {
