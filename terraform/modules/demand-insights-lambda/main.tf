@@ -109,8 +109,19 @@ data "aws_iam_policy_document" "this" {
   }
 
   statement {
-    sid       = "ResultsBucket"
-    actions   = ["s3:GetBucketLocation", "s3:ListBucket"]
+    sid       = "ListResults"
+    actions   = ["s3:ListBucket"]
+    resources = ["arn:${local.partition}:s3:::${local.results_bucket}"]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = [local.results_keys]
+    }
+  }
+
+  statement {
+    sid       = "LocateBuckets"
+    actions   = ["s3:GetBucketLocation"]
     resources = distinct(concat(["arn:${local.partition}:s3:::${local.results_bucket}"], local.data_buckets))
   }
 
