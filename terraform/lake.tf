@@ -395,7 +395,8 @@ resource "aws_athena_workgroup" "lake" {
   }
 }
 
-# For the API Lambda (or anyone) querying the lake through this workgroup: attach this policy.
+# For people and tools querying the lake through this workgroup: attach this policy (the API Lambda
+# has its own role, modules/demand-insights-lambda, reaching curated/ and athena-results/ only).
 data "aws_iam_policy_document" "lake_query" {
   statement {
     sid       = "RunQueries"
