@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -631,7 +631,8 @@ describe('terraform: tracing and encryption', () => {
 
 // ---------------------------------------------------------------------------------------------
 // The real thing, where a terraform binary and a local provider mirror exist (no registry here):
-// terraform fmt -check, init -plugin-dir, validate, in a scratch copy so nothing lands in the tree.
+// terraform fmt -check, init -plugin-dir, validate and test (mocked provider), in a scratch copy so
+// nothing lands in the tree.
 
 const pluginDir = process.env.TF_PLUGIN_DIR ?? '/opt/tf-plugins';
 const terraform = ['/usr/local/bin/terraform', '/usr/bin/terraform'].find((path) => existsSync(path));
@@ -657,6 +658,20 @@ describe.skipIf(!terraform || !existsSync(join(pluginDir, 'registry.terraform.io
       expect(init.code, `terraform init\n${init.output}`).toBe(0);
       const validate = await sh(terraform!, ['validate', '-no-color'], dir);
       expect(validate.code, `terraform validate\n${validate.output}`).toBe(0);
+      // terraform test with a mocked AWS provider (tests/*.tftest.hcl): plans that show the API
+      // closed by default, the JWT authorizer, the NONE warning, and the module's old interface.
+      const zips = join(scratch, 'zips');
+      await mkdir(zips);
+      for (const name of ['consumer', 'sweep', 'api']) await writeFile(join(zips, `${name}.zip`), 'not a real package: plans only hash it');
+      const rootTests = await sh(terraform!, ['test', '-no-color', `-var=lambda_artifacts_dir=${zips}`], dir);
+      expect(rootTests.code, `terraform test (root)\n${rootTests.output}`).toBe(0);
+      expect(rootTests.output).toMatch(/Success! 5 passed, 0 failed/);
+      const moduleDir = join(dir, 'modules', 'demand-insights-lambda');
+      const moduleInit = await sh(terraform!, ['init', '-backend=false', '-input=false', '-no-color', `-plugin-dir=${pluginDir}`], moduleDir);
+      expect(moduleInit.code, `terraform init (module)\n${moduleInit.output}`).toBe(0);
+      const moduleTests = await sh(terraform!, ['test', '-no-color', `-var=lambda_zip_path=${join(zips, 'api.zip')}`], moduleDir);
+      expect(moduleTests.code, `terraform test (module)\n${moduleTests.output}`).toBe(0);
+      expect(moduleTests.output).toMatch(/Success! 3 passed, 0 failed/);
       // The old module's caller, as its teams would run it.
       const exampleDir = join(dir, 'examples', 'old-module-caller');
       const exampleInit = await sh(terraform!, ['init', '-backend=false', '-input=false', '-no-color', `-plugin-dir=${pluginDir}`], exampleDir);
@@ -666,5 +681,5 @@ describe.skipIf(!terraform || !existsSync(join(pluginDir, 'registry.terraform.io
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
-  }, 300_000);
+  }, 600_000);
 });
