@@ -1,10 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Tracer } from '@aws-lambda-powertools/tracer';
 import { z } from 'zod';
 import { dynamoClient } from '../aws/clients.ts';
+import { tracedHandler } from '../aws/handlerTracing.ts';
 import { DynamoStateStore } from '../consumers/stateStore/dynamoStateStore.ts';
 import { loadModel } from '../models/clv/modelArtifact.ts';
 import { ApiService } from './apiService.ts';
+import { NO_LIVE_STATE } from './services/customerStateReader.ts';
 import { AthenaEnvSchema, athenaOptionsOf, createAthenaEngine } from './engines/athenaEngine.ts';
 import { parseAllowedOrigins } from './http/cors.ts';
 import { type ApiGatewayHandler, createApiHandler } from './http/apiHandler.ts';
@@ -18,7 +21,8 @@ import { createLakeQueries } from './lake/lakeQueriesSql.ts';
  * failing to load.
  */
 export const ApiEnvSchema = AthenaEnvSchema.extend({
-  STATE_TABLE: z.string().min(1),
+  /** The scorer's live state; without it (the old module's callers) every customer is scored from the lake. */
+  STATE_TABLE: z.string().min(1).optional(),
   MODEL_PATH: z.string().min(1).default('./model.json'),
   CORS_ALLOWED_ORIGINS: z.string().default(''),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
@@ -41,6 +45,7 @@ export function readApiEnv(env: NodeJS.ProcessEnv = process.env): ApiEnv {
 }
 
 const logger = new Logger({ serviceName: 'demand-insights-api' });
+const tracer = new Tracer({ serviceName: 'demand-insights-api' });
 
 async function buildService(env: ApiEnv): Promise<ApiService> {
   const model = loadModel(JSON.parse(await readFile(env.MODEL_PATH, 'utf8')));
@@ -50,7 +55,9 @@ async function buildService(env: ApiEnv): Promise<ApiService> {
   });
   const service = new ApiService({
     lake: createLakeQueries(engine),
-    store: new DynamoStateStore({ client: dynamoClient({ region: env.AWS_REGION, endpoint: env.DYNAMODB_ENDPOINT }), tableName: env.STATE_TABLE }),
+    store: env.STATE_TABLE
+      ? new DynamoStateStore({ client: dynamoClient({ region: env.AWS_REGION, endpoint: env.DYNAMODB_ENDPOINT }), tableName: env.STATE_TABLE })
+      : NO_LIVE_STATE,
     model,
     config: { scoreClock: env.SCORE_CLOCK },
     onBackgroundError: (error, what) => logger.warn('background refresh failed; serving the previous answer', { what, error: error as Error }),
@@ -84,7 +91,7 @@ function coldStart(): Promise<ApiGatewayHandler> {
   })();
 }
 
-export const handler: ApiGatewayHandler = async (event, context) => {
+export const handler: ApiGatewayHandler = tracedHandler(tracer, 'api', async (event, context) => {
   handlerPromise ??= coldStart();
   let apiHandler: ApiGatewayHandler;
   try {
@@ -101,4 +108,4 @@ export const handler: ApiGatewayHandler = async (event, context) => {
   }
   if (context) logger.addContext(context);
   return apiHandler(event, context);
-};
+});

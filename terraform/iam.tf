@@ -39,7 +39,7 @@ resource "aws_iam_role" "consumer" {
 }
 
 data "aws_iam_policy_document" "consumer" {
-  source_policy_documents = [data.aws_iam_policy_document.publish_alerts.json]
+  source_policy_documents = [data.aws_iam_policy_document.publish_alerts.json, data.aws_iam_policy_document.kms_use.json, data.aws_iam_policy_document.tracing.json]
 
   statement {
     sid       = "Logs"
@@ -91,7 +91,7 @@ resource "aws_iam_role" "sweep" {
 }
 
 data "aws_iam_policy_document" "sweep" {
-  source_policy_documents = [data.aws_iam_policy_document.publish_alerts.json]
+  source_policy_documents = [data.aws_iam_policy_document.publish_alerts.json, data.aws_iam_policy_document.kms_use.json, data.aws_iam_policy_document.tracing.json]
 
   statement {
     sid       = "Logs"
@@ -168,6 +168,8 @@ resource "aws_iam_role_policy" "scheduler" {
 # Producers: attach to whatever writes orders to the stream (see outputs).
 
 data "aws_iam_policy_document" "producer" {
+  source_policy_documents = [data.aws_iam_policy_document.kms_use.json]
+
   statement {
     sid       = "WriteOrders"
     actions   = ["kinesis:PutRecord", "kinesis:PutRecords", "kinesis:DescribeStreamSummary", "kinesis:ListShards"]

@@ -33,6 +33,8 @@ locals {
 # Bucket
 
 resource "aws_s3_bucket" "lake" {
+  #checkov:skip=CKV_AWS_144:The lake is derived data (raw orders are a copy of the stream, curated/ is rebuilt by `lake build` or the curation query) and versioned; a second region's copy is a disaster-recovery choice for the operator, at twice the storage.
+  #checkov:skip=CKV2_AWS_62:Nothing reacts to lake objects: Athena finds new days by partition projection, and curation runs on a schedule.
   bucket        = local.lake_bucket_name
   force_destroy = var.lake_force_destroy
 }
@@ -62,9 +64,13 @@ resource "aws_s3_bucket_versioning" "lake" {
 resource "aws_s3_bucket_server_side_encryption_configuration" "lake" {
   bucket = aws_s3_bucket.lake.id
   rule {
+    # SSE-KMS with kms_key_arn, or (null) the AWS managed key aws/s3; the bucket key keeps KMS
+    # requests (and their cost) to one per object batch instead of one per object.
     apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = local.kms_key_arn
     }
+    bucket_key_enabled = true
   }
 }
 
@@ -144,6 +150,7 @@ resource "aws_s3_bucket_policy" "lake" {
 resource "aws_cloudwatch_log_group" "firehose" {
   name              = "/aws/kinesisfirehose/${local.prefix}-orders-to-lake"
   retention_in_days = var.log_retention_days
+  kms_key_id        = local.kms_key_arn
 }
 
 resource "aws_cloudwatch_log_stream" "firehose" {
@@ -172,6 +179,8 @@ resource "aws_iam_role" "firehose" {
 }
 
 data "aws_iam_policy_document" "firehose" {
+  source_policy_documents = [data.aws_iam_policy_document.kms_use.json]
+
   statement {
     sid = "ReadStream"
     actions = [
@@ -380,13 +389,15 @@ resource "aws_athena_workgroup" "lake" {
     result_configuration {
       output_location = "s3://${aws_s3_bucket.lake.bucket}/athena-results/"
       encryption_configuration {
-        encryption_option = "SSE_S3"
+        encryption_option = local.kms_key_arn == null ? "SSE_S3" : "SSE_KMS"
+        kms_key_arn       = local.kms_key_arn
       }
     }
   }
 }
 
-# For the API Lambda (or anyone) querying the lake through this workgroup: attach this policy.
+# For people and tools querying the lake through this workgroup: attach this policy (the API Lambda
+# has its own role, modules/demand-insights-lambda, reaching curated/ and athena-results/ only).
 data "aws_iam_policy_document" "lake_query" {
   statement {
     sid       = "RunQueries"
@@ -404,15 +415,28 @@ data "aws_iam_policy_document" "lake_query" {
     ]
   }
 
+  # The tables' prefixes (orders_raw: orders/, order_lines and products: curated/) and the
+  # workgroup's results; never errors/ or anything else in the bucket.
   statement {
     sid       = "ReadLake"
     actions   = ["s3:GetObject"]
-    resources = ["${aws_s3_bucket.lake.arn}/*"]
+    resources = ["${aws_s3_bucket.lake.arn}/orders/*", "${aws_s3_bucket.lake.arn}/curated/*", "${aws_s3_bucket.lake.arn}/athena-results/*"]
   }
 
   statement {
     sid       = "ListLake"
-    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.lake.arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["orders/*", "curated/*", "athena-results/*"]
+    }
+  }
+
+  statement {
+    sid       = "LocateLake"
+    actions   = ["s3:GetBucketLocation"]
     resources = [aws_s3_bucket.lake.arn]
   }
 

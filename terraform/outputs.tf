@@ -64,6 +64,6 @@ output "athena_results_location" {
 }
 
 output "lake_query_policy_arn" {
-  description = "IAM policy for querying the lake through the workgroup: attach it to the API Lambda's role."
+  description = "IAM policy for querying the lake through the workgroup (raw and curated tables): attach it to people and tools; the API Lambda has its own, narrower role (modules/demand-insights-lambda)."
   value       = aws_iam_policy.lake_query.arn
 }

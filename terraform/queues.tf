@@ -7,7 +7,9 @@
 resource "aws_sqs_queue" "dead_letters" {
   name                      = "${local.prefix}-dead-letters"
   message_retention_seconds = 1209600 # 14 days, the maximum
-  sqs_managed_sse_enabled   = true    # SSE-SQS: Lambda's on-failure delivery needs no KMS grant
+  # kms_key_arn (the senders' roles get kms:GenerateDataKey), or SSE-SQS, which needs no KMS rights.
+  kms_master_key_id       = local.kms_key_arn
+  sqs_managed_sse_enabled = local.kms_key_arn == null
 
   # Whatever reprocesses the dead letters and keeps failing on one moves it aside here.
   redrive_policy = jsonencode({
@@ -19,5 +21,6 @@ resource "aws_sqs_queue" "dead_letters" {
 resource "aws_sqs_queue" "dead_letters_redrive" {
   name                      = "${local.prefix}-dead-letters-redrive"
   message_retention_seconds = 1209600
-  sqs_managed_sse_enabled   = true
+  kms_master_key_id         = local.kms_key_arn
+  sqs_managed_sse_enabled   = local.kms_key_arn == null
 }

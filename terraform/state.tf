@@ -51,7 +51,9 @@ resource "aws_dynamodb_table" "state" {
     enabled = true
   }
 
+  # kms_key_arn, or (null) the AWS managed key alias/aws/dynamodb.
   server_side_encryption {
-    enabled = true # AWS managed key (alias/aws/dynamodb)
+    enabled     = true
+    kms_key_arn = local.kms_key_arn
   }
 }

@@ -31,13 +31,35 @@ variable "lambda_artifacts_dir" {
 }
 
 variable "log_retention_days" {
-  description = "Retention of the Lambdas' and Firehose's CloudWatch log groups."
+  description = "Retention of every CloudWatch log group (Lambdas, API access log, Firehose). A year by default: enough to look back at an incident, and what Checkov asks (CKV_AWS_338)."
   type        = number
-  default     = 30
+  default     = 365
 
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
     error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ...)."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key (ARN) for the state table, the stream, the queues, the log groups, the Lambdas' environment, the schedule and the lake. Null: AWS-managed keys. Its key policy must let CloudWatch Logs (logs.<region>.amazonaws.com) use it; see README.md."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a key ARN (arn:aws:kms:<region>:<account>:key/<uuid>), not an alias."
+  }
+}
+
+variable "tracing_mode" {
+  description = "X-Ray tracing of every Lambda (Powertools Tracer is wired in each entry point): Active (default) or PassThrough."
+  type        = string
+  default     = "Active"
+
+  validation {
+    condition     = contains(["Active", "PassThrough"], var.tracing_mode)
+    error_message = "tracing_mode must be Active or PassThrough."
   }
 }
 

@@ -13,3 +13,13 @@ export interface CustomerStateReader {
   /** The event-time watermark (ms) the stream has advanced to. */
   getWatermark(): Promise<number>;
 }
+
+/**
+ * No live state: for an API deployed without the scorer's table (the old module's callers, who
+ * pass no state_table_name), every customer is scored from the lake.
+ */
+export const NO_LIVE_STATE: CustomerStateReader = {
+  getMany: async () => new Map(),
+  async *scan() {},
+  getWatermark: async () => 0,
+};

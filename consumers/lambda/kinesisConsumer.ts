@@ -1,5 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { tracedHandler } from '../../aws/handlerTracing.ts';
 import { buildAwsConsumerDeps } from '../awsConsumerDeps.ts';
 import { readConsumerEnv } from '../consumerConfig.ts';
 import { PowertoolsMetrics } from '../consumerMetrics.ts';
@@ -8,11 +10,16 @@ import { createKinesisHandler, type KinesisHandler } from '../kinesisHandler.ts'
 
 const logger = new Logger({ serviceName: 'demand-insights-consumer' });
 const metrics = new Metrics({ namespace: 'DemandInsights', serviceName: 'consumer' });
+const tracer = new Tracer({ serviceName: 'demand-insights-consumer' });
 let awsDeps: Promise<ConsumerDeps> | undefined;
 
 /** The Lambda entry point (bundled as index.mjs; Terraform: handler = "index.handler"). */
-export const handler: KinesisHandler = createKinesisHandler(
-  () => (awsDeps ??= buildAwsConsumerDeps(readConsumerEnv(), new PowertoolsMetrics(metrics))),
-  logger,
-  () => metrics.publishStoredMetrics(),
+export const handler: KinesisHandler = tracedHandler(
+  tracer,
+  'consumer',
+  createKinesisHandler(
+    () => (awsDeps ??= buildAwsConsumerDeps(readConsumerEnv(), new PowertoolsMetrics(metrics))),
+    logger,
+    () => metrics.publishStoredMetrics(),
+  ),
 );

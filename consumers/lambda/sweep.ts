@@ -1,5 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { tracedHandler } from '../../aws/handlerTracing.ts';
 import { buildAwsConsumerDeps } from '../awsConsumerDeps.ts';
 import { type ConsumerEnv, readConsumerEnv } from '../consumerConfig.ts';
 import { PowertoolsMetrics } from '../consumerMetrics.ts';
@@ -9,6 +11,7 @@ import { boundedWatermark } from '../watermark.ts';
 
 const logger = new Logger({ serviceName: 'demand-insights-sweep' });
 const metrics = new Metrics({ namespace: 'DemandInsights', serviceName: 'sweep' });
+const tracer = new Tracer({ serviceName: 'demand-insights-sweep' });
 let cold: Promise<{ env: ConsumerEnv; deps: ConsumerDeps }> | undefined;
 
 /**
@@ -16,7 +19,7 @@ let cold: Promise<{ env: ConsumerEnv; deps: ConsumerDeps }> | undefined;
  * the event-time watermark, floored by the wall clock in live deployments: customers whose
  * crossing day is over by then are announced, as of that day.
  */
-export async function handler(): Promise<SweepResult> {
+async function sweep(): Promise<SweepResult> {
   cold ??= (async () => {
     const env = readConsumerEnv();
     return { env, deps: await buildAwsConsumerDeps(env, new PowertoolsMetrics(metrics)) };
@@ -31,3 +34,6 @@ export async function handler(): Promise<SweepResult> {
   metrics.publishStoredMetrics();
   return result;
 }
+
+/** The Lambda entry point (bundled as index.mjs; Terraform: handler = "index.handler"). */
+export const handler: () => Promise<SweepResult> = tracedHandler(tracer, 'sweep', sweep);

@@ -1,5 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { tracedHandler } from '../../aws/handlerTracing.ts';
 import { createAthenaCurationTarget } from '../athenaCurationTarget.ts';
 import { type CurationReport, curateLake } from '../curateLake.ts';
 import { type CurationConfig, readCurationConfig } from '../curationConfig.ts';
@@ -8,6 +10,7 @@ import { CurationRequestSchema } from '../curationWindow.ts';
 
 const logger = new Logger({ serviceName: 'demand-insights-curation' });
 const metrics = new Metrics({ namespace: 'DemandInsights', serviceName: 'curation' });
+const tracer = new Tracer({ serviceName: 'demand-insights-curation' });
 let config: CurationConfig | undefined;
 
 export type CurationResult = Omit<CurationReport, 'days'> | { rejected: string };
@@ -17,7 +20,7 @@ export type CurationResult = Omit<CurationReport, 'days'> | { rejected: string }
  * a backfill invokes it with `{"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}`. Input that is not
  * that is refused with its reason and counted (RequestsRejected), not retried.
  */
-export async function handler(event: unknown): Promise<CurationResult> {
+async function curate(event: unknown): Promise<CurationResult> {
   config ??= readCurationConfig();
   const request = CurationRequestSchema.safeParse(event ?? {});
   if (!request.success) {
@@ -38,3 +41,5 @@ export async function handler(event: unknown): Promise<CurationResult> {
     await target.close();
   }
 }
+
+export const handler = tracedHandler(tracer, 'curation', curate);

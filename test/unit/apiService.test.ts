@@ -115,9 +115,12 @@ describe('states from order totals', () => {
 describe('API Lambda configuration', () => {
   const base = { ATHENA_DATABASE: 'lake', ATHENA_WORKGROUP: 'wg', STATE_TABLE: 'customers' };
 
-  it('needs the Athena database and workgroup and the state table, and defaults the rest', () => {
+  it('needs the Athena database and workgroup, and defaults the rest', () => {
     expect(readApiEnv(base)).toMatchObject({ MODEL_PATH: './model.json', CORS_ALLOWED_ORIGINS: '', LOG_LEVEL: 'INFO', SCORE_CLOCK: 'wall' });
-    expect(() => readApiEnv({})).toThrow(/ATHENA_DATABASE.*ATHENA_WORKGROUP.*STATE_TABLE/);
+    expect(() => readApiEnv({})).toThrow(/ATHENA_DATABASE.*ATHENA_WORKGROUP/);
+    // Without a state table (the old module's callers) every customer is scored from the lake.
+    expect(readApiEnv({ ATHENA_DATABASE: 'lake', ATHENA_WORKGROUP: 'wg' }).STATE_TABLE).toBeUndefined();
+    expect(() => readApiEnv({ ...base, STATE_TABLE: '' })).toThrow(/STATE_TABLE/);
   });
 
   it('refuses a bad output location, log level or CORS origin list', () => {

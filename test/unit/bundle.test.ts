@@ -1,3 +1,4 @@
+import { parse } from '@cdktf/hcl2json';
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -105,18 +106,30 @@ const CONSUMER_KEYS = Object.keys(ConsumerEnvSchema.shape).filter((key) => key !
 // then applies the checked value on the first invocation).
 const API_KEYS = Object.keys(ApiEnvSchema.shape).filter((key) => key !== 'AWS_REGION' && key !== 'LOG_LEVEL');
 
-/** The Lambda functions Terraform deploys: package name (`<name>.zip`) and handler, from terraform/*.tf. */
-function terraformFunctions(): { name: string; handler: string }[] {
+/**
+ * The Lambda functions Terraform deploys: package name (`<name>.zip`) and handler, from the
+ * root module's aws_lambda_function resources and its calls of modules/demand-insights-lambda
+ * (the API), read with HashiCorp's HCL parser (@cdktf/hcl2json, as in terraform.test.ts).
+ */
+async function terraformFunctions(): Promise<{ name: string; handler: string }[]> {
   const dir = fileURLToPath(new URL('../../terraform/', import.meta.url));
+  const packageOf = (path: unknown, where: string) => {
+    const zip = /^\$\{local\.lambda_artifacts_dir\}\/([\w-]+)\.zip$/.exec(String(path));
+    if (!zip) throw new Error(`${where}: a Lambda function without a bundled package`);
+    return zip[1];
+  };
+  const moduleDir = join(dir, 'modules', 'demand-insights-lambda');
+  const moduleHandler = (await parse('main.tf', readFileSync(join(moduleDir, 'main.tf'), 'utf8'))).resource.aws_lambda_function.this[0].handler as string;
   const functions: { name: string; handler: string }[] = [];
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.tf'))) {
-    const text = readFileSync(join(dir, file), 'utf8');
-    for (const block of text.split(/^resource "aws_lambda_function" /m).slice(1)) {
-      const body = block.slice(0, block.search(/^}/m));
-      const zip = /filename\s*=\s*"\$\{local\.lambda_artifacts_dir\}\/([\w-]+)\.zip"/.exec(body);
-      const handler = /handler\s*=\s*"([^"]+)"/.exec(body);
-      if (!zip || !handler) throw new Error(`${file}: a Lambda function without a bundled package or handler`);
-      functions.push({ name: zip[1], handler: handler[1] });
+    const parsed = await parse(file, readFileSync(join(dir, file), 'utf8'));
+    for (const [name, bodies] of Object.entries((parsed.resource?.aws_lambda_function ?? {}) as Record<string, Record<string, unknown>[]>)) {
+      for (const body of bodies) functions.push({ name: packageOf(body.filename, `${file} ${name}`), handler: String(body.handler) });
+    }
+    for (const [name, calls] of Object.entries((parsed.module ?? {}) as Record<string, Record<string, unknown>[]>)) {
+      for (const call of calls.filter((c) => c.source === './modules/demand-insights-lambda')) {
+        functions.push({ name: packageOf(call.lambda_zip_path, `${file} module.${name}`), handler: moduleHandler });
+      }
     }
   }
   return functions.sort((a, b) => a.name.localeCompare(b.name));
@@ -152,8 +165,8 @@ describe('bundle (every Lambda Terraform deploys, real entry points)', () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  it('builds exactly the packages Terraform deploys, each with the handler Terraform names', () => {
-    const deployed = terraformFunctions();
+  it('builds exactly the packages Terraform deploys, each with the handler Terraform names', async () => {
+    const deployed = await terraformFunctions();
     expect(deployed.map((f) => f.name)).toEqual(['api', 'consumer', 'curation', 'sweep']);
     expect(reports.map((r) => r.name).sort()).toEqual(deployed.map((f) => f.name));
     expect(LAMBDA_ENTRIES.map((e) => e.name).sort()).toEqual(deployed.map((f) => f.name));

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse } from '@cdktf/hcl2json';
 import { describe, expect, it } from 'vitest';
 import { LAMBDA_ENTRIES, LAMBDA_HANDLER } from '../../bin/commands/bundle.ts';
 import { alertSchemaFileName } from '../../consumers/alerts/alertSchemas.ts';
@@ -15,173 +16,129 @@ import { ALERT_DETAIL_TYPES, ALERT_SOURCE } from '../../models/customer/alertEve
 import { DEFAULT_RISK_POLICY } from '../../models/customer/riskPolicy.ts';
 
 /*
- * The Terraform contract, checked on the .tf text (no terraform binary or provider needed):
+ * The Terraform contract, checked on the parsed .tf files (no terraform binary or provider needed):
  * the table equals stateTableDefinition(), the event source mapping reports partial failures and
  * has an on-failure destination, both Lambdas get every required variable of ConsumerEnvSchema,
- * run nodejs22.x with the bundle's handler, and the schema registry is fed the committed files.
- * The parsing is deliberately small: comments are stripped, blocks are found by header and
- * matched braces, attributes are read at a block's top level.
+ * run nodejs22.x with the bundle's handler, the schema registry is fed the committed files, the
+ * API module keeps the old module's interface, the API is closed by default, and every function
+ * is traced and encrypted with kms_key_arn when it is set.
+ *
+ * The files are read by @cdktf/hcl2json: HashiCorp's own HCL parser (the one Terraform uses),
+ * compiled to WebAssembly, so what Terraform reads is what the tests read; it runs in-process,
+ * with no Python. Its parent project (CDK for Terraform) was deprecated in December 2025, so it
+ * is pinned to 0.21.0; python-hcl2 (in the Checkov venv) is the fallback if it ever stops working.
+ * Blocks come out as arrays of bodies and expressions as "${...}" strings (see `expr`).
  */
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const TF_DIR = join(ROOT, 'terraform');
+const MODULE_DIR = join(TF_DIR, 'modules', 'demand-insights-lambda');
+const EXAMPLE_DIR = join(TF_DIR, 'examples', 'old-module-caller');
 
 // ---------------------------------------------------------------------------------------------
-// A minimal HCL reader
+// Parsed configurations
 
-/** Removes #, // and /* *\/ comments, leaving strings and heredocs intact. */
-function stripComments(text: string): string {
-  let out = '';
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i];
-    const heredoc = /^<<-?([A-Za-z_]+)\n/.exec(text.slice(i, i + 64));
-    if (heredoc) {
-      const end = new RegExp(`\\n\\s*${heredoc[1]}\\s*(\\n|$)`).exec(text.slice(i + heredoc[0].length - 1));
-      const stop = end ? i + heredoc[0].length - 1 + end.index + end[0].length : text.length;
-      out += text.slice(i, stop);
-      i = stop;
-    } else if (c === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      out += text.slice(i, j + 1);
-      i = j + 1;
-    } else if (c === '#' || (c === '/' && text[i + 1] === '/')) {
-      while (i < text.length && text[i] !== '\n') i++;
-    } else if (c === '/' && text[i + 1] === '*') {
-      const end = text.indexOf('*/', i + 2);
-      i = end < 0 ? text.length : end + 2;
-    } else {
-      out += c;
-      i++;
-    }
-  }
-  return out;
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Body = Record<string, any>;
+
+interface TfConfig {
+  resource: Record<string, Record<string, Body[]>>;
+  data: Record<string, Record<string, Body[]>>;
+  variable: Record<string, Body[]>;
+  output: Record<string, Body[]>;
+  module: Record<string, Body[]>;
+  check: Record<string, Body[]>;
+  locals: Body;
+  moved: Body[];
 }
 
-/** Index just past the brace that closes the one at `open`, skipping strings. */
-function matchBrace(text: string, open: number): number {
+/** Every .tf file of one directory (one Terraform module), merged as Terraform merges them. */
+async function loadConfig(dir: string): Promise<TfConfig> {
+  const config: TfConfig = { resource: {}, data: {}, variable: {}, output: {}, module: {}, check: {}, locals: {}, moved: [] };
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.tf')).sort()) {
+    const parsed = (await parse(file, readFileSync(join(dir, file), 'utf8'))) as Record<string, any>;
+    for (const [kind, content] of Object.entries(parsed)) {
+      if (kind === 'locals') for (const body of content as Body[]) Object.assign(config.locals, body);
+      else if (kind === 'moved') config.moved.push(...(content as Body[]));
+      else if (kind === 'resource' || kind === 'data') {
+        for (const [type, byName] of Object.entries(content as Record<string, Record<string, Body[]>>)) {
+          for (const [name, bodies] of Object.entries(byName)) ((config[kind][type] ??= {})[name] ??= []).push(...bodies);
+        }
+      } else if (kind in config) {
+        for (const [name, bodies] of Object.entries(content as Record<string, Body[]>)) ((config as any)[kind][name] ??= []).push(...bodies);
+      }
+    }
+  }
+  return config;
+}
+
+const tf = await loadConfig(TF_DIR);
+const mod = await loadConfig(MODULE_DIR);
+const example = await loadConfig(EXAMPLE_DIR);
+
+/** An attribute holding one whole expression ("${x}") as the expression (x); other values as they are. */
+function expr(value: unknown): unknown {
+  if (typeof value !== 'string' || !value.startsWith('${') || !value.endsWith('}')) return value;
   let depth = 0;
-  for (let i = open; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      i++;
-      while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
-    } else if (c === '{' || c === '[') depth++;
-    else if (c === '}' || c === ']') {
-      depth--;
-      if (depth === 0) return i + 1;
-    }
+  for (let i = 1; i < value.length; i++) {
+    if (value[i] === '{') depth++;
+    else if (value[i] === '}' && --depth === 0) return i === value.length - 1 ? value.slice(2, -1) : value;
   }
-  throw new Error(`unbalanced braces from offset ${open}`);
+  return value;
 }
 
-/** Bodies of every block whose header matches, e.g. blocks(text, 'resource "aws_lambda_function" "\\w+"'). */
-function blocks(text: string, header: string): { header: string; body: string }[] {
-  const found: { header: string; body: string }[] = [];
-  const pattern = new RegExp(`(^|\\n)\\s*(${header})\\s*\\{`, 'g');
-  for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
-    const open = m.index + m[0].length - 1;
-    const close = matchBrace(text, open);
-    found.push({ header: m[2], body: text.slice(open + 1, close - 1) });
-    pattern.lastIndex = close;
+function one(config: TfConfig, type: string, name: string): Body {
+  const found = config.resource[type]?.[name] ?? [];
+  if (found.length !== 1) throw new Error(`expected one resource "${type}" "${name}", found ${found.length}`);
+  return found[0];
+}
+
+const resource = (type: string, name: string) => one(tf, type, name);
+
+function resourcesOf(type: string, config: TfConfig = tf): { name: string; body: Body }[] {
+  return Object.entries(config.resource[type] ?? {}).flatMap(([name, bodies]) => bodies.map((body) => ({ name, body })));
+}
+
+function dataSource(config: TfConfig, type: string, name: string): Body {
+  const found = config.data[type]?.[name] ?? [];
+  if (found.length !== 1) throw new Error(`expected one data "${type}" "${name}", found ${found.length}`);
+  return found[0];
+}
+
+/** Nested blocks of a type (always arrays in the parsed form). */
+function nested(body: Body, type: string): Body[] {
+  return (body[type] as Body[] | undefined) ?? [];
+}
+
+/** The statements of a policy document, the contents of dynamic "statement" blocks included. */
+function statements(document: Body): Body[] {
+  const dynamic = (document.dynamic?.statement as Body[] | undefined) ?? [];
+  return [...nested(document, 'statement'), ...dynamic.flatMap((d) => nested(d, 'content'))];
+}
+
+function variableOf(config: TfConfig, name: string): Body {
+  const found = config.variable[name] ?? [];
+  if (found.length !== 1) throw new Error(`variable "${name}" is not declared once`);
+  return found[0];
+}
+
+const variableDefault = (name: string): unknown => variableOf(tf, name).default;
+
+/** The keys of a map held by a local (its value) or written inline. */
+function mapOf(value: unknown, config: TfConfig = tf): Record<string, unknown> {
+  const expression = expr(value);
+  if (typeof expression === 'string') {
+    const local = /^local\.(\w+)$/.exec(expression);
+    if (!local || !(local[1] in config.locals)) throw new Error(`not a map or a local holding one: ${expression}`);
+    return mapOf(config.locals[local[1]], config);
   }
-  return found;
+  return expression as Record<string, unknown>;
 }
 
-/** The body with nested blocks and multi-line values blanked, so only top-level lines remain. */
-function topLevel(body: string): string {
-  let out = '';
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i];
-    if (c === '"') {
-      let j = i + 1;
-      while (j < body.length && body[j] !== '"') j += body[j] === '\\' ? 2 : 1;
-      out += body.slice(i, j + 1);
-      i = j;
-    } else if (c === '{' || c === '[') {
-      const end = matchBrace(body, i);
-      // Keep one-line values (lists, small maps) readable; blank nested blocks.
-      const inner = body.slice(i, end);
-      out += inner.includes('\n') ? c + ' '.repeat(inner.length - 2) + body[end - 1] : inner;
-      i = end - 1;
-    } else out += c;
-  }
-  return out;
-}
-
-/** A top-level attribute's raw expression, or undefined. */
-function attr(body: string, name: string): string | undefined {
-  const m = new RegExp(`(^|\\n)\\s*"?${name}"?\\s*=\\s*([^\\n]*)`).exec(topLevel(body));
-  return m?.[2].trim();
-}
-
-/** A top-level attribute as a value: strings unquoted, lists of strings as arrays, bools, numbers. */
-function value(body: string, name: string): unknown {
-  const raw = attr(body, name);
-  if (raw === undefined) return undefined;
-  if (/^".*"$/.test(raw)) return JSON.parse(raw);
-  if (/^\[.*\]$/.test(raw)) return [...raw.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]);
-  if (raw === 'true' || raw === 'false') return raw === 'true';
-  if (/^-?\d+(\.\d+)?$/.test(raw)) return Number(raw);
-  return raw;
-}
-
-/** Nested blocks of a given type directly inside `body`'s tree (any depth). */
-function nested(body: string, type: string): string[] {
-  return blocks(body, type).map((b) => b.body);
-}
-
-const files = readdirSync(TF_DIR).filter((f) => f.endsWith('.tf'));
-const sources = new Map(files.map((f) => [f, stripComments(readFileSync(join(TF_DIR, f), 'utf8'))]));
-const tf = [...sources.values()].join('\n');
-
-function resource(type: string, name: string): string {
-  const found = blocks(tf, `resource "${type}" "${name}"`);
-  if (found.length !== 1) throw new Error(`expected one resource "${type}" "${name}" in terraform/*.tf, found ${found.length}`);
-  return found[0].body;
-}
-
-function resourcesOf(type: string): { name: string; body: string }[] {
-  return blocks(tf, `resource "${type}" "[\\w-]+"`).map((b) => ({ name: /"([\w-]+)"$/.exec(b.header)![1], body: b.body }));
-}
-
-const localsBodies = blocks(tf, 'locals').map((b) => b.body);
-
-/** The raw expression of local.<name>, including multi-line maps. */
-function localExpression(name: string): string {
-  for (const body of localsBodies) {
-    const m = new RegExp(`(^|\\n)\\s*${name}\\s*=\\s*`).exec(body);
-    if (!m) continue;
-    if (topLevel(body).slice(m.index, m.index + m[0].length) !== body.slice(m.index, m.index + m[0].length)) continue;
-    const start = m.index + m[0].length;
-    if (body[start] === '{' || body[start] === '[') return body.slice(start, matchBrace(body, start));
-    return body.slice(start, body.indexOf('\n', start) < 0 ? undefined : body.indexOf('\n', start)).trim();
-  }
-  throw new Error(`local.${name} is not defined in terraform/*.tf`);
-}
-
-/** Keys of a map expression: inline { K = ... } maps, local.<map> references, merge(...) of both. */
-function mapKeys(expression: string, seen = new Set<string>()): Map<string, string> {
-  const keys = new Map<string, string>();
-  for (const ref of expression.matchAll(/\blocal\.(\w+)/g)) {
-    if (seen.has(ref[1])) continue;
-    seen.add(ref[1]);
-    for (const [k, v] of mapKeys(localExpression(ref[1]), seen)) keys.set(k, v);
-  }
-  for (let i = expression.indexOf('{'); i >= 0; i = expression.indexOf('{', i)) {
-    const end = matchBrace(expression, i);
-    const inner = topLevel(expression.slice(i + 1, end - 1));
-    for (const m of inner.matchAll(/(^|\n)\s*"?([\w-]+)"?\s*=\s*([^\n]*)/g)) keys.set(m[2], m[3].trim());
-    i = end;
-  }
-  return keys;
-}
-
-function variableDefault(name: string): unknown {
-  const found = blocks(tf, `variable "${name}"`);
-  if (found.length !== 1) throw new Error(`variable "${name}" is not declared in terraform/variables.tf`);
-  return value(found[0].body, 'default');
+/** var.* and local.* referenced anywhere in a configuration's parsed bodies. */
+function references(config: TfConfig, kind: 'var' | 'local'): Set<string> {
+  const { variable: _declarations, ...used } = config;
+  return new Set([...JSON.stringify(used).matchAll(new RegExp(`\\b${kind}\\.(\\w+)`, 'g'))].map((m) => m[1]));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -194,16 +151,16 @@ describe('terraform: DynamoDB state table', () => {
     expect(tables.map((t) => t.name), 'aws_dynamodb_table resources').toHaveLength(1);
   });
 
-  const table = tables[0]?.body ?? '';
+  const table = tables[0]?.body ?? {};
 
   it('has the keys, attributes and billing of stateTableDefinition()', () => {
-    expect(value(table, 'billing_mode'), 'billing_mode drifted from stateTableDefinition().BillingMode').toBe(definition.BillingMode);
+    expect(table.billing_mode, 'billing_mode drifted from stateTableDefinition().BillingMode').toBe(definition.BillingMode);
     const hash = definition.KeySchema!.find((k) => k.KeyType === 'HASH')!.AttributeName;
     const range = definition.KeySchema!.find((k) => k.KeyType === 'RANGE')?.AttributeName;
-    expect(value(table, 'hash_key'), 'hash_key drifted from stateTableDefinition().KeySchema').toBe(hash);
-    expect(value(table, 'range_key'), 'range_key drifted from stateTableDefinition().KeySchema').toBe(range);
+    expect(table.hash_key, 'hash_key drifted from stateTableDefinition().KeySchema').toBe(hash);
+    expect(table.range_key, 'range_key drifted from stateTableDefinition().KeySchema').toBe(range);
 
-    const attributes = nested(table, 'attribute').map((b) => ({ name: value(b, 'name'), type: value(b, 'type') }));
+    const attributes = nested(table, 'attribute').map((b) => ({ name: b.name, type: b.type }));
     const expected = definition.AttributeDefinitions!.map((a) => ({ name: a.AttributeName, type: a.AttributeType }));
     const byName = (a: { name: unknown }, b: { name: unknown }) => String(a.name).localeCompare(String(b.name));
     expect(attributes.sort(byName), 'attribute blocks drifted from stateTableDefinition().AttributeDefinitions').toEqual(expected.sort(byName));
@@ -211,11 +168,11 @@ describe('terraform: DynamoDB state table', () => {
 
   it('has the GSIs of stateTableDefinition() (names, keys, projection)', () => {
     const actual = nested(table, 'global_secondary_index').map((b) => ({
-      name: value(b, 'name'),
-      hash: value(b, 'hash_key'),
-      range: value(b, 'range_key'),
-      projection: value(b, 'projection_type'),
-      nonKey: value(b, 'non_key_attributes'),
+      name: b.name,
+      hash: b.hash_key,
+      range: b.range_key,
+      projection: b.projection_type,
+      nonKey: b.non_key_attributes,
     }));
     const expected = (definition.GlobalSecondaryIndexes ?? []).map((index) => ({
       name: index.IndexName,
@@ -230,13 +187,14 @@ describe('terraform: DynamoDB state table', () => {
   });
 
   it('has point-in-time recovery on', () => {
-    const pitr = nested(table, 'point_in_time_recovery');
-    expect(pitr.map((b) => value(b, 'enabled')), 'point_in_time_recovery { enabled = true }').toEqual([true]);
+    expect(nested(table, 'point_in_time_recovery').map((b) => b.enabled), 'point_in_time_recovery { enabled = true }').toEqual([true]);
   });
 
   it('grants the sweep Query on exactly the due and outbox indexes', () => {
-    expect(tf, `IAM must name the index the sweep queries (${DUE_INDEX})`).toContain(`/index/${DUE_INDEX}"`);
-    expect(tf, `IAM must name the index the sweep queries (${OUTBOX_INDEX})`).toContain(`/index/${OUTBOX_INDEX}"`);
+    const query = statements(dataSource(tf, 'aws_iam_policy_document', 'sweep')).filter((s) => (s.actions as string[]).includes('dynamodb:Query'));
+    expect(query.flatMap((s) => s.resources as string[]).sort(), `IAM must name the indexes the sweep queries (${DUE_INDEX}, ${OUTBOX_INDEX})`).toEqual(
+      [`\${aws_dynamodb_table.state.arn}/index/${DUE_INDEX}`, `\${aws_dynamodb_table.state.arn}/index/${OUTBOX_INDEX}`].sort(),
+    );
   });
 });
 
@@ -246,15 +204,15 @@ describe('terraform: Kinesis event source mapping', () => {
   it('exists once, from the stream to the consumer', () => {
     expect(mappings, 'aws_lambda_event_source_mapping resources').toHaveLength(1);
     const esm = mappings[0].body;
-    expect(attr(esm, 'event_source_arn')).toMatch(/^aws_kinesis_stream\.\w+\.arn$/);
-    expect(attr(esm, 'function_name')).toMatch(/^aws_lambda_function\.consumer\.(arn|function_name)$/);
+    expect(expr(esm.event_source_arn)).toMatch(/^aws_kinesis_stream\.\w+\.arn$/);
+    expect(expr(esm.function_name)).toMatch(/^aws_lambda_function\.consumer\.(arn|function_name)$/);
   });
 
   it('reports partial batch failures, bisects, and bounds retries', () => {
     const esm = mappings[0].body;
-    expect(value(esm, 'function_response_types'), 'without ReportBatchItemFailures Lambda ignores batchItemFailures').toEqual(['ReportBatchItemFailures']);
-    expect(value(esm, 'bisect_batch_on_function_error')).toBe(true);
-    expect(attr(esm, 'starting_position')).toBe('var.starting_position');
+    expect(esm.function_response_types, 'without ReportBatchItemFailures Lambda ignores batchItemFailures').toEqual(['ReportBatchItemFailures']);
+    expect(esm.bisect_batch_on_function_error).toBe(true);
+    expect(expr(esm.starting_position)).toBe('var.starting_position');
     for (const [setting, variable, expected] of [
       ['batch_size', 'batch_size', 100],
       ['parallelization_factor', 'parallelization_factor', 1],
@@ -262,7 +220,7 @@ describe('terraform: Kinesis event source mapping', () => {
       ['maximum_batching_window_in_seconds', 'maximum_batching_window_in_seconds', undefined],
       ['maximum_record_age_in_seconds', 'maximum_record_age_in_seconds', undefined],
     ] as const) {
-      expect(attr(esm, setting), `${setting} should come from var.${variable}`).toBe(`var.${variable}`);
+      expect(expr(esm[setting]), `${setting} should come from var.${variable}`).toBe(`var.${variable}`);
       if (expected !== undefined) expect(variableDefault(variable), `default of var.${variable}`).toBe(expected);
     }
     expect(variableDefault('starting_position')).toMatch(/^(TRIM_HORIZON|LATEST)$/);
@@ -272,13 +230,12 @@ describe('terraform: Kinesis event source mapping', () => {
     const esm = mappings[0].body;
     const onFailure = nested(esm, 'destination_config').flatMap((b) => nested(b, 'on_failure'));
     expect(onFailure, 'destination_config { on_failure { ... } }').toHaveLength(1);
-    const destination = attr(onFailure[0], 'destination_arn');
-    const queue = /^aws_sqs_queue\.(\w+)\.arn$/.exec(destination ?? '');
+    const destination = expr(onFailure[0].destination_arn);
+    const queue = /^aws_sqs_queue\.(\w+)\.arn$/.exec(String(destination));
     expect(queue, `on_failure.destination_arn should be an SQS queue's arn, is ${destination}`).not.toBeNull();
     resource('aws_sqs_queue', queue![1]);
-    const consumerPolicy = blocks(tf, 'data "aws_iam_policy_document" "consumer"')[0]?.body ?? '';
-    const sends = nested(consumerPolicy, 'statement').some(
-      (s) => String(attr(s, 'actions')).includes('"sqs:SendMessage"') && String(attr(s, 'resources')).includes(`aws_sqs_queue.${queue![1]}.arn`),
+    const sends = statements(dataSource(tf, 'aws_iam_policy_document', 'consumer')).some(
+      (s) => (s.actions as string[]).includes('sqs:SendMessage') && (s.resources as string[]).includes(`\${aws_sqs_queue.${queue![1]}.arn}`),
     );
     expect(sends, `the consumer role needs sqs:SendMessage on aws_sqs_queue.${queue![1]}`).toBe(true);
   });
@@ -291,11 +248,12 @@ describe('terraform: Lambdas', () => {
   const requiredEnv = Object.keys(shape).filter((key) => !shape[key].safeParse(undefined).success);
   const knownEnv = new Set(Object.keys(shape));
   const extraEnv = /^(NODE_OPTIONS|POWERTOOLS_[A-Z_]+)$/;
+  const scorerEnvironment = mapOf(tf.locals.scorer_environment);
 
   it('run the consumer with the V8 flags `bench consumer` measures it with', () => {
-    const options = /NODE_OPTIONS\s*=\s*"([^"]*)"/.exec(readFileSync(join(TF_DIR, 'main.tf'), 'utf8'));
-    expect(options, 'NODE_OPTIONS in terraform/main.tf').not.toBeNull();
-    for (const flag of CONSUMER_V8_FLAGS) expect(options![1].split(/\s+/)).toContain(flag);
+    const options = scorerEnvironment.NODE_OPTIONS;
+    expect(typeof options, 'NODE_OPTIONS in local.scorer_environment (terraform/main.tf)').toBe('string');
+    for (const flag of CONSUMER_V8_FLAGS) expect(String(options).split(/\s+/)).toContain(flag);
   });
 
   it('deploy the consumer and the sweep', () => {
@@ -304,13 +262,13 @@ describe('terraform: Lambdas', () => {
 
   it.each(['consumer', 'sweep'])('%s: nodejs22.x on arm64, handler and package from the bundle', (name) => {
     const fn = resource('aws_lambda_function', name);
-    expect(value(fn, 'runtime'), 'runtime').toBe('nodejs22.x');
-    expect(value(fn, 'handler'), `handler must match the bundle (index.mjs exporting handler)`).toBe(LAMBDA_HANDLER);
+    expect(fn.runtime, 'runtime').toBe('nodejs22.x');
+    expect(fn.handler, `handler must match the bundle (index.mjs exporting handler)`).toBe(LAMBDA_HANDLER);
     const entry = LAMBDA_ENTRIES.find((e) => e.name === name);
     expect(entry, `bin/commands/bundle.ts has no entry named ${name}`).toBeDefined();
-    expect(attr(fn, 'filename'), 'filename should be the bundle command\'s zip').toMatch(new RegExp(`/${name}\\.zip"$`));
-    expect(attr(fn, 'source_code_hash'), 'source_code_hash should hash the same zip').toContain(`/${name}.zip")`);
-    expect(attr(fn, 'architectures')).toMatch(/arm64/);
+    expect(fn.filename, "filename should be the bundle command's zip").toMatch(new RegExp(`/${name}\\.zip$`));
+    expect(fn.source_code_hash, 'source_code_hash should hash the same zip').toContain(`/${name}.zip")`);
+    expect(fn.architectures).toEqual(['arm64']);
     // The handler named by LAMBDA_HANDLER must be what the entry point exports.
     const source = readFileSync(join(ROOT, entry!.entry), 'utf8');
     expect(source, `${entry!.entry} must export handler`).toMatch(/export\s+(const|async\s+function|function)\s+handler\b/);
@@ -320,15 +278,13 @@ describe('terraform: Lambdas', () => {
     const fn = resource('aws_lambda_function', name);
     const environment = nested(fn, 'environment');
     expect(environment, `${name} has no environment block`).toHaveLength(1);
-    const variables = attr(environment[0], 'variables') ?? '';
-    const expression = variables.startsWith('{') ? environment[0].slice(environment[0].indexOf('{')) : variables;
-    const env = mapKeys(expression);
-    const missing = requiredEnv.filter((key) => !env.has(key));
+    const env = mapOf(environment[0].variables);
+    const missing = requiredEnv.filter((key) => !(key in env));
     expect(missing, `${name} lacks required env vars (ConsumerEnvSchema fields without defaults)`).toEqual([]);
-    const unknown = [...env.keys()].filter((key) => !knownEnv.has(key) && !extraEnv.test(key));
+    const unknown = Object.keys(env).filter((key) => !knownEnv.has(key) && !extraEnv.test(key));
     expect(unknown, `${name} sets env vars ConsumerEnvSchema does not read (typo?)`).toEqual([]);
-    expect([...env.keys()].filter((key) => key === 'AWS_REGION' || key.endsWith('_ENDPOINT')), 'AWS_REGION is reserved by Lambda; *_ENDPOINT is for local stand-ins').toEqual([]);
-    if (env.has('MODEL_PATH')) expect(env.get('MODEL_PATH'), 'the bundle ships the model as ./model.json').toBe('"./model.json"');
+    expect(Object.keys(env).filter((key) => key === 'AWS_REGION' || key.endsWith('_ENDPOINT')), 'AWS_REGION is reserved by Lambda; *_ENDPOINT is for local stand-ins').toEqual([]);
+    if ('MODEL_PATH' in env) expect(env.MODEL_PATH, 'the bundle ships the model as ./model.json').toBe('./model.json');
   });
 
   it('keeps the bundles entry points in step with the Lambdas deployed', () => {
@@ -337,7 +293,7 @@ describe('terraform: Lambdas', () => {
     }
   });
 
-  it('defaults the scoring policy to the code\'s defaults', () => {
+  it("defaults the scoring policy to the code's defaults", () => {
     const defaults = ConsumerEnvSchema.parse({ STATE_TABLE: 't', DEAD_LETTER_QUEUE_URL: 'https://example.com/q' });
     expect(variableDefault('risk_trigger')).toBe(DEFAULT_RISK_POLICY.trigger);
     expect(variableDefault('risk_level')).toBe(DEFAULT_RISK_POLICY.level);
@@ -352,42 +308,40 @@ describe('terraform: Lambdas', () => {
     expect(variableDefault('sweep_schedule')).toBe('rate(15 minutes)');
   });
 
-  it('defaults the event-time bounds to the code\'s, and passes them to the consumer and the sweep', () => {
+  it("defaults the event-time bounds to the code's, and passes them to the consumer and the sweep", () => {
     const defaults = ConsumerEnvSchema.parse({ STATE_TABLE: 't', DEAD_LETTER_QUEUE_URL: 'https://example.com/q' });
     expect(variableDefault('earliest_event_time')).toBe(defaults.EARLIEST_EVENT_TIME);
     expect(variableDefault('max_event_skew_hours')).toBe(defaults.MAX_EVENT_SKEW_HOURS);
-    const scorer = mapKeys(localExpression('scorer_environment'));
-    expect(scorer.get('EARLIEST_EVENT_TIME')).toBe('var.earliest_event_time');
-    expect(scorer.get('MAX_EVENT_SKEW_HOURS')).toBe('tostring(var.max_event_skew_hours)');
+    expect(expr(scorerEnvironment.EARLIEST_EVENT_TIME)).toBe('var.earliest_event_time');
+    expect(expr(scorerEnvironment.MAX_EVENT_SKEW_HOURS)).toBe('tostring(var.max_event_skew_hours)');
   });
 
-  it('defaults the duplicate horizon to the code\'s, and passes it to the consumer and the sweep', () => {
+  it("defaults the duplicate horizon to the code's, and passes it to the consumer and the sweep", () => {
     const defaults = ConsumerEnvSchema.parse({ STATE_TABLE: 't', DEAD_LETTER_QUEUE_URL: 'https://example.com/q' });
     expect(variableDefault('duplicate_horizon_days')).toBe(defaults.DUPLICATE_HORIZON_DAYS);
-    expect(mapKeys(localExpression('scorer_environment')).get('DUPLICATE_HORIZON_DAYS')).toBe('tostring(var.duplicate_horizon_days)');
+    expect(expr(scorerEnvironment.DUPLICATE_HORIZON_DAYS)).toBe('tostring(var.duplicate_horizon_days)');
   });
 
   it('runs the sweep on a schedule', () => {
     const schedules = resourcesOf('aws_scheduler_schedule');
-    expect(schedules.map((s) => nested(s.body, 'target').map((t) => attr(t, 'arn'))).flat()).toContain('aws_lambda_function.sweep.arn');
+    expect(schedules.flatMap((s) => nested(s.body, 'target').map((t) => expr(t.arn)))).toContain('aws_lambda_function.sweep.arn');
   });
 });
 
 describe('terraform: alert schemas', () => {
   it('feed the registry the committed schema file of every detail-type', () => {
-    const detailTypes = mapKeys(localExpression('alert_detail_types'));
-    const schemaFiles = mapKeys(localExpression('alert_schema_files'));
-    expect(JSON.parse(localExpression('alert_source')), 'alert source').toBe(ALERT_SOURCE);
-    expect([...detailTypes.values()].map((v) => JSON.parse(v)).sort(), 'detail-types drifted from models/customer/alertEvent.ts').toEqual([...ALERT_DETAIL_TYPES].sort());
-    for (const [key, raw] of detailTypes) {
-      const detailType = JSON.parse(raw) as (typeof ALERT_DETAIL_TYPES)[number];
-      const file = schemaFiles.get(key);
+    const detailTypes = mapOf(tf.locals.alert_detail_types) as Record<string, string>;
+    const schemaFiles = mapOf(tf.locals.alert_schema_files) as Record<string, string>;
+    expect(tf.locals.alert_source, 'alert source').toBe(ALERT_SOURCE);
+    expect(Object.values(detailTypes).sort(), 'detail-types drifted from models/customer/alertEvent.ts').toEqual([...ALERT_DETAIL_TYPES].sort());
+    for (const [key, detailType] of Object.entries(detailTypes)) {
+      const file = schemaFiles[key];
       expect(file, `no schema file for ${detailType}`).toBeDefined();
-      expect(file, `${detailType} should use its committed schema`).toBe(`"\${path.module}/../consumers/alerts/schemas/${alertSchemaFileName(detailType)}"`);
-      expect(existsSync(join(TF_DIR, '..', 'consumers', 'alerts', 'schemas', alertSchemaFileName(detailType)))).toBe(true);
+      expect(file, `${detailType} should use its committed schema`).toBe(`\${path.module}/../consumers/alerts/schemas/${alertSchemaFileName(detailType as (typeof ALERT_DETAIL_TYPES)[number])}`);
+      expect(existsSync(join(TF_DIR, '..', 'consumers', 'alerts', 'schemas', alertSchemaFileName(detailType as (typeof ALERT_DETAIL_TYPES)[number])))).toBe(true);
     }
     const committed = readdirSync(join(ROOT, 'consumers', 'alerts', 'schemas')).filter((f) => f.endsWith('.json')).sort();
-    const referenced = [...schemaFiles.values()].map((v) => /schemas\/([^"]+)"$/.exec(v)?.[1]).sort();
+    const referenced = Object.values(schemaFiles).map((v) => /schemas\/([^"]+)$/.exec(v)?.[1]).sort();
     expect(referenced, 'every committed schema file is deployed').toEqual(committed);
   });
 
@@ -395,30 +349,34 @@ describe('terraform: alert schemas', () => {
     const schemas = resourcesOf('aws_schemas_schema');
     expect(schemas.length).toBeGreaterThan(0);
     for (const schema of schemas) {
-      expect(['OpenApi3', 'JSONSchemaDraft4']).toContain(value(schema.body, 'type'));
-      expect(attr(schema.body, 'for_each') ?? '').toBe('local.alert_schema_files');
+      expect(['OpenApi3', 'JSONSchemaDraft4']).toContain(schema.body.type);
+      expect(expr(schema.body.for_each)).toBe('local.alert_schema_files');
     }
-    expect(localExpression('alert_event_schemas'), 'the registry content must come from the committed files').toMatch(/file\(path\)/);
+    expect(String(tf.locals.alert_event_schemas), 'the registry content must come from the committed files').toMatch(/file\(path\)/);
   });
 });
 
 describe('terraform: hygiene', () => {
-  it('declares every var.* and local.* it uses', () => {
-    const declaredVars = new Set(blocks(tf, 'variable "\\w+"').map((b) => /"(\w+)"/.exec(b.header)![1]));
-    const usedVars = new Set([...tf.matchAll(/\bvar\.(\w+)/g)].map((m) => m[1]));
-    expect([...usedVars].filter((v) => !declaredVars.has(v)), 'undeclared variables').toEqual([]);
-    const declaredLocals = new Set(localsBodies.flatMap((body) => [...topLevel(body).matchAll(/(^|\n)\s*(\w+)\s*=/g)].map((m) => m[2])));
-    const usedLocals = new Set([...tf.matchAll(/\blocal\.(\w+)/g)].map((m) => m[1]));
-    expect([...usedLocals].filter((l) => !declaredLocals.has(l)), 'undeclared locals').toEqual([]);
+  it.each([
+    ['the root module', tf],
+    ['modules/demand-insights-lambda', mod],
+    ['examples/old-module-caller', example],
+  ] as const)('%s declares every var.* and local.* it uses', (_name, config) => {
+    const declaredVars = new Set(Object.keys(config.variable));
+    expect([...references(config, 'var')].filter((v) => !declaredVars.has(v)), 'undeclared variables').toEqual([]);
+    const declaredLocals = new Set(Object.keys(config.locals));
+    expect([...references(config, 'local')].filter((l) => !declaredLocals.has(l)), 'undeclared locals').toEqual([]);
   });
 
   it('grants no wildcard actions in Allow statements', () => {
     const wide: string[] = [];
-    for (const document of blocks(tf, 'data "aws_iam_policy_document" "\\w+"')) {
-      for (const statement of nested(document.body, 'statement')) {
-        if (value(statement, 'effect') === 'Deny') continue;
-        const actions = (value(statement, 'actions') as string[] | undefined) ?? [];
-        wide.push(...actions.filter((a) => a === '*' || a.endsWith(':*')).map((a) => `${document.header}: ${a}`));
+    for (const [where, config] of [['root', tf], ['module', mod]] as const) {
+      for (const [name, documents] of Object.entries(config.data.aws_iam_policy_document ?? {})) {
+        for (const statement of documents.flatMap(statements)) {
+          if (statement.effect === 'Deny') continue;
+          const actions = (statement.actions as string[] | undefined) ?? [];
+          wide.push(...actions.filter((a) => a === '*' || a.endsWith(':*')).map((a) => `${where} ${name}: ${a}`));
+        }
       }
     }
     expect(wide).toEqual([]);
@@ -427,88 +385,269 @@ describe('terraform: hygiene', () => {
   it('has log groups with retention for both Lambdas', () => {
     for (const name of ['consumer', 'sweep']) {
       const group = resource('aws_cloudwatch_log_group', name);
-      expect(attr(group, 'retention_in_days')).toBe('var.log_retention_days');
-      expect(nested(resource('aws_lambda_function', name), 'logging_config').map((b) => attr(b, 'log_group'))).toEqual([`aws_cloudwatch_log_group.${name}.name`]);
+      expect(expr(group.retention_in_days)).toBe('var.log_retention_days');
+      expect(nested(resource('aws_lambda_function', name), 'logging_config').map((b) => expr(b.log_group))).toEqual([`aws_cloudwatch_log_group.${name}.name`]);
     }
+    expect(variableDefault('log_retention_days'), 'a year, as Checkov (CKV_AWS_338) asks').toBe(365);
   });
 });
 
-describe('terraform: API (api.tf)', () => {
-  const fn = resource('aws_lambda_function', 'api');
+describe('terraform: API (api.tf and modules/demand-insights-lambda)', () => {
+  const call = tf.module.api?.[0] ?? {};
+  const fn = one(mod, 'aws_lambda_function', 'this');
   const apiShape = ApiEnvSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>;
 
-  it('deploys api/lambda.ts from the bundle, nodejs22.x on arm64, under the HTTP API limit', () => {
+  it('deploys api/lambda.ts from the bundle through the module, nodejs22.x on arm64, under the HTTP API limit', () => {
     const entry = LAMBDA_ENTRIES.find((e) => e.name === 'api');
     expect(entry?.entry).toBe('api/lambda.ts');
-    expect(value(fn, 'runtime')).toBe('nodejs22.x');
-    expect(value(fn, 'handler')).toBe(LAMBDA_HANDLER);
-    expect(attr(fn, 'filename')).toMatch(/\/api\.zip"$/);
-    expect(attr(fn, 'source_code_hash')).toContain('/api.zip")');
-    expect(attr(fn, 'architectures')).toMatch(/arm64/);
+    expect(call.source).toBe('./modules/demand-insights-lambda');
+    expect(resourcesOf('aws_lambda_function').map((f) => f.name), 'the API Lambda is the module\'s').not.toContain('api');
+    expect(fn.runtime).toBe('nodejs22.x');
+    expect(fn.handler).toBe(LAMBDA_HANDLER);
+    expect(expr(fn.filename)).toBe('var.lambda_zip_path');
+    expect(expr(fn.source_code_hash)).toBe('filebase64sha256(var.lambda_zip_path)');
+    expect(call.lambda_zip_path).toMatch(/\/api\.zip$/);
+    expect(fn.architectures).toEqual(['arm64']);
     expect(readFileSync(join(ROOT, 'api', 'lambda.ts'), 'utf8')).toMatch(/export\s+const\s+handler\b/);
-    expect(Number(variableDefault('api_timeout_seconds'))).toBeLessThanOrEqual(29);
+    expect(expr(call.timeout)).toBe('var.api_timeout_seconds');
+    expect(Number(variableDefault('api_timeout_seconds'))).toBeLessThanOrEqual(28);
+    expect(Number(variableOf(mod, 'timeout').default)).toBeLessThanOrEqual(28);
   });
 
   it('sets every required ApiEnvSchema variable, and nothing unknown', () => {
-    const environment = nested(fn, 'environment');
-    expect(environment).toHaveLength(1);
-    const env = mapKeys(environment[0].slice(environment[0].indexOf('{')));
+    expect(expr(nested(fn, 'environment')[0]?.variables)).toBe('local.environment');
+    expect(String(mod.locals.environment), 'base, then STATE_TABLE when given, then the caller\'s').toMatch(/^\$\{merge\(local\.base_environment, .*STATE_TABLE = var\.state_table_name.*, var\.environment\)\}$/);
+    const env: Record<string, unknown> = { ...mapOf(mod.locals.base_environment, mod), STATE_TABLE: 'var.state_table_name', ...mapOf(call.environment) };
     const required = Object.keys(apiShape).filter((key) => !apiShape[key].safeParse(undefined).success);
-    expect(required.filter((key) => !env.has(key)), 'required API env vars missing').toEqual([]);
-    expect([...env.keys()].filter((key) => !(key in apiShape) && key !== 'NODE_OPTIONS'), 'env vars ApiEnvSchema does not read').toEqual([]);
-    expect([...env.keys()].filter((key) => key === 'AWS_REGION' || key.endsWith('_ENDPOINT'))).toEqual([]);
-    for (const key of ['ATHENA_OUTPUT_LOCATION', 'CORS_ALLOWED_ORIGINS', 'LOG_LEVEL', 'MODEL_PATH']) expect(env.has(key), key).toBe(true);
-    expect(env.get('MODEL_PATH')).toBe('"./model.json"');
-    expect(env.get('ATHENA_WORKGROUP')).toBe('aws_athena_workgroup.lake.name');
-    expect(env.get('STATE_TABLE')).toBe('aws_dynamodb_table.state.name');
+    expect(required.filter((key) => !(key in env)), 'required API env vars missing').toEqual([]);
+    expect(Object.keys(env).filter((key) => !(key in apiShape) && !/^(NODE_OPTIONS|POWERTOOLS_[A-Z_]+)$/.test(key)), 'env vars ApiEnvSchema does not read').toEqual([]);
+    expect(Object.keys(env).filter((key) => key === 'AWS_REGION' || key.endsWith('_ENDPOINT'))).toEqual([]);
+    for (const key of ['ATHENA_OUTPUT_LOCATION', 'CORS_ALLOWED_ORIGINS', 'LOG_LEVEL', 'MODEL_PATH']) expect(key in env, key).toBe(true);
+    expect(env.MODEL_PATH).toBe('./model.json');
+    expect(expr(call.athena_workgroup)).toBe('aws_athena_workgroup.lake.name');
+    expect(expr(call.state_table_name)).toBe('aws_dynamodb_table.state.name');
   });
 
   it('may query the lake and only read the state table', () => {
-    const policy = blocks(tf, 'data "aws_iam_policy_document" "api"')[0]?.body ?? '';
-    expect(attr(policy, 'source_policy_documents')).toContain('data.aws_iam_policy_document.lake_query.json');
-    const dynamo = nested(policy, 'statement').flatMap((statement) => (value(statement, 'actions') as string[]).filter((action) => action.startsWith('dynamodb:')));
+    const policy = statements(dataSource(mod, 'aws_iam_policy_document', 'this'));
+    const dynamo = policy.flatMap((statement) => (statement.actions as string[]).filter((action) => action.startsWith('dynamodb:')));
     expect(dynamo.sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Scan']);
-    expect(attr(resource('aws_iam_role_policy', 'api'), 'role')).toBe('aws_iam_role.api.id');
-    expect(attr(fn, 'role')).toBe('aws_iam_role.api.arn');
+    expect(policy.flatMap((s) => s.actions as string[])).toEqual(expect.arrayContaining(['athena:StartQueryExecution', 'athena:GetQueryResults', 'glue:GetTable']));
+    expect(expr(one(mod, 'aws_iam_role_policy', 'this').role)).toBe('aws_iam_role.this.id');
+    expect(expr(fn.role)).toBe('aws_iam_role.this.arn');
+  });
+
+  it('reads only curated/ of the lake and writes only its Athena results prefix', () => {
+    const objects = statements(dataSource(mod, 'aws_iam_policy_document', 'this')).filter((s) => (s.actions as string[]).some((a) => /^s3:(Get|Put)Object$/.test(a)));
+    const resources = objects.flatMap((s) => s.resources as string[]);
+    const results = 'arn:${local.partition}:s3:::${local.results_bucket}/${local.results_keys}';
+    // The data bucket(s) come from a for expression: [for bucket in local.data_buckets : "${bucket}/curated/*"].
+    expect(resources.filter((r) => !/\/curated\/\*("\]\})?$/.test(r) && r !== results), 'S3 object access outside curated/ and the results prefix').toEqual([]);
+    expect(resources).toContain(results);
+    expect(resources.join(' ')).not.toMatch(/\/orders\//);
+    // Listing too is confined to those prefixes.
+    const lists = statements(dataSource(mod, 'aws_iam_policy_document', 'this')).filter((s) => (s.actions as string[]).includes('s3:ListBucket'));
+    expect(lists.map((s) => nested(s, 'condition').map((c) => [c.variable, c.values]))).toEqual([[['s3:prefix', ['curated/*']]], [['s3:prefix', ['${local.results_keys}']]]]);
   });
 
   it('routes /demand-insights/* of an HTTP API to it with payload 2.0, and lets API Gateway invoke it', () => {
     const integration = resource('aws_apigatewayv2_integration', 'api');
-    expect(value(integration, 'integration_type')).toBe('AWS_PROXY');
-    expect(value(integration, 'payload_format_version')).toBe('2.0');
-    expect(attr(integration, 'integration_uri')).toBe('aws_lambda_function.api.invoke_arn');
-    expect(Number(value(integration, 'timeout_milliseconds'))).toBeLessThanOrEqual(30000);
-    const routes = resourcesOf('aws_apigatewayv2_route').map((r) => value(r.body, 'route_key'));
+    expect(integration.integration_type).toBe('AWS_PROXY');
+    expect(integration.payload_format_version).toBe('2.0');
+    expect(expr(integration.integration_uri)).toBe('module.api.invoke_arn');
+    expect(Number(integration.timeout_milliseconds)).toBeLessThanOrEqual(30000);
+    const routes = resourcesOf('aws_apigatewayv2_route').map((r) => r.body.route_key);
     expect(routes).toContain('ANY /demand-insights/{proxy+}');
-    expect(value(resource('aws_apigatewayv2_api', 'api'), 'protocol_type')).toBe('HTTP');
+    expect(resource('aws_apigatewayv2_api', 'api').protocol_type).toBe('HTTP');
     // CORS is the Lambda's (configurable); an API Gateway cors_configuration would answer preflights instead.
     expect(nested(resource('aws_apigatewayv2_api', 'api'), 'cors_configuration')).toEqual([]);
-    const permission = resource('aws_lambda_permission', 'api');
-    expect(value(permission, 'principal')).toBe('apigateway.amazonaws.com');
-    expect(attr(permission, 'function_name')).toMatch(/^aws_lambda_function\.api\./);
+    const permission = one(mod, 'aws_lambda_permission', 'api_gateway');
+    expect(permission.principal).toBe('apigateway.amazonaws.com');
+    expect(expr(permission.function_name)).toMatch(/^aws_lambda_function\.this\./);
+    expect(permission.source_arn).toBe('${var.api_gateway_execution_arn}/*/*');
+    expect(expr(call.api_gateway_execution_arn)).toBe('aws_apigatewayv2_api.api.execution_arn');
   });
 
   it('has log groups with retention for the function and the stage', () => {
-    expect(attr(resource('aws_cloudwatch_log_group', 'api'), 'retention_in_days')).toBe('var.log_retention_days');
-    expect(nested(fn, 'logging_config').map((b) => attr(b, 'log_group'))).toEqual(['aws_cloudwatch_log_group.api.name']);
+    expect(expr(one(mod, 'aws_cloudwatch_log_group', 'this').retention_in_days)).toBe('var.log_retention_days');
+    expect(expr(call.log_retention_days)).toBe('var.log_retention_days');
+    expect(nested(fn, 'logging_config').map((b) => expr(b.log_group))).toEqual(['aws_cloudwatch_log_group.this.name']);
     expect(nested(resource('aws_apigatewayv2_stage', 'api'), 'access_log_settings')).toHaveLength(1);
+  });
+
+  it('keeps deployments made before the module (moved blocks)', () => {
+    const moves = tf.moved.map((m) => `${expr(m.from)} -> ${expr(m.to)}`);
+    for (const [type, inModule] of [['aws_lambda_function', 'this'], ['aws_iam_role', 'this'], ['aws_iam_role_policy', 'this'], ['aws_cloudwatch_log_group', 'this']]) {
+      expect(moves).toContain(`${type}.api -> module.api.${type}.${inModule}`);
+    }
+  });
+});
+
+describe('terraform: the old module\'s interface (modules/demand-insights-lambda)', () => {
+  // The seed README's table of the old module: name → default, or required.
+  const OLD_INPUTS: Record<string, { default: unknown } | 'required'> = {
+    function_name: { default: 'demand-insights-engine' },
+    lambda_zip_path: 'required',
+    athena_database: { default: 'demand_insights_db' },
+    athena_output_location: 'required',
+    data_bucket_prefix: { default: 'ecommerce-data' },
+    aws_region: { default: 'us-east-1' },
+    log_level: { default: 'INFO' },
+    log_retention_days: { default: 7 },
+    api_gateway_execution_arn: 'required',
+    tags: { default: {} },
+  };
+  const OLD_TYPES: Record<string, string> = { log_retention_days: '${number}', tags: '${map(string)}' };
+  const OLD_OUTPUTS = ['function_name', 'function_arn', 'invoke_arn', 'role_arn', 'log_group_name'];
+
+  it('has every old input, with its type, its default or required as before', () => {
+    for (const [name, spec] of Object.entries(OLD_INPUTS)) {
+      const variable = variableOf(mod, name);
+      expect(variable.type, `type of ${name}`).toBe(OLD_TYPES[name] ?? '${string}');
+      if (spec === 'required') expect('default' in variable, `${name} stays required`).toBe(false);
+      else expect(variable.default, `default of ${name}`).toEqual(spec.default);
+    }
+  });
+
+  it('adds only optional inputs, so an old call is still complete', () => {
+    const added = Object.keys(mod.variable).filter((name) => !(name in OLD_INPUTS));
+    expect(added.filter((name) => !('default' in variableOf(mod, name))), 'new required inputs').toEqual([]);
+  });
+
+  it('has exactly the old outputs', () => {
+    expect(Object.keys(mod.output).sort()).toEqual([...OLD_OUTPUTS].sort());
+  });
+
+  it('gives the function ATHENA_DATABASE, ATHENA_OUTPUT_LOCATION and LOG_LEVEL from the old inputs; AWS_REGION is Lambda\'s own', () => {
+    const env = mapOf(mod.locals.base_environment, mod);
+    expect(expr(env.ATHENA_DATABASE)).toBe('var.athena_database');
+    expect(expr(env.ATHENA_OUTPUT_LOCATION)).toBe('var.athena_output_location');
+    expect(expr(env.LOG_LEVEL)).toBe('local.log_level');
+    expect(String(mod.locals.log_level)).toContain('var.log_level');
+    expect('AWS_REGION' in env, 'Lambda refuses a reserved AWS_REGION; it sets it to the region the function runs in').toBe(false);
+    // aws_region names the region in the policy's Athena, Glue and DynamoDB ARNs.
+    expect(JSON.stringify(dataSource(mod, 'aws_iam_policy_document', 'this'))).toContain('${var.aws_region}');
+  });
+
+  it('keeps the timeout under API Gateway\'s 29 s, and refuses the old 300 s', () => {
+    const timeout = variableOf(mod, 'timeout');
+    expect(timeout.default).toBeLessThan(29);
+    expect(String(timeout.validation?.[0]?.condition)).toMatch(/var\.timeout <= 28/);
+    expect(expr(fn())).toBe('var.timeout');
+    function fn() {
+      return one(mod, 'aws_lambda_function', 'this').timeout;
+    }
+  });
+
+  it('is called by examples/old-module-caller with the old inputs only', () => {
+    const call = example.module.demand_insights_lambda?.[0];
+    expect(call?.source).toBe('../../modules/demand-insights-lambda');
+    expect(Object.keys(call ?? {}).filter((key) => key !== 'source' && !(key in OLD_INPUTS))).toEqual([]);
+  });
+});
+
+describe('terraform: who may call the API', () => {
+  it('is AWS_IAM by default, with JWT and (explicit) NONE the other choices', () => {
+    const variable = variableOf(tf, 'api_authorization_type');
+    expect(variable.default).toBe('AWS_IAM');
+    expect(String(variable.validation?.[0]?.condition)).toBe('${contains(["AWS_IAM", "JWT", "NONE"], var.api_authorization_type)}');
+    const route = resourcesOf('aws_apigatewayv2_route').find((r) => r.body.route_key === 'ANY /demand-insights/{proxy+}')!.body;
+    expect(expr(route.authorization_type)).toBe('var.api_authorization_type');
+    expect(expr(route.authorizer_id)).toBe('var.api_authorization_type == "JWT" ? aws_apigatewayv2_authorizer.jwt[0].id : null');
+  });
+
+  it('offers a JWT authorizer on the issuer and audiences given, refused without them', () => {
+    const authorizer = resource('aws_apigatewayv2_authorizer', 'jwt');
+    expect(authorizer.authorizer_type).toBe('JWT');
+    expect(authorizer.identity_sources).toEqual(['$request.header.Authorization']);
+    const jwt = nested(authorizer, 'jwt_configuration')[0];
+    expect([expr(jwt.issuer), expr(jwt.audience)]).toEqual(['var.api_jwt_issuer', 'var.api_jwt_audience']);
+    const precondition = nested(nested(authorizer, 'lifecycle')[0] ?? {}, 'precondition')[0];
+    expect(expr(precondition?.condition)).toBe('var.api_jwt_issuer != null && length(var.api_jwt_audience) > 0');
+    expect(variableOf(tf, 'api_jwt_issuer').default).toBeNull();
+  });
+
+  it('warns in the plan when left open (a check block), and gives callers an invoke policy', () => {
+    const assertion = nested(tf.check.api_authorization?.[0] ?? {}, 'assert')[0];
+    expect(expr(assertion?.condition)).toBe('var.api_authorization_type != "NONE"');
+    expect(String(assertion?.error_message)).toMatch(/^WARNING/);
+    const invoke = statements(dataSource(tf, 'aws_iam_policy_document', 'api_invoke'));
+    expect(invoke.map((s) => [s.actions, s.resources])).toEqual([[['execute-api:Invoke'], ['${aws_apigatewayv2_api.api.execution_arn}/$default/*/demand-insights/*']]]);
+  });
+
+  it('opens only CORS preflights, and only when browser origins are allowed', () => {
+    const preflight = resource('aws_apigatewayv2_route', 'preflight');
+    expect(preflight.route_key).toBe('OPTIONS /demand-insights/{proxy+}');
+    expect(preflight.authorization_type).toBe('NONE');
+    expect(expr(preflight.count)).toBe('var.api_authorization_type != "NONE" && length(var.api_cors_allowed_origins) > 0 ? 1 : 0');
+  });
+});
+
+describe('terraform: tracing and encryption', () => {
+  const everyFunction = [...resourcesOf('aws_lambda_function'), ...resourcesOf('aws_lambda_function', mod).map((f) => ({ ...f, name: `module ${f.name}` }))];
+
+  it('traces every function with X-Ray (Active by default), and every entry point wires Powertools Tracer', () => {
+    expect(variableDefault('tracing_mode')).toBe('Active');
+    for (const { name, body } of everyFunction) expect(nested(body, 'tracing_config').map((t) => expr(t.mode)), name).toEqual(['var.tracing_mode']);
+    expect(expr(tf.module.api?.[0]?.tracing_mode)).toBe('var.tracing_mode');
+    for (const entry of LAMBDA_ENTRIES) {
+      const source = readFileSync(join(ROOT, entry.entry), 'utf8');
+      expect(source, entry.entry).toMatch(/new Tracer\(/);
+      expect(source, entry.entry).toMatch(/export const handler\b.*= tracedHandler\(/);
+    }
+    for (const name of ['consumer', 'sweep']) {
+      expect(statements(dataSource(tf, 'aws_iam_policy_document', name)).length).toBeGreaterThan(0);
+      expect(expr(dataSource(tf, 'aws_iam_policy_document', name).source_policy_documents)).toContain('${data.aws_iam_policy_document.tracing.json}');
+    }
+  });
+
+  it('encrypts the table, the stream, the queues, the logs, the functions, the schedule and the lake with kms_key_arn when set', () => {
+    expect(variableDefault('kms_key_arn')).toBeNull();
+    expect(expr(tf.locals.kms_key_arn)).toBe('var.kms_key_arn');
+    const key = 'local.kms_key_arn';
+    expect(expr(nested(resource('aws_dynamodb_table', 'state'), 'server_side_encryption')[0].kms_key_arn)).toBe(key);
+    expect(String(resource('aws_kinesis_stream', 'orders').kms_key_id)).toContain(key);
+    for (const { name, body } of resourcesOf('aws_sqs_queue')) expect(expr(body.kms_master_key_id), name).toBe(key);
+    for (const { name, body } of resourcesOf('aws_cloudwatch_log_group')) expect(expr(body.kms_key_id), name).toBe(key);
+    expect(expr(one(mod, 'aws_cloudwatch_log_group', 'this').kms_key_id)).toBe('var.kms_key_arn');
+    for (const { name, body } of resourcesOf('aws_lambda_function')) expect(expr(body.kms_key_arn), name).toBe(key);
+    expect(expr(one(mod, 'aws_lambda_function', 'this').kms_key_arn)).toBe('var.kms_key_arn');
+    expect(expr(tf.module.api?.[0]?.kms_key_arn)).toBe(key);
+    expect(expr(resource('aws_scheduler_schedule', 'sweep').kms_key_arn)).toBe(key);
+    const sse = nested(nested(resource('aws_s3_bucket_server_side_encryption_configuration', 'lake'), 'rule')[0], 'apply_server_side_encryption_by_default')[0];
+    expect([sse.sse_algorithm, expr(sse.kms_master_key_id)]).toEqual(['aws:kms', key]);
+    for (const role of ['consumer', 'sweep', 'producer', 'firehose']) {
+      expect(expr(dataSource(tf, 'aws_iam_policy_document', role).source_policy_documents), role).toContain('${data.aws_iam_policy_document.kms_use.json}');
+    }
+  });
+
+  it('scopes every S3 object permission to a prefix, never the whole lake', () => {
+    const bucketWide: string[] = [];
+    for (const [name, documents] of Object.entries(tf.data.aws_iam_policy_document ?? {})) {
+      for (const statement of documents.flatMap(statements)) {
+        if (statement.effect === 'Deny') continue;
+        if (!(statement.actions as string[]).some((a) => /^s3:.*Object/.test(a))) continue;
+        bucketWide.push(...(statement.resources as string[]).filter((r) => r.endsWith('.arn}/*')).map((r) => `${name}: ${r}`));
+      }
+    }
+    expect(bucketWide).toEqual([]);
   });
 });
 
 describe('terraform: lake curation (curation.tf)', () => {
   const fn = resource('aws_lambda_function', 'curation');
   const shape = CurationEnvSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>;
-  const env = mapKeys(nested(fn, 'environment')[0].slice(nested(fn, 'environment')[0].indexOf('{')));
+  const env = new Map(Object.entries(mapOf(nested(fn, 'environment')[0].variables)).map(([key, v]) => [key, expr(v)]));
 
   it('deploys lake/lambda/curation.ts from the bundle, nodejs22.x on arm64, within Lambda\'s 15 minutes', () => {
     const entry = LAMBDA_ENTRIES.find((e) => e.name === 'curation');
     expect(entry?.entry).toBe('lake/lambda/curation.ts');
-    expect(value(fn, 'runtime')).toBe('nodejs22.x');
-    expect(value(fn, 'handler')).toBe(LAMBDA_HANDLER);
-    expect(attr(fn, 'filename')).toMatch(/\/curation\.zip"$/);
-    expect(attr(fn, 'source_code_hash')).toContain('/curation.zip")');
-    expect(attr(fn, 'architectures')).toMatch(/arm64/);
-    expect(readFileSync(join(ROOT, 'lake', 'lambda', 'curation.ts'), 'utf8')).toMatch(/export\s+async\s+function\s+handler\b/);
+    expect(fn.runtime).toBe('nodejs22.x');
+    expect(fn.handler).toBe(LAMBDA_HANDLER);
+    expect(String(fn.filename)).toMatch(/\/curation\.zip$/);
+    expect(String(fn.source_code_hash)).toContain('/curation.zip\")');
+    expect(fn.architectures).toEqual(['arm64']);
+    expect(readFileSync(join(ROOT, 'lake', 'lambda', 'curation.ts'), 'utf8')).toMatch(/export\s+(async\s+function\s+handler\b|const\s+handler\b)/);
     expect(Number(variableDefault('curation_timeout_seconds'))).toBeLessThanOrEqual(900);
   });
 
@@ -528,35 +667,34 @@ describe('terraform: lake curation (curation.tf)', () => {
 
   it('runs hourly from EventBridge Scheduler with an empty input (the look-back window)', () => {
     const schedule = resource('aws_scheduler_schedule', 'curation');
-    expect(attr(schedule, 'schedule_expression')).toBe('var.curation_schedule');
+    expect(expr(schedule.schedule_expression)).toBe('var.curation_schedule');
     expect(variableDefault('curation_schedule')).toBe('rate(1 hour)');
     const target = nested(schedule, 'target')[0];
-    expect(attr(target, 'arn')).toBe('aws_lambda_function.curation.arn');
-    expect(attr(target, 'input')).toBe('jsonencode({})');
-    expect(attr(target, 'role_arn')).toBe('aws_iam_role.curation_scheduler.arn');
-    const invoke = nested(blocks(tf, 'data "aws_iam_policy_document" "curation_scheduler"')[0].body, 'statement');
-    expect(invoke.map((statement) => value(statement, 'actions'))).toEqual([['lambda:InvokeFunction']]);
+    expect(expr(target.arn)).toBe('aws_lambda_function.curation.arn');
+    expect(expr(target.input)).toBe('jsonencode({})');
+    expect(expr(target.role_arn)).toBe('aws_iam_role.curation_scheduler.arn');
+    const invoke = statements(dataSource(tf, 'aws_iam_policy_document', 'curation_scheduler'));
+    expect(invoke.map((statement) => statement.actions)).toEqual([['lambda:InvokeFunction']]);
   });
 
   it('may swap partitions and write only under curated/versions/ and athena-results/', () => {
-    const statements = nested(blocks(tf, 'data "aws_iam_policy_document" "curation"')[0].body, 'statement');
-    // Whole quoted `service:Action` strings (resource ARNs are longer).
-    const actions = statements.flatMap((statement) => [...statement.matchAll(/"([a-z0-9]+:[A-Za-z]+)"/g)].map((m) => m[1]));
+    const all = statements(dataSource(tf, 'aws_iam_policy_document', 'curation'));
+    const actions = all.flatMap((statement) => statement.actions as string[]);
     for (const action of ['glue:CreateTable', 'glue:DeleteTable', 'glue:UpdateTable', 'glue:BatchCreatePartition', 'glue:UpdatePartition', 'glue:DeletePartition', 'athena:StartQueryExecution']) {
       expect(actions, action).toContain(action);
     }
-    const writes = statements.filter((statement) => statement.includes('"s3:PutObject"'));
+    const writes = all.filter((statement) => (statement.actions as string[]).includes('s3:PutObject'));
     expect(writes).toHaveLength(1);
-    expect([...writes[0].matchAll(/\/([\w-]+(?:\/[\w-]+)*)\/\*"/g)].map((m) => m[1]).sort()).toEqual(['athena-results', 'curated/versions']);
+    expect((writes[0].resources as string[]).map((r) => r.replace('${aws_s3_bucket.lake.arn}/', '')).sort()).toEqual(['athena-results/*', 'curated/versions/*']);
   });
 
   it('alarms on a day with stream traffic and no curated rows, from the metric the function emits', () => {
     const alarm = resource('aws_cloudwatch_metric_alarm', 'lake_day_not_curated');
     const queries = nested(alarm, 'metric_query');
-    const metrics = queries.flatMap((query) => nested(query, 'metric')).map((metric) => ({ namespace: value(metric, 'namespace'), name: value(metric, 'metric_name'), dimensions: attr(metric, 'dimensions') }));
-    expect(metrics).toContainEqual({ namespace: 'AWS/Kinesis', name: 'IncomingRecords', dimensions: '{ StreamName = aws_kinesis_stream.orders.name }' });
-    expect(metrics).toContainEqual({ namespace: 'DemandInsights', name: 'LastCompleteDayRows', dimensions: '{ service = "curation" }' });
-    const expression = queries.map((query) => value(query, 'expression')).find(Boolean);
+    const metrics = queries.flatMap((query) => nested(query, 'metric')).map((metric) => ({ namespace: metric.namespace, name: metric.metric_name, dimensions: metric.dimensions }));
+    expect(metrics).toContainEqual({ namespace: 'AWS/Kinesis', name: 'IncomingRecords', dimensions: { StreamName: '${aws_kinesis_stream.orders.name}' } });
+    expect(metrics).toContainEqual({ namespace: 'DemandInsights', name: 'LastCompleteDayRows', dimensions: { service: 'curation' } });
+    const expression = queries.map((query) => query.expression).find(Boolean);
     expect(expression).toBe('IF(FILL(incoming, 0) > 0 AND FILL(curated, 0) == 0, 1, 0)');
     const source = readFileSync(join(ROOT, 'lake', 'curationMetrics.ts'), 'utf8') + readFileSync(join(ROOT, 'lake', 'lambda', 'curation.ts'), 'utf8');
     expect(source).toMatch(/addMetric\('LastCompleteDayRows'/);
@@ -564,15 +702,16 @@ describe('terraform: lake curation (curation.tf)', () => {
   });
 
   it('keeps order_lines on registered partitions (no projection, which would pin every day to one location) and no hand-run query', () => {
-    expect(resource('aws_glue_catalog_table', 'order_lines')).not.toMatch(/projection\./);
+    expect(JSON.stringify(resource('aws_glue_catalog_table', 'order_lines'))).not.toMatch(/projection\./);
     expect(resourcesOf('aws_athena_named_query')).toEqual([]);
-    expect(attr(resource('aws_cloudwatch_log_group', 'curation'), 'retention_in_days')).toBe('var.log_retention_days');
+    expect(expr(resource('aws_cloudwatch_log_group', 'curation').retention_in_days)).toBe('var.log_retention_days');
   });
 });
 
 // ---------------------------------------------------------------------------------------------
 // The real thing, where a terraform binary and a local provider mirror exist (no registry here):
-// terraform fmt -check, init -plugin-dir, validate, in a scratch copy so nothing lands in the tree.
+// terraform fmt -check, init -plugin-dir, validate and test (mocked provider), in a scratch copy so
+// nothing lands in the tree.
 
 const pluginDir = process.env.TF_PLUGIN_DIR ?? '/opt/tf-plugins';
 const terraform = ['/usr/local/bin/terraform', '/usr/bin/terraform'].find((path) => existsSync(path));
@@ -598,8 +737,28 @@ describe.skipIf(!terraform || !existsSync(join(pluginDir, 'registry.terraform.io
       expect(init.code, `terraform init\n${init.output}`).toBe(0);
       const validate = await sh(terraform!, ['validate', '-no-color'], dir);
       expect(validate.code, `terraform validate\n${validate.output}`).toBe(0);
+      // terraform test with a mocked AWS provider (tests/*.tftest.hcl): plans that show the API
+      // closed by default, the JWT authorizer, the NONE warning, and the module's old interface.
+      const zips = join(scratch, 'zips');
+      await mkdir(zips);
+      for (const name of ['consumer', 'sweep', 'api', 'curation']) await writeFile(join(zips, `${name}.zip`), 'not a real package: plans only hash it');
+      const rootTests = await sh(terraform!, ['test', '-no-color', `-var=lambda_artifacts_dir=${zips}`], dir);
+      expect(rootTests.code, `terraform test (root)\n${rootTests.output}`).toBe(0);
+      expect(rootTests.output).toMatch(/Success! 5 passed, 0 failed/);
+      const moduleDir = join(dir, 'modules', 'demand-insights-lambda');
+      const moduleInit = await sh(terraform!, ['init', '-backend=false', '-input=false', '-no-color', `-plugin-dir=${pluginDir}`], moduleDir);
+      expect(moduleInit.code, `terraform init (module)\n${moduleInit.output}`).toBe(0);
+      const moduleTests = await sh(terraform!, ['test', '-no-color', `-var=lambda_zip_path=${join(zips, 'api.zip')}`], moduleDir);
+      expect(moduleTests.code, `terraform test (module)\n${moduleTests.output}`).toBe(0);
+      expect(moduleTests.output).toMatch(/Success! 3 passed, 0 failed/);
+      // The old module's caller, as its teams would run it.
+      const exampleDir = join(dir, 'examples', 'old-module-caller');
+      const exampleInit = await sh(terraform!, ['init', '-backend=false', '-input=false', '-no-color', `-plugin-dir=${pluginDir}`], exampleDir);
+      expect(exampleInit.code, `terraform init (example)\n${exampleInit.output}`).toBe(0);
+      const exampleValidate = await sh(terraform!, ['validate', '-no-color'], exampleDir);
+      expect(exampleValidate.code, `terraform validate (example)\n${exampleValidate.output}`).toBe(0);
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
-  }, 180_000);
+  }, 600_000);
 });
