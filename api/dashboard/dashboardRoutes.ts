@@ -78,14 +78,15 @@ export function createDashboardRoutes(options: DashboardRoutesOptions): Dashboar
   }
 
   function poll(url: URL, response: ServerResponse): void {
-    if (!feed) return sendError(response, 404, 'no_live_feed', 'this server has no live alert feed: `npm start` (the local stack) has one');
     const parsed = PollQuerySchema.safeParse(Object.fromEntries(url.searchParams));
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       return sendError(response, 400, 'invalid_request', `${String(issue.path[0] ?? 'query')}: ${issue.message}`, String(issue.path[0] ?? ''));
     }
+    // Without a feed the answer says so (200, not 404): the page asks this first and opens no stream then.
+    if (!feed) return send(response, 200, 'application/json', JSON.stringify({ live: false, last_seq: 0, alerts: [] }));
     const entries = feed.since(parsed.data.after, POLL_PAGE);
-    send(response, 200, 'application/json', JSON.stringify({ last_seq: feed.lastSeq, alerts: entries }));
+    send(response, 200, 'application/json', JSON.stringify({ live: true, last_seq: feed.lastSeq, alerts: entries }));
   }
 
   return {

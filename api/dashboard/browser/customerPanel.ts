@@ -87,7 +87,7 @@ function render(panel: Panel, id: string, customer: Customer): void {
       color: { legend: true, domain: ['order', 'return'], range: ['#0550ae', '#c2410c'] },
       marks: [
         Plot.rectX([{ from: asOf, to: horizonEnd }], { x1: 'from', x2: 'to', y1: 0, y2: top, fill: '#0550ae', fillOpacity: 0.08 }),
-        Plot.text([{ at: asOf }], { x: 'at', y: top, text: () => `${clv.expected_purchases.toFixed(1)} purchases expected`, textAnchor: 'start', dx: 4, dy: 8 }),
+        Plot.text([{ at: horizonEnd }], { x: 'at', y: top, text: () => `${clv.expected_purchases.toFixed(1)} purchases expected`, textAnchor: 'end', dx: -4, dy: 8 }),
         Plot.ruleY([0]),
         Plot.ruleX(points, { x: 'time', y1: 0, y2: 'value', stroke: 'type' }),
         Plot.dot(points, { x: 'time', y: 'value', fill: 'type', r: 3, title: (d: (typeof points)[number]) => `${d.order_id} · ${d.occurred_at.slice(0, 10)} · ${money(d.value)}` }),

@@ -112,10 +112,14 @@ function mergeRows(apiRows: readonly ApiRow[], lastAlert: ReadonlyMap<string, Fe
     const { churnProbability: churn, clv, asOf } = entry.detail;
     rows.set(customerId, { customerId, churn, clv, loss: churn * clv, asOf, from: 'alert', live: true });
   }
+  // The latest LIMIT alerted customers always show (a long replay alerts thousands); the others fill up to the limit.
+  const recent = new Set([...lastAlert.values()].sort((a, b) => b.seq - a.seq).slice(0, LIMIT).map((entry) => entry.detail.customerId));
   const sorted = [...rows.values()].sort((a, b) => b.loss - a.loss || (a.customerId < b.customerId ? -1 : 1));
-  // Live rows always show; the others fill up to the limit.
   let others = 0;
-  return sorted.filter((row) => row.live || ++others <= LIMIT);
+  return sorted.filter((row) => {
+    row.live &&= recent.has(row.customerId);
+    return row.live || ++others <= LIMIT;
+  });
 }
 
 function showTable(panel: Panel, rows: readonly Row[], onCustomer: (customerId: string) => void): void {
