@@ -266,11 +266,16 @@ describe('the dashboard, in Chromium, over the local API', () => {
     const clv = (await post('/demand-insights/clv', { customer_ids: [second] })).customers[0];
     expect(await figureValue(page, 'customer', 'clv')).toBe(clv.clv);
 
-    // An unknown customer by the search box: said in plain words.
+    // An unknown customer by the search box: said in plain words. Chromium logs each 404 answer
+    // (clv, churn, customer-orders) as a console error; those three, caused here, are set apart.
+    const errorsBefore = consoleErrors.length;
     await page.fill('#customer-id', 'no-such-customer');
     await page.press('#customer-id', 'Enter');
     await page.waitForFunction(() => document.getElementById('customer')!.dataset.state === 'empty');
     expect(await page.$eval('#customer [data-role="status"]', (e) => e.textContent)).toContain('No customer "no-such-customer"');
+    await expect.poll(() => consoleErrors.length - errorsBefore).toBe(3);
+    const caused = consoleErrors.splice(errorsBefore);
+    for (const error of caused) expect(error).toMatch(/status of 404/);
   });
 
   it('follows a live alert from a replayed event to the risk table', async () => {
