@@ -105,6 +105,7 @@ export class ApiService {
     await time('storeElasticity', () => this.pricing.elasticity({}));
     for (const k of this.config.precomputeSegments) await time(`segments.k${k}`, () => this.segments({ n_clusters: k }).catch(() => undefined));
     await time('population', () => this.customers.population());
+    await time('products', () => this.catalog.products({ limit: 1 }));
     return timings;
   }
 

@@ -56,7 +56,7 @@ let consumerDone: Promise<unknown>;
 let states: Map<string, CustomerState>;
 const feed = new AlertFeed();
 const consoleErrors: string[] = [];
-const timings: Record<string, number> = {};
+const timings: Record<string, unknown> = {};
 
 beforeAll(async () => {
   const model = BtydModel.load(trainBtyd(events, { calibrationEnd, horizonDays: 90 }));
@@ -157,6 +157,9 @@ describe('the dashboard, in Chromium, over the local API', () => {
     page = await openPage(1280, 800);
     timings.firstRenderMs1280 = await page.evaluate(() => (window as unknown as { dashboard: { firstRenderMs: number } }).dashboard.firstRenderMs);
     timings.loadToRenderedMs1280 = Math.round(performance.now() - started);
+    // Where the time went: each request of the first load, as the browser timed it.
+    const requests = await page.evaluate(() => performance.getEntriesByType('resource').map((entry) => [entry.name.replace(location.origin, ''), Math.round(entry.startTime), Math.round(entry.duration)] as const));
+    timings.requests1280 = requests.map(([name, start, duration]) => ({ name, startMs: start, durationMs: duration }));
     for (const panel of ['segments', 'risk', 'customer', 'demand', 'price']) {
       expect(await state(page, panel), panel).toBe('ready');
       expect((await page.$eval(`#${panel} [data-role="meta"]`, (e) => e.textContent)) ?? '', panel).toMatch(/as of|to \d{4}-\d\d-\d\d/i);
