@@ -19,6 +19,8 @@ export function customerPanel(): { show(customerId: string): Promise<void> } {
       panel.set('empty', 'Search a customer id, or pick one in the risk table.');
       return Promise.resolve();
     }
+    // The previous customer's as-of line must not stay under another customer's answer.
+    panel.meta('');
     panel.set('loading', `Loading customer ${id}…`);
     return latest.run(
       () => loadCustomer(id),

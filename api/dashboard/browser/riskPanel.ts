@@ -162,11 +162,13 @@ function showAlertChart(panel: Panel, alerts: readonly FeedEntry[]): void {
     last = Math.max(last, point.time.getTime());
   }
   const interval = last - first > 120 * 86_400_000 ? 'week' : 'day';
+  // At least two weeks wide, so a first alert is a bar of a day, not the whole chart.
+  const domain = [new Date(Math.min(first, last - 14 * 86_400_000)), new Date(last + 86_400_000)];
   target.replaceChildren(
     Plot.plot({
       width: panel.chartWidth(),
       height: 180,
-      x: { type: 'utc', label: `Event time (alerts per ${interval})` },
+      x: { type: 'utc', label: `Event time (alerts per ${interval})`, domain },
       y: { label: '↑ Alerts', grid: true },
       color: { legend: true, domain: ['At risk', 'Recovered'], range: ['#c2410c', '#15803d'] },
       marks: [Plot.rectY(points, Plot.binX<Plot.RectYOptions>({ y: 'count' }, { x: 'time', fill: 'type', interval })), Plot.ruleY([0])],
