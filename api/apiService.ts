@@ -6,6 +6,8 @@ import type {
   AtRiskResponse,
   ChurnResponse,
   ClvResponse,
+  CustomerOrdersRequest,
+  CustomerOrdersResponse,
   CustomersRequest,
   ElasticityResponse,
   ForecastRequest,
@@ -13,14 +15,20 @@ import type {
   PriceElasticityRequest,
   PriceOptimizationRequest,
   PriceOptimizationResponse,
+  ProductsRequest,
+  ProductsResponse,
+  SegmentMembersRequest,
+  SegmentMembersResponse,
   SegmentsRequest,
   SegmentsResponse,
 } from './schemas.ts';
 import { CustomerPopulation } from './services/customerPopulation.ts';
+import { CustomerOrdersService } from './services/customerOrders.ts';
 import { CustomerScoresService } from './services/customerScores.ts';
 import type { CustomerStateReader } from './services/customerStateReader.ts';
 import { DemandService } from './services/demand.ts';
 import { PricingService } from './services/pricing.ts';
+import { ProductCatalogService } from './services/productCatalog.ts';
 import { SegmentsService } from './services/segments.ts';
 import { ServiceContext } from './services/serviceContext.ts';
 
@@ -59,6 +67,9 @@ export class ApiService {
   private readonly pricing: PricingService;
   private readonly customers: CustomerPopulation;
   private readonly scores: CustomerScoresService;
+  private readonly orders: CustomerOrdersService;
+  private readonly catalog: ProductCatalogService;
+  private readonly model: CustomerModel;
 
   constructor(deps: ApiServiceDeps) {
     this.config = { ...DEFAULT_API_CONFIG, ...deps.config };
@@ -68,6 +79,9 @@ export class ApiService {
     this.pricing = new PricingService(this.context);
     this.customers = new CustomerPopulation(this.context, deps.store, deps.model);
     this.scores = new CustomerScoresService(this.customers, deps.model);
+    this.orders = new CustomerOrdersService(this.context);
+    this.catalog = new ProductCatalogService(this.context);
+    this.model = deps.model;
   }
 
   /**
@@ -91,6 +105,7 @@ export class ApiService {
     await time('storeElasticity', () => this.pricing.elasticity({}));
     for (const k of this.config.precomputeSegments) await time(`segments.k${k}`, () => this.segments({ n_clusters: k }).catch(() => undefined));
     await time('population', () => this.customers.population());
+    await time('products', () => this.catalog.products({ limit: 1 }));
     return timings;
   }
 
@@ -120,6 +135,18 @@ export class ApiService {
 
   atRiskCustomers(request: AtRiskRequest): Promise<AtRiskResponse> {
     return this.scores.atRiskCustomers(request);
+  }
+
+  async segmentMembers(request: SegmentMembersRequest): Promise<SegmentMembersResponse> {
+    return this.segmentsService.segmentMembers(request, await this.customers.population(), this.model.version);
+  }
+
+  customerOrders(request: CustomerOrdersRequest): Promise<CustomerOrdersResponse> {
+    return this.orders.customerOrders(request);
+  }
+
+  products(request: ProductsRequest): Promise<ProductsResponse> {
+    return this.catalog.products(request);
   }
 
   async close(): Promise<void> {

@@ -17,6 +17,8 @@ export interface LocalServerOptions {
   host?: string;
   /** API Gateway's own payload limit is 10 MB; anything above this is refused with 413 here. */
   maxBodyBytes?: number;
+  /** Tried before the API: answers local-only paths (the dashboard) and returns true, or returns false. */
+  before?: (request: IncomingMessage, response: ServerResponse) => boolean;
 }
 
 export interface LocalServer {
@@ -33,6 +35,7 @@ export async function serveLocal(options: LocalServerOptions): Promise<LocalServ
   const host = options.host ?? '127.0.0.1';
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const server = createServer((request, response) => {
+    if (options.before?.(request, response)) return;
     handle(request, response, options.handler, maxBodyBytes).catch((error: unknown) => {
       // The handler never throws; this is a broken socket or the like.
       if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });

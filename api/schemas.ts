@@ -24,6 +24,9 @@ export const CUSTOMER_PAGE_DEFAULT = 1000;
 const CUSTOMER_PAGE_MAX = 5000;
 const AT_RISK_LIMIT_MAX = 1000;
 const PRICE_BAND_FACTOR_MIN = 0.01;
+const HISTORY_DAYS_MAX = 1500;
+const SEGMENT_MEMBERS_MAX = 20_000;
+const PRODUCTS_LIMIT_MAX = 1000;
 const PRICE_BAND_FACTOR_MAX = 100;
 /** As OrderEvent's unit price bound (models/customer/orderEvent.ts). */
 const PRICE_MAX = 1_000_000;
@@ -92,6 +95,13 @@ export const ForecastBodySchema = z.strictObject({
     .max(FORECAST_DAYS_MAX, `must be an integer from ${FORECAST_DAYS_MIN} to ${FORECAST_DAYS_MAX}`)
     .default(30)
     .describe(`Days to forecast after the last day of history, ${FORECAST_DAYS_MIN}..${FORECAST_DAYS_MAX}.`),
+  history_days: z
+    .number({ error: `must be an integer from 0 to ${HISTORY_DAYS_MAX}` })
+    .int(`must be an integer from 0 to ${HISTORY_DAYS_MAX}`)
+    .min(0, `must be an integer from 0 to ${HISTORY_DAYS_MAX}`)
+    .max(HISTORY_DAYS_MAX, `must be an integer from 0 to ${HISTORY_DAYS_MAX}`)
+    .optional()
+    .describe(`Also answer the last this many days of the zero-filled history the forecaster was fitted on, 0..${HISTORY_DAYS_MAX} (default: none).`),
 });
 
 export const PriceElasticityBodySchema = z.strictObject({
@@ -172,12 +182,46 @@ export const AtRiskQuerySchema = z.strictObject({
     .describe(`At most this many customers, 1..${AT_RISK_LIMIT_MAX}.`),
 });
 
+const ClustersParam = SegmentsQuerySchema.shape.n_clusters;
+
+export const SegmentMembersQuerySchema = z.strictObject({
+  n_clusters: ClustersParam,
+  limit: queryNumber(
+    z
+      .number({ error: `must be an integer from 1 to ${SEGMENT_MEMBERS_MAX}` })
+      .int(`must be an integer from 1 to ${SEGMENT_MEMBERS_MAX}`)
+      .min(1, `must be an integer from 1 to ${SEGMENT_MEMBERS_MAX}`)
+      .max(SEGMENT_MEMBERS_MAX, `must be an integer from 1 to ${SEGMENT_MEMBERS_MAX}`),
+  )
+    .default(2000)
+    .describe(`At most this many customers (an even, deterministic sample when there are more), 1..${SEGMENT_MEMBERS_MAX}.`),
+});
+
+export const CustomerOrdersQuerySchema = z.strictObject({
+  customer_id: IdSchema.describe('The customer whose orders and returns are listed.'),
+});
+
+export const ProductsQuerySchema = z.strictObject({
+  limit: queryNumber(
+    z
+      .number({ error: `must be an integer from 1 to ${PRODUCTS_LIMIT_MAX}` })
+      .int(`must be an integer from 1 to ${PRODUCTS_LIMIT_MAX}`)
+      .min(1, `must be an integer from 1 to ${PRODUCTS_LIMIT_MAX}`)
+      .max(PRODUCTS_LIMIT_MAX, `must be an integer from 1 to ${PRODUCTS_LIMIT_MAX}`),
+  )
+    .default(50)
+    .describe(`The best-selling products (by units), at most this many, 1..${PRODUCTS_LIMIT_MAX}.`),
+});
+
 export type SegmentsRequest = z.output<typeof SegmentsQuerySchema>;
 export type ForecastRequest = z.output<typeof ForecastBodySchema>;
 export type PriceElasticityRequest = z.output<typeof PriceElasticityBodySchema>;
 export type PriceOptimizationRequest = z.output<typeof PriceOptimizationBodySchema>;
 export type CustomersRequest = z.output<typeof CustomersBodySchema>;
 export type AtRiskRequest = z.output<typeof AtRiskQuerySchema>;
+export type SegmentMembersRequest = z.output<typeof SegmentMembersQuerySchema>;
+export type CustomerOrdersRequest = z.output<typeof CustomerOrdersQuerySchema>;
+export type ProductsRequest = z.output<typeof ProductsQuerySchema>;
 
 // ---------------------------------------------------------------------------------------------
 // Responses
@@ -235,6 +279,10 @@ export const ForecastResponseSchema = z.object({
     .describe('Shares of the in-sample absolute error removed by the moving level and the weekday profile; they sum to 1.'),
   weekday_profile: z.array(z.number()).length(7).describe('Median demand per weekday at the current level, Monday first.'),
   level: z.number().nonnegative(),
+  history: z
+    .array(z.object({ date: IsoDate, units: z.number() }))
+    .optional()
+    .describe('With history_days: the last days of the daily series the forecaster was fitted on, oldest first.'),
 });
 
 const InferenceSchema = z.object({
@@ -351,6 +399,63 @@ export const AtRiskResponseSchema = z.object({
   ),
 });
 
+export const SegmentMembersResponseSchema = z.object({
+  n_clusters: z.number().int(),
+  as_of: IsoDate.describe('RFM as of the last day in the lake.'),
+  scores_as_of: IsoDateTime.describe('CLV as of this time (as POST clv).'),
+  model_version: z.string().describe('The customer model that scored CLV.'),
+  customers: z.number().int().nonnegative().describe('Customers segmented.'),
+  sampled: z.boolean().describe('true when members is an even sample of the customers rather than all of them.'),
+  segments: z.array(
+    z.object({
+      segment: z.number().int().nonnegative(),
+      name: z.string(),
+      size: z.number().int().nonnegative(),
+      means: z.object({ recency_days: z.number(), frequency: z.number(), monetary: z.number(), clv: z.number().nullable() }),
+    }),
+  ),
+  members: z.array(
+    z.object({
+      customer_id: z.string(),
+      segment: z.number().int().nonnegative(),
+      recency_days: z.number(),
+      frequency: z.number(),
+      monetary: z.number(),
+      clv: z.number().nullable(),
+    }),
+  ),
+});
+
+export const CustomerOrdersResponseSchema = z.object({
+  customer_id: z.string(),
+  as_of: IsoDate.describe('The last day in the lake.'),
+  orders: z.array(
+    z.object({
+      order_id: z.string(),
+      type: z.enum(['order', 'return']),
+      occurred_at: IsoDateTime,
+      value: z.number().describe('Σ quantity × unit price of the event.'),
+      units: z.number(),
+    }),
+  ),
+});
+
+export const ProductsResponseSchema = z.object({
+  as_of: IsoDate.nullable().describe('The last day in the lake; null when it is empty.'),
+  total: z.number().int().nonnegative().describe('Products with priced sales.'),
+  products: z.array(
+    z.object({
+      product_id: z.string(),
+      category_id: z.string().nullable(),
+      units: z.number(),
+      revenue: z.number(),
+      mean_price: z.number().describe('revenue / units over the whole lake.'),
+      weekly_units: z.number().describe('units per week of the lake\'s span.'),
+    }),
+  ),
+  categories: z.array(z.object({ category_id: z.string(), products: z.number().int(), units: z.number() })).describe('Every category, by units, highest first.'),
+});
+
 export const ErrorResponseSchema = z.object({
   error: z.object({
     code: z.string(),
@@ -369,3 +474,6 @@ export type ClvResponse = z.output<typeof ClvResponseSchema>;
 export type ChurnResponse = z.output<typeof ChurnResponseSchema>;
 export type AtRiskResponse = z.output<typeof AtRiskResponseSchema>;
 export type Scope = z.output<typeof ScopeSchema>;
+export type SegmentMembersResponse = z.output<typeof SegmentMembersResponseSchema>;
+export type CustomerOrdersResponse = z.output<typeof CustomerOrdersResponseSchema>;
+export type ProductsResponse = z.output<typeof ProductsResponseSchema>;

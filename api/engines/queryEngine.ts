@@ -42,6 +42,7 @@ export const QUERIES = {
   category_exists: 1,
   daily_units: 4,
   weekly_product_sales: 4,
+  product_sales: 0,
   customer_rfm: 2,
   customer_order_lines: 0,
   customer_order_lines_for: CUSTOMER_BATCH,

@@ -25,6 +25,16 @@ export interface WeeklyProductSales {
   revenue: number;
 }
 
+/** One product's sales over the whole lake (orders only, priced lines). */
+export interface ProductSales {
+  productId: string;
+  categoryId: string | null;
+  units: number;
+  revenue: number;
+  /** Weeks with any sale of it. */
+  weeks: number;
+}
+
 export interface CustomerRfm {
   customerId: string;
   recencyDays: number;
@@ -77,6 +87,8 @@ export interface LakeQueries {
   dailyUnits(scope: DemandScope): Promise<DailyUnits[]>;
   /** Product-weeks with units > 0 (orders only), for one product, a category, or the store. */
   weeklyProductSales(scope: DemandScope): Promise<WeeklyProductSales[]>;
+  /** Sales per product over the whole lake, by product id. */
+  productSales(): Promise<ProductSales[]>;
   /** RFM per customer as of a day (YYYY-MM-DD, inclusive), orders only. */
   customerRfm(asOf: string): Promise<CustomerRfm[]>;
   /** Order lines (orders and returns) of the given customers, or of all customers when omitted. */

@@ -1,4 +1,4 @@
-import type { CustomerRfm, DailyUnits, DemandScope, LakeOrderLine, LakeOrderTotal, LakeOrderTotals, LakeQueries, WeeklyProductSales } from './lakeQueries.ts';
+import type { CustomerRfm, DailyUnits, DemandScope, LakeOrderLine, LakeOrderTotal, LakeOrderTotals, LakeQueries, ProductSales, WeeklyProductSales } from './lakeQueries.ts';
 import { compareCodePoints } from '../../models/customer/customerIds.ts';
 import { CUSTOMER_BATCH, QueryEngineError, type QueryEngine, type Row, type SqlParam } from '../engines/queryEngine.ts';
 
@@ -39,6 +39,17 @@ export function createLakeQueries(engine: QueryEngine, options: { concurrency?: 
         weekStart: requiredText(row, 'week_start'),
         units: number(row, 'units'),
         revenue: number(row, 'revenue'),
+      }));
+    },
+
+    async productSales(): Promise<ProductSales[]> {
+      const { rows } = await engine.query('product_sales');
+      return rows.map((row) => ({
+        productId: requiredText(row, 'product_id'),
+        categoryId: optionalText(row, 'category_id'),
+        units: number(row, 'units'),
+        revenue: number(row, 'revenue'),
+        weeks: number(row, 'weeks'),
       }));
     },
 

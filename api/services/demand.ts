@@ -1,7 +1,7 @@
 import type { DailySeries } from '../../models/demand/demandSeries.ts';
 import { describeForecast, storeClosedDays } from '../../models/demand/forecastDemand.ts';
 import { fitWeekdayQuantile, type WeekdayQuantileModel } from '../../models/demand/weekdayQuantile.ts';
-import { parseIsoDay } from '../../models/time/calendar.ts';
+import { isoDay, parseIsoDay } from '../../models/time/calendar.ts';
 import { UnprocessableError } from '../errors.ts';
 import type { DemandScope } from '../lake/lakeQueries.ts';
 import type { ForecastRequest, ForecastResponse } from '../schemas.ts';
@@ -71,8 +71,17 @@ export class DemandService {
       feature_importances: forecast.featureImportances,
       weekday_profile: forecast.weekdayProfile,
       level: forecast.level,
+      ...(request.history_days === undefined ? {} : { history: lastDays(history, request.history_days) }),
     };
   }
+}
+
+/** The last `days` days of a daily series, oldest first. */
+function lastDays(series: DailySeries, days: number): { date: string; units: number }[] {
+  const from = Math.max(0, series.units.length - days);
+  const out: { date: string; units: number }[] = [];
+  for (let i = from; i < series.units.length; i++) out.push({ date: isoDay(series.firstDay + i), units: series.units[i] });
+  return out;
 }
 
 /** Daily units over every day of [firstDay, lastDay], zero where the lake has no sales. */

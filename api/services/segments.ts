@@ -1,18 +1,25 @@
-import { fitSegments } from '../../models/segmentation/segmentation.ts';
+import { fitSegments, type Segmentation } from '../../models/segmentation/segmentation.ts';
 import { UnprocessableError } from '../errors.ts';
 import type { CustomerRfm } from '../lake/lakeQueries.ts';
-import type { SegmentsRequest, SegmentsResponse } from '../schemas.ts';
+import type { SegmentMembersRequest, SegmentMembersResponse, SegmentsRequest, SegmentsResponse } from '../schemas.ts';
+import type { Population } from './customerPopulation.ts';
 import type { RefreshingCache } from './refreshingCache.ts';
 import { STORE_KEY, type ServiceContext } from './serviceContext.ts';
 
-/** GET segments: RFM K-Means over the lake's customers, one cached fit per k. */
+interface FittedSegments {
+  asOf: string;
+  rfm: CustomerRfm[];
+  fit: Segmentation;
+}
+
+/** GET segments and GET segment-members: RFM K-Means over the lake's customers, one cached fit per k. */
 export class SegmentsService {
   private readonly rfmCache: RefreshingCache<string, { asOf: string; rfm: CustomerRfm[] }>;
-  private readonly segmentsCache: RefreshingCache<number, SegmentsResponse>;
+  private readonly fitCache: RefreshingCache<number, FittedSegments>;
 
   constructor(private readonly context: ServiceContext) {
     this.rfmCache = context.lakeCache(1, 'rfm');
-    this.segmentsCache = context.lakeCache(16, 'segments');
+    this.fitCache = context.lakeCache(16, 'segments');
   }
 
   /** RFM per customer as of the lake's last day. */
@@ -24,30 +31,79 @@ export class SegmentsService {
     });
   }
 
-  segments(request: SegmentsRequest): Promise<SegmentsResponse> {
-    const k = request.n_clusters;
-    return this.segmentsCache.get(k, async () => {
+  private fitted(k: number): Promise<FittedSegments> {
+    return this.fitCache.get(k, async () => {
       const { asOf, rfm } = await this.rfm();
       if (rfm.length < k) {
         throw new UnprocessableError('too_few_customers', `${rfm.length} customers cannot form ${k} segments`, { customers: rfm.length, n_clusters: k });
       }
-      const fit = fitSegments(rfm, { k });
-      return {
-        n_clusters: k,
-        as_of: asOf,
-        customers: rfm.length,
-        method: 'rfm-kmeans' as const,
-        segments: fit.segments.map((segment) => ({
-          segment: segment.segment,
-          name: segment.name,
-          size: segment.size,
-          share: segment.share,
-          means: { recency_days: segment.means.recencyDays, frequency: segment.means.frequency, monetary: segment.means.monetary },
-          centroid: segment.centroid,
-        })),
-        silhouette: { value: fit.silhouette.value, sampled: fit.silhouette.sampled, sample_size: fit.silhouette.sampleSize },
-        inertia: fit.model.inertia,
-      };
+      return { asOf, rfm, fit: fitSegments(rfm, { k }) };
     });
+  }
+
+  async segments(request: SegmentsRequest): Promise<SegmentsResponse> {
+    const k = request.n_clusters;
+    const { asOf, rfm, fit } = await this.fitted(k);
+    return {
+      n_clusters: k,
+      as_of: asOf,
+      customers: rfm.length,
+      method: 'rfm-kmeans' as const,
+      segments: fit.segments.map((segment) => ({
+        segment: segment.segment,
+        name: segment.name,
+        size: segment.size,
+        share: segment.share,
+        means: { recency_days: segment.means.recencyDays, frequency: segment.means.frequency, monetary: segment.means.monetary },
+        centroid: segment.centroid,
+      })),
+      silhouette: { value: fit.silhouette.value, sampled: fit.silhouette.sampled, sample_size: fit.silhouette.sampleSize },
+      inertia: fit.model.inertia,
+    };
+  }
+
+  /**
+   * The customers of each segment with their RFM and CLV, and each segment's mean CLV over all of
+   * its customers. More customers than `limit`: every (n / limit)-th in lake order, so the picture
+   * is the same sample on every call.
+   */
+  async segmentMembers(request: SegmentMembersRequest, population: Population, modelVersion: string): Promise<SegmentMembersResponse> {
+    const { asOf, rfm, fit } = await this.fitted(request.n_clusters);
+    const clvOf = (id: string) => population.byId.get(id)?.score.clv ?? null;
+    const clvSums = new Float64Array(fit.segments.length);
+    const clvCounts = new Int32Array(fit.segments.length);
+    rfm.forEach((row, i) => {
+      const clv = clvOf(row.customerId);
+      if (clv === null) return;
+      clvSums[fit.assignments[i]] += clv;
+      clvCounts[fit.assignments[i]]++;
+    });
+    const step = Math.max(1, rfm.length / request.limit);
+    const members: SegmentMembersResponse['members'] = [];
+    for (let at = 0; at < rfm.length && members.length < request.limit; at += step) {
+      const i = Math.floor(at);
+      const row = rfm[i];
+      members.push({ customer_id: row.customerId, segment: fit.assignments[i], recency_days: row.recencyDays, frequency: row.frequency, monetary: row.monetary, clv: clvOf(row.customerId) });
+    }
+    return {
+      n_clusters: request.n_clusters,
+      as_of: asOf,
+      scores_as_of: new Date(population.asOfMs).toISOString(),
+      model_version: modelVersion,
+      customers: rfm.length,
+      sampled: members.length < rfm.length,
+      segments: fit.segments.map((segment) => ({
+        segment: segment.segment,
+        name: segment.name,
+        size: segment.size,
+        means: {
+          recency_days: segment.means.recencyDays,
+          frequency: segment.means.frequency,
+          monetary: segment.means.monetary,
+          clv: clvCounts[segment.segment] > 0 ? clvSums[segment.segment] / clvCounts[segment.segment] : null,
+        },
+      })),
+      members,
+    };
   }
 }

@@ -10,6 +10,8 @@ import { loadModel } from '../../models/clv/modelArtifact.ts';
 import type { PendingAlert } from '../../models/customer/alertEvent.ts';
 import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 import { JsonlAlertSink } from '../../consumers/alerts/jsonlAlertSink.ts';
+import { FanOutAlertSink } from '../../consumers/alerts/fanOutAlertSink.ts';
+import { AlertFeed } from '../../api/dashboard/alertFeed.ts';
 import { dynamoClient, kinesisClient } from '../../aws/clients.ts';
 import { CounterMetrics } from '../../consumers/consumerMetrics.ts';
 import type { ConsumerDeps } from '../../consumers/customerBatch.ts';
@@ -90,11 +92,13 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
     const deadLettersPath = join(options.out, 'dead-letters.jsonl');
     await rm(alertsPath, { force: true });
     await rm(deadLettersPath, { force: true });
+    const alertFeed = new AlertFeed();
     const progress = new ProgressView(replay.length + options.poison, options.quiet);
     const metrics = new CounterMetrics();
     const deps: ConsumerDeps = {
       store: new DynamoStateStore({ client: dynamo, tableName: TABLE }),
-      alerts: new JsonlAlertSink({ path: alertsPath, onAlert: (alert) => progress.log(describeAlert(alert)) }),
+      // The dashboard's live feed hears every alert the JSONL "bus" took.
+      alerts: new FanOutAlertSink(new JsonlAlertSink({ path: alertsPath, onAlert: (alert) => progress.log(describeAlert(alert)) }), [(alerts) => alertFeed.add(alerts)]),
       deadLetters: new JsonlDeadLetterSink({ path: deadLettersPath }),
       model,
       policy: { ...DEFAULT_RISK_POLICY, level: options.threshold },
@@ -132,7 +136,7 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
     };
     printSummary(result, alertsPath, deadLettersPath, say);
     await writeFile(join(options.out, 'summary.json'), `${JSON.stringify(result, null, 2)}\n`);
-    if (options.serve) await serveUntilStopped(events, model, deps, options, kinesalite.endpoint, say);
+    if (options.serve) await serveUntilStopped(events, model, deps, options, kinesalite.endpoint, say, alertFeed);
     await streaming.stop();
   } finally {
     kinesis.destroy();
@@ -287,11 +291,11 @@ function startStreaming(replay: readonly OrderEvent[], options: LocalOptions, de
 }
 
 /** Serves the API over the same state store (live scores) and a lake of the whole history, until Ctrl-C. */
-async function serveUntilStopped(events: readonly OrderEvent[], model: CustomerModel, deps: ConsumerDeps, options: LocalOptions, kinesisEndpoint: string, say: (line: string) => void) {
+async function serveUntilStopped(events: readonly OrderEvent[], model: CustomerModel, deps: ConsumerDeps, options: LocalOptions, kinesisEndpoint: string, say: (line: string) => void, alertFeed: AlertFeed) {
   const { startLocalApi } = await import('./serve.ts');
   const { ROUTES, OPENAPI_PATH } = await import('../../api/routes/index.ts');
-  const api = await startLocalApi({ lakeDir: join(options.out, 'lake'), events, model, store: deps.store, port: options.port, say });
-  say(`• API listening on ${api.server.url}, scoring live from the stream's state store:`);
+  const api = await startLocalApi({ lakeDir: join(options.out, 'lake'), events, model, store: deps.store, port: options.port, say, alertFeed });
+  say(`• dashboard at ${api.server.url}/ (live alerts, ${alertFeed.lastSeq.toLocaleString()} so far); API scoring live from the stream's state store:`);
   for (const route of ROUTES) say(`    ${route.method.padEnd(4)} ${api.server.url}${route.path}`);
   say(`    GET  ${api.server.url}${OPENAPI_PATH}`);
   say(`• the consumer keeps polling: send more events with`);

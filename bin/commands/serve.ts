@@ -10,6 +10,9 @@ import { type ApiLogger, createApiHandler } from '../../api/http/apiHandler.ts';
 import { buildLake } from '../../api/lake/buildLake.ts';
 import { createLakeQueries } from '../../api/lake/lakeQueriesSql.ts';
 import { type LocalServer, serveLocal } from '../../api/localServer.ts';
+import type { AlertFeed } from '../../api/dashboard/alertFeed.ts';
+import { buildDashboardAssets } from '../../api/dashboard/dashboardBundle.ts';
+import { createDashboardRoutes, type DashboardRoutes } from '../../api/dashboard/dashboardRoutes.ts';
 import { OPENAPI_PATH, ROUTES } from '../../api/routes/index.ts';
 import { dynamoClient } from '../../aws/clients.ts';
 import { DynamoStateStore } from '../../consumers/stateStore/dynamoStateStore.ts';
@@ -64,6 +67,10 @@ export interface LocalApiOptions {
   corsOrigins?: string;
   config?: Partial<ApiServiceConfig>;
   logger?: ApiLogger;
+  /** Serve the dashboard at / (default true). */
+  dashboard?: boolean;
+  /** The live alerts the dashboard streams; without it the page polls the at-risk listing only. */
+  alertFeed?: AlertFeed;
   /** Compute the shared aggregates before listening (default true). */
   warmUp?: boolean;
   say?: (line: string) => void;
@@ -105,11 +112,18 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
       say(`• warm-up ${Math.round(performance.now() - started)} ms (${Object.entries(timings).map(([k, v]) => `${k} ${v}`).join(', ')})`);
     }
     const handler = createApiHandler({ service: () => service, cors: { allowedOrigins: parseAllowedOrigins(options.corsOrigins ?? '*') }, logger: options.logger });
-    const server = await serveLocal({ handler, port: options.port ?? 0, host: options.host });
+    let dashboard: DashboardRoutes | undefined;
+    if (options.dashboard ?? true) {
+      const assets = await buildDashboardAssets();
+      say(`• dashboard bundled in ${assets.bundleMs} ms (${Math.round(assets.js.length / 1024)} KiB of script)`);
+      dashboard = createDashboardRoutes({ assets, feed: options.alertFeed });
+    }
+    const server = await serveLocal({ handler, port: options.port ?? 0, host: options.host, before: dashboard?.handle });
     return {
       server,
       service,
       close: async () => {
+        dashboard?.close();
         await server.close();
         await service.close();
       },
@@ -163,7 +177,7 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
     logger: options.verbose ? consoleLogger() : undefined,
     say,
   });
-  say(`• API listening on ${api.server.url}`);
+  say(`• API listening on ${api.server.url}, the dashboard at ${api.server.url}/`);
   for (const route of ROUTES) say(`    ${route.method.padEnd(4)} ${api.server.url}${route.path}`);
   say(`    GET  ${api.server.url}${OPENAPI_PATH}`);
 

@@ -98,6 +98,11 @@ describe('api/lambda.ts handler over Athena and DynamoDB stand-ins', () => {
       ['GET', '/demand-insights/at-risk-customers?threshold=0.5&limit=20'],
       ['POST', '/demand-insights/forecast', { product_id: 'NOPE' }],
       ['GET', '/demand-insights/segments?n_clusters=x'],
+      ['GET', '/demand-insights/segment-members?n_clusters=4&limit=100'],
+      ['GET', `/demand-insights/customer-orders?customer_id=${encodeURIComponent(customers[3])}`],
+      ['GET', '/demand-insights/customer-orders?customer_id=ghost'],
+      ['GET', '/demand-insights/products?limit=10'],
+      ['POST', '/demand-insights/forecast', { forecast_days: 7, history_days: 10 }],
     ];
     for (const [method, url, body] of requests) {
       const expected = await oracle.call(method, url, body);
@@ -108,7 +113,7 @@ describe('api/lambda.ts handler over Athena and DynamoDB stand-ins', () => {
         expect(response.headers['access-control-allow-origin']).toBe('https://app.example.com');
       }
     }
-    expect(ROUTES.length).toBe(7);
+    expect(ROUTES.length).toBe(10);
   }, 120_000);
 
   it('sends caller values to Athena as ExecutionParameters, never in the query text', async () => {

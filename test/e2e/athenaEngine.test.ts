@@ -85,6 +85,7 @@ function paramSets(customers: readonly string[]): Record<QueryName, SqlParam[][]
     category_exists: [['C10'], ['nope']],
     daily_units: [scopeParams({}), scopeParams({ productId: 'P0010' }), scopeParams({ categoryId: 'C03' })],
     weekly_product_sales: [scopeParams({}), scopeParams({ categoryId: 'C03' })],
+    product_sales: [[]],
     customer_rfm: [
       ['2024-04-01', '2024-04-01'],
       ['2030-01-01', '2030-01-01'],

@@ -17,6 +17,7 @@ import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
 import { ONLINE_RETAIL_II } from '../support/sharedData.ts';
+import { MemoryLakeQueries } from '../support/memoryLakeQueries.ts';
 
 /*
  * The lake as `lake build` writes it and every LakeQueries method on DuckDB, checked against the
@@ -252,6 +253,7 @@ async function checkAllMethods(queries: LakeQueries, events: readonly OrderEvent
     expect(await queries.dailyUnits(scope)).toEqual(refDailyUnits(lines, scope));
     expect(await queries.weeklyProductSales(scope)).toEqual(refWeekly(lines, scope));
   }
+  expect(await queries.productSales()).toEqual(await new MemoryLakeQueries(events).productSales());
   for (const asOf of asOfs) expect(await queries.customerRfm(asOf)).toEqual(refRfm(lines, asOf));
   for (const ids of customerSets) expect(await queries.customerOrderLines(ids)).toEqual(refOrderLines(lines, ids));
   const all = await queries.customerOrderLines();

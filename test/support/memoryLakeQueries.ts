@@ -5,6 +5,7 @@ import type {
   LakeOrderLine,
   LakeOrderTotal,
   LakeQueries,
+  ProductSales,
   WeeklyProductSales,
 } from '../../api/lake/lakeQueries.ts';
 import type { OrderEvent } from '../../models/customer/orderEvent.ts';
@@ -131,6 +132,23 @@ export class MemoryLakeQueries implements LakeQueries {
       .filter((cell) => cell.units > 0)
       .map((cell) => ({ ...cell, revenue: cell.revenue / 100 }))
       .sort((a, b) => compare(a.productId, b.productId) || compare(a.weekStart, b.weekStart));
+  }
+
+  async productSales(): Promise<ProductSales[]> {
+    this.count('productSales');
+    const byProduct = new Map<string, ProductSales & { weekSet: Set<number> }>();
+    for (const line of this.lines) {
+      if (line.type !== 'order' || line.unitPrice <= 0) continue;
+      const row = byProduct.get(line.productId) ?? { productId: line.productId, categoryId: null, units: 0, revenue: 0, weeks: 0, weekSet: new Set<number>() };
+      if (line.categoryId !== null && (row.categoryId === null || compareCodePoints(line.categoryId, row.categoryId) > 0)) row.categoryId = line.categoryId;
+      row.units += line.quantity;
+      row.revenue += cents(line);
+      row.weekSet.add(mondayOf(line.day));
+      byProduct.set(line.productId, row);
+    }
+    return [...byProduct.values()]
+      .map(({ weekSet, ...row }) => ({ ...row, revenue: row.revenue / 100, weeks: weekSet.size }))
+      .sort((a, b) => compare(a.productId, b.productId));
   }
 
   async customerRfm(asOf: string): Promise<CustomerRfm[]> {

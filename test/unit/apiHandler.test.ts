@@ -92,7 +92,7 @@ describe('routing', () => {
     expect((await api.call('DELETE', '/demand-insights/segments')).status).toBe(405);
   });
 
-  it('serves all seven routes of the old API at their old paths', () => {
+  it('serves all seven routes of the old API at their old paths, then the dashboard\'s three', () => {
     expect(ROUTES.map((route) => `${route.method} ${route.path}`)).toEqual([
       'GET /demand-insights/segments',
       'POST /demand-insights/forecast',
@@ -101,6 +101,9 @@ describe('routing', () => {
       'POST /demand-insights/clv',
       'POST /demand-insights/churn',
       'GET /demand-insights/at-risk-customers',
+      'GET /demand-insights/segment-members',
+      'GET /demand-insights/customer-orders',
+      'GET /demand-insights/products',
     ]);
   });
 
