@@ -86,6 +86,7 @@ function buildProgram(): Command {
     .option('--model <file>', 'model artifact', '.local/model.json')
     .option('--table <name>', 'DynamoDB state table (default: in memory, lost at exit)')
     .option('--dynamodb-endpoint <url>', 'DynamoDB endpoint (for a local stand-in)')
+    .option('--state-file <file>', 'keep states in memory with a journal file that survives a kill (one process)')
     .option('--region <region>', 'AWS region (default: AWS_REGION)')
     .option('--alerts <file>', 'JSONL file alerts are appended to', '.local/kafka-alerts.jsonl')
     .option('--threshold <p>', 'churn probability at which a customer is at risk')

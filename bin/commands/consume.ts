@@ -8,6 +8,7 @@ import type { ConsumerDeps } from '../../consumers/customerBatch.ts';
 import { KafkaDeadLetterSink } from '../../consumers/deadLetters/kafkaDeadLetterSink.ts';
 import { startKafkaGroupConsumer } from '../../consumers/kafkaGroupConsumer.ts';
 import { DynamoStateStore } from '../../consumers/stateStore/dynamoStateStore.ts';
+import { FileStateStore } from '../../consumers/stateStore/fileStateStore.ts';
 import { MemoryStateStore } from '../../consumers/stateStore/memoryStateStore.ts';
 import { loadModel } from '../../models/clv/modelArtifact.ts';
 import { DEFAULT_RISK_POLICY } from '../../models/customer/riskPolicy.ts';
@@ -22,19 +23,21 @@ const ConsumeOptionsSchema = z.object({
   deadLetterTopic: z.string().regex(TOPIC, 'must be 1-249 letters, digits, . _ or -').optional(),
   model: z.string().min(1),
   table: z.string().min(3).max(255).optional(),
+  stateFile: z.string().min(1).optional(),
   dynamodbEndpoint: z.url().optional(),
   region: z.string().min(1).optional(),
   alerts: z.string().min(1),
   threshold: z.coerce.number().gt(0).lt(1).default(DEFAULT_RISK_POLICY.threshold),
   chunkSize: z.coerce.number().int().min(1).max(10_000).default(1_000),
   partitionsConcurrently: z.coerce.number().int().min(1).max(64).default(4),
-});
+}).refine((o) => !(o.table && o.stateFile), { message: 'give --table or --state-file, not both', path: ['stateFile'] });
 
 /**
  * `demand-insights consume --from kafka`: the long-running consumer group over the consumer core,
  * until SIGINT or SIGTERM, which let the chunk in progress finish and commit before the group is
- * left. State goes to DynamoDB with `--table` (and `--dynamodb-endpoint` for a local stand-in),
- * otherwise to memory (lost at exit: for trying things out); alerts to a JSONL file; poison
+ * left. State goes to DynamoDB with `--table` (and `--dynamodb-endpoint` for a local stand-in), to
+ * a journal file with `--state-file` (one process, survives a kill), otherwise to memory (lost at
+ * exit: for trying things out); alerts to a JSONL file; poison
  * messages to the dead-letter topic (`<topic>.dead-letters` by default). One line per chunk on
  * stdout: `chunk <topic/partition> records=<n> failed=<n>`, for scripts and tests to follow.
  */
@@ -52,8 +55,9 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
     throw new KafkaUnreachableError(brokers, error);
   }
   const metrics = new CounterMetrics();
+  const fileStore = options.stateFile ? await FileStateStore.open(options.stateFile) : undefined;
   const deps: ConsumerDeps = {
-    store: dynamo ? new DynamoStateStore({ client: dynamo, tableName: options.table! }) : new MemoryStateStore(),
+    store: dynamo ? new DynamoStateStore({ client: dynamo, tableName: options.table! }) : (fileStore ?? new MemoryStateStore()),
     alerts: new JsonlAlertSink({ path: options.alerts }),
     deadLetters: new KafkaDeadLetterSink({ producer: deadLetterProducer, topic: options.deadLetterTopic ?? `${options.topic}.dead-letters` }),
     model: loadModel(JSON.parse(await readFile(options.model, 'utf8'))),
@@ -61,7 +65,7 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
     metrics,
     clock: 'event',
   };
-  if (!dynamo) process.stderr.write('• no --table: customer states are kept in memory and lost at exit\n');
+  if (!dynamo && !fileStore) process.stderr.write('• no --table or --state-file: customer states are kept in memory and lost at exit\n');
   const consumer = await startKafkaGroupConsumer({
     kafka,
     topic: options.topic,
@@ -82,5 +86,6 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
   await consumer.stop();
   await deadLetterProducer.disconnect();
   dynamo?.destroy();
+  fileStore?.close();
   process.stderr.write(`• stopped: ${metrics.get('EventsApplied')} events applied, ${metrics.get('PoisonRecords')} dead-lettered, ${metrics.get('DuplicatePositions')} redeliveries ignored\n`);
 }

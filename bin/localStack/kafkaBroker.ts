@@ -57,6 +57,10 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
   const child = spawn('java', [`-Xms${Math.min(256, heap)}m`, `-Xmx${heap}m`, ...jvm, 'kafka.Kafka', propertiesPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
+  // A JVM outlives the process that started it: if this one ends without stop(), take it along.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   const brokers = [`127.0.0.1:${port}`];
   const stop = () => stopBroker(child, dataDir);
   try {
