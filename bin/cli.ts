@@ -128,7 +128,7 @@ function buildProgram(): Command {
     .description('bundle the Lambda handlers (esbuild) and zip them for Terraform')
     .option('--out <dir>', 'output directory', 'dist/lambda')
     .option('--model <file>', 'model artifact shipped as model.json', '.local/model.json')
-    .option('--only <names>', 'comma-separated subset: consumer,sweep,api')
+    .option('--only <names>', 'comma-separated subset: consumer,kafka-consumer,sweep,api')
     .option('--no-minify', 'readable output')
     .option('--no-sourcemap', 'no source maps')
     .option('--no-zip', 'bundle only')

@@ -154,7 +154,7 @@ describe('bundle (every Lambda Terraform deploys, real entry points)', () => {
 
   it('builds exactly the packages Terraform deploys, each with the handler Terraform names', () => {
     const deployed = terraformFunctions();
-    expect(deployed.map((f) => f.name)).toEqual(['api', 'consumer', 'sweep']);
+    expect(deployed.map((f) => f.name)).toEqual(['api', 'consumer', 'kafka-consumer', 'sweep']);
     expect(reports.map((r) => r.name).sort()).toEqual(deployed.map((f) => f.name));
     expect(LAMBDA_ENTRIES.map((e) => e.name).sort()).toEqual(deployed.map((f) => f.name));
     for (const f of deployed) expect(f.handler, f.name).toBe(LAMBDA_HANDLER);

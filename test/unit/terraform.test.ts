@@ -240,7 +240,8 @@ describe('terraform: DynamoDB state table', () => {
 });
 
 describe('terraform: Kinesis event source mapping', () => {
-  const mappings = resourcesOf('aws_lambda_event_source_mapping');
+  // The optional Kafka mapping (terraform/kafka.tf) is checked below.
+  const mappings = resourcesOf('aws_lambda_event_source_mapping').filter((m) => m.name !== 'kafka_consumer');
 
   it('exists once, from the stream to the consumer', () => {
     expect(mappings, 'aws_lambda_event_source_mapping resources').toHaveLength(1);
@@ -280,6 +281,54 @@ describe('terraform: Kinesis event source mapping', () => {
       (s) => String(attr(s, 'actions')).includes('"sqs:SendMessage"') && String(attr(s, 'resources')).includes(`aws_sqs_queue.${queue![1]}.arn`),
     );
     expect(sends, `the consumer role needs sqs:SendMessage on aws_sqs_queue.${queue![1]}`).toBe(true);
+  });
+});
+
+describe('terraform: optional Kafka consumer (MSK or self-managed)', () => {
+  const mapping = resource('aws_lambda_event_source_mapping', 'kafka_consumer');
+  const fn = resource('aws_lambda_function', 'kafka_consumer');
+  const kafkaResources = (sources.get('kafka.tf') ?? '').match(/(^|\n)resource "[^"]+" "[^"]+"/g) ?? [];
+
+  it('is off unless a cluster ARN or bootstrap servers are given: every resource counts on it', () => {
+    expect(variableDefault('kafka_msk_cluster_arn')).toBe('');
+    expect(variableDefault('kafka_bootstrap_servers')).toBe('');
+    const enabled = /kafka_enabled\s*=\s*var\.kafka_msk_cluster_arn != "" \|\| var\.kafka_bootstrap_servers != ""/.test(tf);
+    expect(enabled, 'local.kafka_enabled from the ARN or the bootstrap servers').toBe(true);
+    expect(kafkaResources.length).toBeGreaterThanOrEqual(5);
+    for (const header of kafkaResources) {
+      const [, type, name] = /resource "([^"]+)" "([^"]+)"/.exec(header)!;
+      expect(attr(resource(type, name), 'count'), `${type}.${name}`).toBe('local.kafka_count');
+    }
+    expect(tf).toMatch(/kafka_count\s*=\s*local\.kafka_enabled \? 1 : 0/);
+  });
+
+  it('maps the topic to the Kafka handler bundle, MSK by ARN or self-managed by bootstrap servers', () => {
+    expect(attr(mapping, 'function_name')).toBe('aws_lambda_function.kafka_consumer[0].arn');
+    expect(attr(mapping, 'event_source_arn')).toBe('local.kafka_self_managed ? null : var.kafka_msk_cluster_arn');
+    expect(attr(mapping, 'topics')).toBe('[var.kafka_topic]');
+    expect(attr(mapping, 'starting_position')).toBe('var.kafka_starting_position');
+    expect(variableDefault('kafka_starting_position')).toMatch(/^(TRIM_HORIZON|LATEST)$/);
+    expect(mapping).toMatch(/dynamic "self_managed_event_source"[\s\S]*KAFKA_BOOTSTRAP_SERVERS\s*=\s*var\.kafka_bootstrap_servers/);
+    expect(mapping).toMatch(/dynamic "amazon_managed_kafka_event_source_config"/);
+    expect(mapping).toMatch(/dynamic "self_managed_kafka_event_source_config"/);
+    const limit = Number(variableDefault('kafka_batch_size'));
+    expect(limit).toBeGreaterThanOrEqual(1);
+    expect(limit).toBeLessThanOrEqual(10_000);
+  });
+
+  it('runs the kafka-consumer bundle on nodejs22.x with the scorer environment and a role of its own', () => {
+    expect(value(fn, 'runtime')).toBe('nodejs22.x');
+    expect(value(fn, 'handler')).toBe(LAMBDA_HANDLER);
+    expect(attr(fn, 'filename')).toMatch(/\/kafka-consumer\.zip"$/);
+    const entry = LAMBDA_ENTRIES.find((e) => e.name === 'kafka-consumer');
+    expect(entry?.entry).toBe('consumers/lambda/kafkaConsumer.ts');
+    expect(readFileSync(join(ROOT, entry!.entry), 'utf8')).toMatch(/export\s+const\s+handler\b/);
+    expect(attr(nested(fn, 'environment')[0], 'variables')).toBe('local.scorer_environment');
+    expect(attr(fn, 'role')).toBe('aws_iam_role.kafka_consumer[0].arn');
+    const policy = blocks(tf, 'data "aws_iam_policy_document" "kafka_consumer"')[0]?.body ?? '';
+    for (const action of ['dynamodb:PutItem', 'dynamodb:BatchGetItem', 'sqs:SendMessage', 'kafka:GetBootstrapBrokers', 'ec2:CreateNetworkInterface']) {
+      expect(policy, `the Kafka consumer role needs ${action}`).toContain(`"${action}"`);
+    }
   });
 });
 
@@ -331,8 +380,9 @@ describe('terraform: Lambdas', () => {
   });
 
   it('keeps the bundles entry points in step with the Lambdas deployed', () => {
+    // Resource names take underscores where bundle names take dashes (kafka_consumer, kafka-consumer).
     for (const entry of bundled.filter((e) => e.name !== 'api')) {
-      expect(functions.map((f) => f.name), `bundle ${entry.name} has no aws_lambda_function "${entry.name}"`).toContain(entry.name);
+      expect(functions.map((f) => f.name.replace(/_/g, '-')), `bundle ${entry.name} has no aws_lambda_function "${entry.name}"`).toContain(entry.name);
     }
   });
 
