@@ -34,7 +34,7 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
   const { events, artifact } = workload(customers, options.events);
   const broker = options.brokers ? undefined : await startKafkaBroker({ say: options.json ? undefined : (line) => process.stderr.write(`${line}\n`) });
   const brokers = options.brokers?.split(',') ?? broker!.brokers;
-  const kafka = new Kafka({ clientId: 'demand-insights-bench', brokers, logLevel: logLevel.ERROR });
+  const kafka = new Kafka({ clientId: 'demand-insights-bench', brokers, logLevel: logLevel.NOTHING });
   const topic = `bench-orders-${Date.now()}`;
   const admin = kafka.admin();
   try {

@@ -42,6 +42,7 @@ const LocalOptionsSchema = z.object({
   poison: z.coerce.number().int().min(0).max(1_000).default(5),
   port: z.coerce.number().int().min(0).max(65_535).default(8080),
   serve: z.boolean().default(true),
+  stream: z.enum(['kinesis', 'kafka']).default('kinesis'),
 }).refine((o) => !o.data || o.format, { message: '--format is required with --data', path: ['format'] });
 
 type LocalOptions = z.infer<typeof LocalOptionsSchema>;
@@ -99,7 +100,10 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
     const bootstrapped = await bootstrapStates(history, calibrationEnd, deps);
     say(`• ${bootstrapped.customers.toLocaleString()} customer states bootstrapped from the training history (${bootstrapped.atRisk.toLocaleString()} already at risk)`);
 
-    const streaming = startStreaming(replay, options, deps, kinesis, progress);
+    const streaming =
+      options.stream === 'kafka'
+        ? await (await import('../localStack/kafkaStreaming.ts')).startKafkaStreaming(replay, options, deps, progress, say)
+        : startStreaming(replay, options, deps, kinesis, progress);
     const summary = await streaming.drained;
     progress.stop();
     const result = {
