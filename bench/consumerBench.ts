@@ -117,7 +117,7 @@ function rerunWithConsumerFlags(): void {
 }
 
 /** Synthetic events, trimmed to the requested count, and a model fitted on their first half. */
-function workload(customers: number, count: number): { events: ReturnType<typeof generateEvents>; artifact: BtydArtifact } {
+export function workload(customers: number, count: number): { events: ReturnType<typeof generateEvents>; artifact: BtydArtifact } {
   const events = generateEvents({ customers, days: 540, seed: 7, start: '2024-01-01' }).slice(0, count);
   if (events.length < count) throw new Error(`only ${events.length} events from ${customers} customers: pass more --customers`);
   const cutoff = dayIndex(Date.parse(events[Math.floor(events.length / 2)].occurredAt));

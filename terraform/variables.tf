@@ -430,3 +430,67 @@ variable "curation_timeout_seconds" {
   type        = number
   default     = 900
 }
+
+# Kafka (optional, terraform/kafka.tf): off unless a cluster ARN or bootstrap servers are given.
+
+variable "kafka_msk_cluster_arn" {
+  description = "ARN of an Amazon MSK cluster to consume from; empty = no MSK mapping."
+  type        = string
+  default     = ""
+}
+
+variable "kafka_bootstrap_servers" {
+  description = "Bootstrap servers of a self-managed Kafka cluster (host:port,...); used when no MSK ARN is given."
+  type        = string
+  default     = ""
+}
+
+variable "kafka_topic" {
+  description = "Topic of OrderEvent v1 messages, keyed by customer id."
+  type        = string
+  default     = "orders"
+}
+
+variable "kafka_consumer_group_id" {
+  description = "Consumer group of the mapping (set at creation only)."
+  type        = string
+  default     = "demand-insights-consumer"
+}
+
+variable "kafka_starting_position" {
+  description = "Where a new mapping starts reading: TRIM_HORIZON or LATEST."
+  type        = string
+  default     = "TRIM_HORIZON"
+  validation {
+    condition     = contains(["TRIM_HORIZON", "LATEST"], var.kafka_starting_position)
+    error_message = "kafka_starting_position must be TRIM_HORIZON or LATEST."
+  }
+}
+
+variable "kafka_batch_size" {
+  description = "Records per invocation (1 to 10,000)."
+  type        = number
+  default     = 500
+  validation {
+    condition     = var.kafka_batch_size >= 1 && var.kafka_batch_size <= 10000
+    error_message = "kafka_batch_size must be between 1 and 10000."
+  }
+}
+
+variable "kafka_subnet_ids" {
+  description = "Self-managed cluster: VPC subnets the pollers join."
+  type        = list(string)
+  default     = []
+}
+
+variable "kafka_security_group_ids" {
+  description = "Self-managed cluster: security groups of the pollers."
+  type        = list(string)
+  default     = []
+}
+
+variable "kafka_sasl_scram_secret_arn" {
+  description = "Secrets Manager secret with SASL/SCRAM-512 credentials for the cluster; empty = none."
+  type        = string
+  default     = ""
+}

@@ -44,6 +44,8 @@ export interface LambdaEntry {
 export const LAMBDA_HANDLER = 'index.handler';
 export const LAMBDA_ENTRIES: readonly LambdaEntry[] = [
   { name: 'consumer', entry: 'consumers/lambda/kinesisConsumer.ts', model: true },
+  // Deployed only when terraform/kafka.tf is switched on (an MSK ARN or bootstrap servers).
+  { name: 'kafka-consumer', entry: 'consumers/lambda/kafkaConsumer.ts', model: true },
   { name: 'sweep', entry: 'consumers/lambda/sweep.ts', model: true },
   // The API scores customers too (live rows rescored, lake-only customers scored) and runs the
   // lake's SQL files, which it finds in ./sql (LAKE_SQL_DIR in terraform/api.tf).

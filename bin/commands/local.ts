@@ -47,6 +47,7 @@ const LocalOptionsSchema = z.object({
   poison: z.coerce.number().int().min(0).max(1_000).default(5),
   port: z.coerce.number().int().min(0).max(65_535).default(8080),
   serve: z.boolean().default(true),
+  stream: z.enum(['kinesis', 'kafka']).default('kinesis'),
 }).refine((o) => !o.data || o.format, { message: '--format is required with --data', path: ['format'] });
 
 type LocalOptions = z.infer<typeof LocalOptionsSchema>;
@@ -113,7 +114,10 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
     // The lake as in AWS: the training history as one backfill of raw JSON lines, then the
     // stream's records as Firehose copies them (firehoseTap), curated once the replay is drained.
     await buildLakeThroughRaw(history, join(options.out, 'lake'));
-    const streaming = startStreaming(replay, options, deps, kinesis, progress);
+    const streaming =
+      options.stream === 'kafka'
+        ? await (await import('../localStack/kafkaStreaming.ts')).startKafkaStreaming(replay, options, deps, progress, say)
+        : startStreaming(replay, options, deps, kinesis, progress);
     const summary = await streaming.drained;
     progress.stop();
     const curated = await curateLocalLake(join(options.out, 'lake'), { from: isoDay(dayIndex(Date.parse(events[0].occurredAt))), to: isoDay(dayIndex(Date.parse(events[events.length - 1].occurredAt))) });

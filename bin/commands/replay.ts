@@ -1,12 +1,14 @@
 import { Presets, SingleBar } from 'cli-progress';
+import { Kafka, logLevel } from 'kafkajs';
 import { z } from 'zod';
 import { kinesisClient } from '../../aws/clients.ts';
 import { DATASET_FORMATS, readDataset } from '../../producers/datasets/index.ts';
 import type { ReadReport } from '../../producers/datasets/readReport.ts';
+import { ensureTopic, KafkaOrderProducer, KafkaUnreachableError } from '../../producers/kafkaProducer.ts';
 import { ensureStream, KinesisProducer, type SendFailure, type SendResult } from '../../producers/kinesisProducer.ts';
 
-/** `demand-insights replay`: send a dataset to a Kinesis stream in event-time order. */
-const ReplayOptionsSchema = z.object({
+/** `demand-insights replay`: send a dataset to a Kinesis stream or a Kafka topic in event-time order. */
+const KinesisReplaySchema = z.object({
   data: z.string().min(1),
   format: z.enum(DATASET_FORMATS),
   to: z.literal('kinesis').default('kinesis'),
@@ -14,6 +16,15 @@ const ReplayOptionsSchema = z.object({
   endpoint: z.url().optional(),
   region: z.string().min(1).optional(),
 });
+const KafkaReplaySchema = z.object({
+  data: z.string().min(1),
+  format: z.enum(DATASET_FORMATS),
+  to: z.literal('kafka'),
+  brokers: z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port...]'),
+  topic: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be 1-249 letters, digits, . _ or -'),
+  partitions: z.coerce.number().int().min(1).max(1_000).default(4),
+});
+const ReplayOptionsSchema = z.union([KafkaReplaySchema, KinesisReplaySchema]);
 
 /** A local stand-in starts empty, so replay creates the stream there, with the `local` command's default shards. */
 const LOCAL_STREAM_SHARDS = 2;
@@ -24,6 +35,7 @@ export async function run(options: Record<string, unknown>): Promise<void> {
   if (!parsed.success) {
     throw new Error(parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('; '));
   }
+  if (parsed.data.to === 'kafka') return replayToKafka(parsed.data);
   const { data, format, stream, endpoint, region } = parsed.data;
   const { events, report } = await readDataset(data, format);
   process.stderr.write(describeRead(data, report));
@@ -38,6 +50,43 @@ export async function run(options: Record<string, unknown>): Promise<void> {
     if (result.failed.length > 0) process.exitCode = 1;
   } finally {
     client.destroy();
+  }
+}
+
+/** Kafka: the idempotent kafkajs producer, keyed by customer; the topic is created if missing. */
+async function replayToKafka(options: z.infer<typeof KafkaReplaySchema>): Promise<void> {
+  const brokers = options.brokers.split(',');
+  // Few retries: an unreachable broker should be reported in seconds, not after kafkajs's minute of backoff.
+  const kafka = new Kafka({ clientId: 'demand-insights-replay', brokers, logLevel: logLevel.NOTHING, retry: { retries: 3 }, connectionTimeout: 3_000 });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+  } catch (error) {
+    throw new KafkaUnreachableError(brokers, error);
+  }
+  const producer = new KafkaOrderProducer({ kafka, topic: options.topic });
+  try {
+    await ensureTopic(admin, options.topic, options.partitions);
+    const { events, report } = await readDataset(options.data, options.format);
+    process.stderr.write(describeRead(options.data, report));
+    await producer.connect(brokers);
+    const bar = new SingleBar(
+      { stream: process.stderr, format: 'replay [{bar}] {percentage}% | {value}/{total} events | {eta_formatted} left', hideCursor: true },
+      Presets.shades_classic,
+    );
+    bar.start(events.length, 0);
+    const started = performance.now();
+    let result;
+    try {
+      result = await producer.send(events, ({ sent }) => bar.update(sent));
+    } finally {
+      bar.stop();
+    }
+    const seconds = (performance.now() - started) / 1000;
+    process.stdout.write(`replayed to ${options.topic}: ${result.sent}/${events.length} events sent in ${result.calls} requests; ${seconds.toFixed(2)} s, ${Math.round(result.sent / Math.max(seconds, 1e-3))} events/s\n`);
+  } finally {
+    await producer.disconnect().catch(() => {});
+    await admin.disconnect();
   }
 }
 

@@ -167,7 +167,7 @@ describe('bundle (every Lambda Terraform deploys, real entry points)', () => {
 
   it('builds exactly the packages Terraform deploys, each with the handler Terraform names', async () => {
     const deployed = await terraformFunctions();
-    expect(deployed.map((f) => f.name)).toEqual(['api', 'consumer', 'curation', 'sweep']);
+    expect(deployed.map((f) => f.name)).toEqual(['api', 'consumer', 'curation', 'kafka-consumer', 'sweep']);
     expect(reports.map((r) => r.name).sort()).toEqual(deployed.map((f) => f.name));
     expect(LAMBDA_ENTRIES.map((e) => e.name).sort()).toEqual(deployed.map((f) => f.name));
     for (const f of deployed) expect(f.handler, f.name).toBe(LAMBDA_HANDLER);

@@ -199,7 +199,8 @@ describe('terraform: DynamoDB state table', () => {
 });
 
 describe('terraform: Kinesis event source mapping', () => {
-  const mappings = resourcesOf('aws_lambda_event_source_mapping');
+  // The optional Kafka mapping (terraform/kafka.tf) is checked below.
+  const mappings = resourcesOf('aws_lambda_event_source_mapping').filter((m) => m.name !== 'kafka_consumer');
 
   it('exists once, from the stream to the consumer', () => {
     expect(mappings, 'aws_lambda_event_source_mapping resources').toHaveLength(1);
@@ -238,6 +239,51 @@ describe('terraform: Kinesis event source mapping', () => {
       (s) => (s.actions as string[]).includes('sqs:SendMessage') && (s.resources as string[]).includes(`\${aws_sqs_queue.${queue![1]}.arn}`),
     );
     expect(sends, `the consumer role needs sqs:SendMessage on aws_sqs_queue.${queue![1]}`).toBe(true);
+  });
+});
+
+describe('terraform: optional Kafka consumer (MSK or self-managed)', () => {
+  const mapping = resource('aws_lambda_event_source_mapping', 'kafka_consumer');
+  const fn = resource('aws_lambda_function', 'kafka_consumer');
+  const kafkaTf = readFileSync(join(TF_DIR, 'kafka.tf'), 'utf8');
+  const kafkaResources = [...kafkaTf.matchAll(/(?:^|\n)resource "([^"]+)" "([^"]+)"/g)].map((m) => [m[1], m[2]] as const);
+
+  it('is off unless a cluster ARN or bootstrap servers are given: every resource counts on it', () => {
+    expect(variableDefault('kafka_msk_cluster_arn')).toBe('');
+    expect(variableDefault('kafka_bootstrap_servers')).toBe('');
+    expect(expr(tf.locals.kafka_enabled), 'local.kafka_enabled from the ARN or the bootstrap servers').toBe('var.kafka_msk_cluster_arn != "" || var.kafka_bootstrap_servers != ""');
+    expect(kafkaResources.length).toBeGreaterThanOrEqual(5);
+    for (const [type, name] of kafkaResources) expect(expr(resource(type, name).count), `${type}.${name}`).toBe('local.kafka_count');
+    expect(expr(tf.locals.kafka_count)).toBe('local.kafka_enabled ? 1 : 0');
+  });
+
+  it('maps the topic to the Kafka handler bundle, MSK by ARN or self-managed by bootstrap servers', () => {
+    expect(expr(mapping.function_name)).toBe('aws_lambda_function.kafka_consumer[0].arn');
+    expect(expr(mapping.event_source_arn)).toBe('local.kafka_self_managed ? null : var.kafka_msk_cluster_arn');
+    expect(mapping.topics).toEqual(['${var.kafka_topic}']);
+    expect(expr(mapping.starting_position)).toBe('var.kafka_starting_position');
+    expect(variableDefault('kafka_starting_position')).toMatch(/^(TRIM_HORIZON|LATEST)$/);
+    const dynamic = mapping.dynamic as Record<string, Body[]>;
+    expect(nested(dynamic.self_managed_event_source[0], 'content')[0].endpoints).toEqual({ KAFKA_BOOTSTRAP_SERVERS: '${var.kafka_bootstrap_servers}' });
+    expect(Object.keys(dynamic)).toEqual(expect.arrayContaining(['amazon_managed_kafka_event_source_config', 'self_managed_kafka_event_source_config']));
+    const limit = Number(variableDefault('kafka_batch_size'));
+    expect(limit).toBeGreaterThanOrEqual(1);
+    expect(limit).toBeLessThanOrEqual(10_000);
+  });
+
+  it('runs the kafka-consumer bundle on nodejs22.x with the scorer environment and a role of its own', () => {
+    expect(fn.runtime).toBe('nodejs22.x');
+    expect(fn.handler).toBe(LAMBDA_HANDLER);
+    expect(String(fn.filename)).toMatch(/\/kafka-consumer\.zip$/);
+    const entry = LAMBDA_ENTRIES.find((e) => e.name === 'kafka-consumer');
+    expect(entry?.entry).toBe('consumers/lambda/kafkaConsumer.ts');
+    expect(readFileSync(join(ROOT, entry!.entry), 'utf8')).toMatch(/export\s+const\s+handler\b/);
+    expect(expr(nested(fn, 'environment')[0].variables)).toBe('local.scorer_environment');
+    expect(expr(fn.role)).toBe('aws_iam_role.kafka_consumer[0].arn');
+    const actions = statements(dataSource(tf, 'aws_iam_policy_document', 'kafka_consumer')).flatMap((statement) => statement.actions as string[]);
+    for (const action of ['dynamodb:PutItem', 'dynamodb:BatchGetItem', 'sqs:SendMessage', 'kafka:GetBootstrapBrokers', 'ec2:CreateNetworkInterface']) {
+      expect(actions, `the Kafka consumer role needs ${action}`).toContain(action);
+    }
   });
 });
 
@@ -288,8 +334,9 @@ describe('terraform: Lambdas', () => {
   });
 
   it('keeps the bundles entry points in step with the Lambdas deployed', () => {
+    // Resource names take underscores where bundle names take dashes (kafka_consumer, kafka-consumer).
     for (const entry of bundled.filter((e) => e.name !== 'api')) {
-      expect(functions.map((f) => f.name), `bundle ${entry.name} has no aws_lambda_function "${entry.name}"`).toContain(entry.name);
+      expect(functions.map((f) => f.name.replace(/_/g, '-')), `bundle ${entry.name} has no aws_lambda_function "${entry.name}"`).toContain(entry.name);
     }
   });
 
@@ -741,7 +788,7 @@ describe.skipIf(!terraform || !existsSync(join(pluginDir, 'registry.terraform.io
       // closed by default, the JWT authorizer, the NONE warning, and the module's old interface.
       const zips = join(scratch, 'zips');
       await mkdir(zips);
-      for (const name of ['consumer', 'sweep', 'api', 'curation']) await writeFile(join(zips, `${name}.zip`), 'not a real package: plans only hash it');
+      for (const name of ['consumer', 'sweep', 'api', 'curation', 'kafka-consumer']) await writeFile(join(zips, `${name}.zip`), 'not a real package: plans only hash it');
       const rootTests = await sh(terraform!, ['test', '-no-color', `-var=lambda_artifacts_dir=${zips}`], dir);
       expect(rootTests.code, `terraform test (root)\n${rootTests.output}`).toBe(0);
       expect(rootTests.output).toMatch(/Success! 5 passed, 0 failed/);
