@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
 import kinesalite from 'kinesalite';
+import { installFastSequences } from './kinesaliteSequences.ts';
 
 /** An in-process stand-in for an AWS service, listening on a free loopback port. */
 export interface LocalPeer {
@@ -23,8 +24,12 @@ async function listen(server: ListeningServer): Promise<LocalPeer> {
   };
 }
 
-/** kinesalite with in-memory storage and no artificial stream-creation delay. */
+/**
+ * kinesalite with in-memory storage, no artificial stream-creation delay, and its sequence-number
+ * arithmetic on BigInt (kinesaliteSequences.ts: same numbers, a third of the CPU it cost).
+ */
 export function startKinesalite(): Promise<LocalPeer> {
+  installFastSequences();
   return listen(kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 64 }) as ListeningServer);
 }
 
