@@ -36,6 +36,7 @@ function buildProgram(): Command {
     .option('--out <dir>', 'where alerts, dead letters and the model are written', '.local')
     .option('--poison <n>', 'malformed records mixed into the replay to show the dead-letter path', '5')
     .option('--port <port>', 'API port once the replay is done (0 = any free port)', '8080')
+    .addOption(new Option('--store <kind>', 'state store: memory (in process) or dynamodb (embedded dynalite, full fidelity)').choices(['memory', 'dynamodb']).default('memory'))
     .option('--no-serve', 'exit after the replay instead of serving the API and consuming new events')
     .option('--quiet', 'print the summary only')
     .action(lazy(() => import('./commands/local.ts')));
@@ -75,14 +76,17 @@ function buildProgram(): Command {
   program
     .command('bench')
     .description('benchmarks; each prints JSON with --json')
-    .argument('<which>', 'consumer | score | train | api | dynamo')
+    .argument('<which>', 'consumer | score | train | api | dynamo | local')
     .option('--json', 'print JSON only')
     .option('--events <n>', 'events (consumer)', '200000')
-    .option('--batch-size <n>', 'records per handler invocation (consumer)', '100')
+    .option('--batch-size <n>', 'records per handler invocation (consumer, local)', '100')
     .option('--repeats <n>', 'timed passes per side; the median is reported (consumer)', '3')
     .option('--in-process', "run in this process with its own V8 flags rather than the consumer Lambda's (consumer)")
     .option('--stages', "also time the handler's steps cumulatively, CPU µs per event (consumer)")
-    .option('--customers <n>', 'customers')
+    .option('--customers <n>', 'customers (consumer; local: of the generated history, default 20000)')
+    .option('--days <n>', 'days of generated history (local)', '730')
+    .option('--shards <n>', 'Kinesis shards (local)', '2')
+    .addOption(new Option('--store <kind>', 'state store (local)').choices(['memory', 'dynamodb']).default('memory'))
     .option('--data <file>', 'dataset (api; dynamo, default CDNOW)')
     .addOption(formatOption())
     .action(lazy(() => import('./commands/bench.ts')));

@@ -9,9 +9,11 @@ export async function run(options: Record<string, unknown>, which: string): Prom
       return (await import('../../bench/trainBench.ts')).run(options);
     case 'api':
       return (await import('../../bench/apiBench.ts')).run(options);
+    case 'local':
+      return (await import('../../bench/localBench.ts')).run(options);
     case 'dynamo':
       return (await import('../../bench/dynamoBench.ts')).run(options);
     default:
-      throw new Error(`unknown benchmark "${which}": expected consumer, score, train, api or dynamo`);
+      throw new Error(`unknown benchmark "${which}": expected consumer, score, train, api, dynamo or local`);
   }
 }

@@ -1,0 +1,82 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { KinesisStreamEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { MemoryAlertSink } from '../consumers/alerts/memoryAlertSink.ts';
+import { CounterMetrics } from '../consumers/consumerMetrics.ts';
+import type { ConsumerDeps } from '../consumers/customerBatch.ts';
+import { MemoryDeadLetterSink } from '../consumers/deadLetters/memoryDeadLetterSink.ts';
+import { createKinesisHandler } from '../consumers/kinesisHandler.ts';
+import { MemoryStateStore } from '../consumers/stateStore/memoryStateStore.ts';
+import { WatermarkTracker } from '../consumers/watermark.ts';
+import { bootstrapStates, type ReplayedStack, runLocalJob } from '../bin/localStack/localJob.ts';
+import { loadModel } from '../models/clv/modelArtifact.ts';
+import { toKinesisEvents } from './kinesisBatches.ts';
+
+const OptionsSchema = z.object({
+  customers: z.coerce.number().int().min(10).max(1_000_000).default(20_000),
+  days: z.coerce.number().int().min(14).max(3_650).default(730),
+  seed: z.coerce.number().int().default(42),
+  shards: z.coerce.number().int().min(1).max(16).default(2),
+  batchSize: z.coerce.number().int().min(1).max(10_000).default(100),
+  store: z.enum(['memory', 'dynamodb']).default('memory'),
+  json: z.boolean().default(false),
+});
+
+/**
+ * `bench local`: the main job (`demand-insights local --no-serve --quiet --poison 0`) on a
+ * generated history, timed from the first record sent to the last one processed, against the
+ * handler alone on the same replayed events in the same run: the same batches, states
+ * bootstrapped the same way, an in-memory store, no stream, no sweep.
+ */
+export async function run(rawOptions: Record<string, unknown>): Promise<void> {
+  const options = OptionsSchema.parse(rawOptions);
+  const out = await mkdtemp(join(tmpdir(), 'bench-local-'));
+  let stack: ReplayedStack | undefined;
+  const say = options.json ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
+  try {
+    const result = await runLocalJob(
+      { ...options, trainFraction: 0.5, threshold: 0.6, batchingWindowMs: 200, out, quiet: true, poison: 0, keepPolling: false },
+      { say, afterReplay: async (replayed) => void (stack = replayed) },
+    );
+    const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+    const handlerEventsPerSec = await handlerAlone(stack!, options.batchSize);
+    const figures = {
+      events: result.events,
+      customers: result.customers,
+      seconds: result.seconds,
+      eventsPerSec: result.eventsPerSec,
+      peakRssMb,
+      handlerEventsPerSec: Math.round(handlerEventsPerSec),
+    };
+    if (options.json) process.stdout.write(`${JSON.stringify(figures)}\n`);
+    else process.stdout.write(`${Object.entries(figures).map(([key, value]) => `  ${key.padEnd(20)} ${value.toLocaleString()}`).join('\n')}\n  ratio                ${(figures.eventsPerSec / figures.handlerEventsPerSec).toFixed(3)}\n`);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
+/** The handler on the replayed events as Kinesis batches of the job's size, states bootstrapped as the job does. */
+async function handlerAlone(stack: ReplayedStack, batchSize: number): Promise<number> {
+  const deps: ConsumerDeps = {
+    store: new MemoryStateStore(),
+    alerts: new MemoryAlertSink(),
+    deadLetters: new MemoryDeadLetterSink(),
+    // Loaded afresh: a model keeps memos, and the job's must not speed this pass up.
+    model: loadModel(stack.artifact),
+    policy: stack.deps.policy,
+    metrics: new CounterMetrics(),
+    clock: 'event',
+    watermark: new WatermarkTracker(),
+  };
+  await bootstrapStates(stack.history, stack.calibrationEnd, deps);
+  const batches: KinesisStreamEvent[] = toKinesisEvents(stack.replay, batchSize);
+  const handler = createKinesisHandler(() => deps);
+  const started = performance.now();
+  for (const batch of batches) {
+    const response = await handler(batch);
+    if (response.batchItemFailures.length > 0) throw new Error('handler-alone batch failed: the in-memory path should never fail');
+  }
+  return stack.replay.length / ((performance.now() - started) / 1000);
+}
