@@ -1,4 +1,6 @@
 import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import dynalite from 'dynalite';
 import kinesalite from 'kinesalite';
 import { installFastSequences } from './kinesaliteSequences.ts';
@@ -36,4 +38,24 @@ export function startKinesalite(): Promise<LocalPeer> {
 /** dynalite with in-memory storage and no artificial table-creation delay. */
 export function startDynalite(): Promise<LocalPeer> {
   return listen(dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as ListeningServer);
+}
+
+/**
+ * startKinesalite on a worker thread of this process: on a stream replay kinesalite was 30% of the
+ * main thread's CPU (profiled), work that can run beside the poller and the handler on a second
+ * core. The worker compiles TypeScript with tsx as the CLI does.
+ */
+export async function startKinesaliteThread(): Promise<LocalPeer> {
+  const entry = new URL('./kinesaliteThread.ts', import.meta.url).href;
+  const code = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
+  const worker = new Worker(code, { eval: true });
+  const [ready] = (await Promise.race([once(worker, 'message'), once(worker, 'error').then(([error]) => Promise.reject(error))])) as [{ endpoint: string }];
+  return {
+    endpoint: ready.endpoint,
+    close: async () => {
+      worker.postMessage('close');
+      await once(worker, 'message');
+      await worker.terminate();
+    },
+  };
 }

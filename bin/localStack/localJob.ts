@@ -20,7 +20,7 @@ import { WatermarkTracker } from '../../consumers/watermark.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
 import { ensureStream } from '../../producers/kinesisProducer.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
-import { type LocalPeer, startDynalite, startKinesalite } from './embeddedPeers.ts';
+import { type LocalPeer, startDynalite, startKinesaliteThread } from './embeddedPeers.ts';
 import { ProgressView } from './progressView.ts';
 import { startStreamReplay } from './streamReplay.ts';
 
@@ -106,9 +106,10 @@ export async function runLocalJob(options: LocalJobOptions, io: LocalJobIO): Pro
   await writeFile(join(options.out, 'model.json'), `${JSON.stringify(artifact, null, 2)}\n`);
   say(`• model ${model.version} trained in ${((performance.now() - trainStart) / 1000).toFixed(2)} s → ${join(options.out, 'model.json')}`);
 
-  const kinesalite = await startKinesalite();
+  const kinesalite = await startKinesaliteThread();
   const kinesis = kinesisClient({ endpoint: kinesalite.endpoint, region: REGION });
   const state = await openStateStore(options.store);
+  let alertSink: JsonlAlertSink | undefined;
   try {
     await ensureStream(kinesis, STREAM, options.shards);
     say(`• embedded Kinesis at ${kinesalite.endpoint} (${options.shards} shards), state store: ${state.description}`);
@@ -119,9 +120,10 @@ export async function runLocalJob(options: LocalJobOptions, io: LocalJobIO): Pro
     await rm(deadLettersPath, { force: true });
     const progress = new ProgressView(replay.length + options.poison, options.quiet);
     const metrics = new CounterMetrics();
+    alertSink = new JsonlAlertSink({ path: alertsPath, onAlert: (alert) => progress.log(describeAlert(alert)) });
     const deps: ConsumerDeps = {
       store: state.store,
-      alerts: new JsonlAlertSink({ path: alertsPath, onAlert: (alert) => progress.log(describeAlert(alert)) }),
+      alerts: alertSink,
       deadLetters: new JsonlDeadLetterSink({ path: deadLettersPath }),
       model,
       policy: { threshold: options.threshold, margin: 0.05, maxDueDays: 730 },
@@ -164,6 +166,7 @@ export async function runLocalJob(options: LocalJobOptions, io: LocalJobIO): Pro
     await streaming.stop();
     return result;
   } finally {
+    await alertSink?.close();
     kinesis.destroy();
     await state.close();
     await kinesalite.close();
