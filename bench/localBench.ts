@@ -18,6 +18,7 @@ const OptionsSchema = z.object({
   customers: z.coerce.number().int().min(10).max(1_000_000).default(20_000),
   days: z.coerce.number().int().min(14).max(3_650).default(730),
   seed: z.coerce.number().int().default(42),
+  trainFraction: z.coerce.number().gt(0).lt(1).default(0.5),
   shards: z.coerce.number().int().min(1).max(16).default(2),
   batchSize: z.coerce.number().int().min(1).max(10_000).default(100),
   store: z.enum(['memory', 'dynamodb']).default('memory'),
@@ -37,7 +38,7 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
   const say = options.json ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
   try {
     const result = await runLocalJob(
-      { ...options, trainFraction: 0.5, threshold: 0.6, batchingWindowMs: 200, out, quiet: true, poison: 0, keepPolling: false },
+      { ...options, threshold: 0.6, batchingWindowMs: 200, out, quiet: true, poison: 0, keepPolling: false },
       { say, afterReplay: async (replayed) => void (stack = replayed) },
     );
     const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);

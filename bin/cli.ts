@@ -85,6 +85,7 @@ function buildProgram(): Command {
     .option('--stages', "also time the handler's steps cumulatively, CPU µs per event (consumer)")
     .option('--customers <n>', 'customers (consumer; local: of the generated history, default 20000)')
     .option('--days <n>', 'days of generated history (local)', '730')
+    .option('--train-fraction <f>', 'share of the history (by time) trained on, the rest replayed (local)', '0.5')
     .option('--shards <n>', 'Kinesis shards (local)', '2')
     .addOption(new Option('--store <kind>', 'state store (local)').choices(['memory', 'dynamodb']).default('memory'))
     .option('--data <file>', 'dataset (api; dynamo, default CDNOW)')
