@@ -35,11 +35,20 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
   const options = OptionsSchema.parse(rawOptions);
   const out = await mkdtemp(join(tmpdir(), 'bench-local-'));
   let stack: ReplayedStack | undefined;
+  let cpuAtStart: NodeJS.CpuUsage | undefined;
+  let replayCpu: NodeJS.CpuUsage | undefined;
   const say = options.json ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
   try {
     const result = await runLocalJob(
       { ...options, threshold: 0.6, batchingWindowMs: 200, out, quiet: true, poison: 0, keepPolling: false },
-      { say, afterReplay: async (replayed) => void (stack = replayed) },
+      {
+        say,
+        onReplayStart: () => void (cpuAtStart = process.cpuUsage()),
+        afterReplay: async (replayed) => {
+          replayCpu = process.cpuUsage(cpuAtStart);
+          stack = replayed;
+        },
+      },
     );
     const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
     const handlerEventsPerSec = await handlerAlone(stack!, options.batchSize);
@@ -52,7 +61,16 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
       handlerEventsPerSec: Math.round(handlerEventsPerSec),
     };
     if (options.json) process.stdout.write(`${JSON.stringify(figures)}\n`);
-    else process.stdout.write(`${Object.entries(figures).map(([key, value]) => `  ${key.padEnd(20)} ${value.toLocaleString()}`).join('\n')}\n  ratio                ${(figures.eventsPerSec / figures.handlerEventsPerSec).toFixed(3)}\n`);
+    else {
+      // CPU time of the replay, both threads: steadier than wall time on a shared machine.
+      const cpuSeconds = (replayCpu!.user + replayCpu!.system) / 1e6;
+      const lines = [
+        ...Object.entries(figures).map(([key, value]) => `  ${key.padEnd(20)} ${value.toLocaleString()}`),
+        `  ratio                ${(figures.eventsPerSec / figures.handlerEventsPerSec).toFixed(3)}`,
+        `  replay CPU seconds   ${cpuSeconds.toFixed(1)} (${Math.round(result.events / cpuSeconds).toLocaleString()} events per CPU second)`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }
   } finally {
     await rm(out, { recursive: true, force: true });
   }

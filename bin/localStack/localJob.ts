@@ -82,6 +82,8 @@ export interface ReplayedStack {
 
 export interface LocalJobIO {
   say: (line: string) => void;
+  /** Called as the replay starts (benchmarks measure from here). */
+  onReplayStart?: () => void;
   /** Runs once the replay is drained (or interrupted), before the stand-ins stop: serve, inspect. */
   afterReplay?: (stack: ReplayedStack) => Promise<void>;
 }
@@ -134,6 +136,7 @@ export async function runLocalJob(options: LocalJobOptions, io: LocalJobIO): Pro
     const bootstrapped = await bootstrapStates(history, calibrationEnd, deps);
     say(`• ${bootstrapped.customers.toLocaleString()} customer states bootstrapped from the training history (${bootstrapped.atRisk.toLocaleString()} already at risk)`);
 
+    io.onReplayStart?.();
     const streaming = startStreamReplay(replay, { ...options, streamName: STREAM, region: REGION }, deps, kinesis, progress);
     const onInterrupt = () => {
       progress.log('• interrupted: stopping after the current batches (Ctrl-C again to quit at once)');
