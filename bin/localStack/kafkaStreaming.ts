@@ -29,8 +29,8 @@ interface Progress {
  * `local --stream kafka`: the local stack's streaming half on a real Kafka broker
  * (kafkaBroker.ts) instead of kinesalite: the replay goes through the idempotent producer, the
  * consumer group (kafkaGroupConsumer.ts) feeds the same core, and the sweep runs as event time
- * advances on every partition. The same shape as the Kinesis path's `startStreaming` in
- * bin/commands/local.ts: `drained` once the replay is processed (after a final sweep); with
+ * advances on every partition. The same shape as the Kinesis path's `startStreamReplay`
+ * (streamReplay.ts): `drained` once the replay is processed (after a final sweep); with
  * `--serve` the group keeps consuming until `stop()`.
  */
 export async function startKafkaStreaming(replay: readonly OrderEvent[], options: KafkaStreamingOptions, deps: ConsumerDeps, progress: Progress, say: (line: string) => void) {
@@ -97,10 +97,12 @@ export async function startKafkaStreaming(replay: readonly OrderEvent[], options
       say(`• the consumer group keeps consuming: send more events with`);
       say(`    npx demand-insights replay --data orders.jsonl --format jsonl --to kafka --brokers ${broker.brokers[0]} --topic ${TOPIC}`);
     }
-    return { ...counts, seconds };
+    return { ...counts, seconds, processed: replay.length + options.poison, interrupted: false };
   })();
   return {
     drained,
+    /** Ctrl-C on Kafka: the replay runs to its end (the producer has sent it all already). */
+    interrupt: () => {},
     stop: async () => {
       await consumer.stop();
       await broker.stop();

@@ -95,6 +95,7 @@ describe('JSONL sinks', () => {
     expect(await sink.publish([])).toEqual(none);
     expect(await sink.publish([alert('C3')])).toEqual(none);
 
+    await sink.close();
     const written = await lines(path);
     expect(written.pop()).toBe('');
     expect(written.map((line) => JSON.parse(line))).toEqual([...first, alert('C3')].map(({ detailType, detail }) => ({ detailType, detail })));
@@ -103,8 +104,11 @@ describe('JSONL sinks', () => {
 
   it('appends to an existing file instead of replacing it', async () => {
     const path = join(dir, 'alerts.jsonl');
-    await new JsonlAlertSink({ path }).publish([alert('C1')]);
-    await new JsonlAlertSink({ path }).publish([alert('C2')]);
+    for (const id of ['C1', 'C2']) {
+      const sink = new JsonlAlertSink({ path });
+      await sink.publish([alert(id)]);
+      await sink.close();
+    }
     expect((await lines(path)).filter(Boolean).map((line) => JSON.parse(line).detail.customerId)).toEqual(['C1', 'C2']);
   });
 
