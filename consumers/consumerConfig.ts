@@ -46,8 +46,8 @@ export function eventTimeBoundsOf(env: Pick<ConsumerEnv, 'EARLIEST_EVENT_TIME' |
 }
 
 export function readConsumerEnv(env: NodeJS.ProcessEnv = process.env): ConsumerEnv {
-  const parsed = ConsumerEnvSchema.refine((e) => e.RISK_TRIGGER === 'expected-loss' || e.RISK_LEVEL < 1, {
-    message: 'must be below 1 for the churn and risk-rise triggers (a probability)',
+  const parsed = ConsumerEnvSchema.refine((e) => e.RISK_TRIGGER === 'expected-loss' || e.RISK_TRIGGER === 'spend-at-risk' || e.RISK_LEVEL < 1, {
+    message: 'must be below 1 for the churn and risk-rise triggers (a probability; currency for expected-loss and spend-at-risk)',
     path: ['RISK_LEVEL'],
   }).safeParse(env);
   if (!parsed.success) {

@@ -201,31 +201,31 @@ variable "consumer_reserved_concurrency" {
 # Scoring policy (both Lambdas: consumers/consumerConfig.ts)
 
 variable "risk_trigger" {
-  description = "The measure that announces a repeat customer at risk (RISK_TRIGGER): 'churn' (churn probability), 'expected-loss' (churn probability x CLV at the last purchase) or 'risk-rise' (rise in churn probability since the last purchase). See the README, Alerts worth acting on."
+  description = "The measure that announces a repeat customer at risk (RISK_TRIGGER): 'spend-at-risk' (churn probability x spend per year), 'churn' (churn probability), 'expected-loss' (churn probability x CLV at the last purchase) or 'risk-rise' (rise in churn probability since the last purchase). See the README, Alerts worth acting on."
   type        = string
-  default     = "churn"
+  default     = "spend-at-risk"
 
   validation {
-    condition     = contains(["churn", "expected-loss", "risk-rise"], var.risk_trigger)
-    error_message = "risk_trigger must be churn, expected-loss or risk-rise."
+    condition     = contains(["churn", "expected-loss", "risk-rise", "spend-at-risk"], var.risk_trigger)
+    error_message = "risk_trigger must be churn, expected-loss, risk-rise or spend-at-risk."
   }
 }
 
 variable "risk_level" {
-  description = "The level of risk_trigger's measure at which a repeat customer is at risk (RISK_LEVEL): a probability for churn and risk-rise, currency for expected-loss. The default was chosen by `demand-insights eval alerts`."
+  description = "The level of risk_trigger's measure at which a repeat customer is at risk (RISK_LEVEL): a probability for churn and risk-rise, currency for expected-loss and spend-at-risk. The default was chosen by `demand-insights eval alerts` on Online Retail II."
   type        = number
-  default     = 0.3
+  default     = 190
 
   validation {
-    condition     = var.risk_level > 0 && (var.risk_trigger == "expected-loss" || var.risk_level < 1)
-    error_message = "risk_level must be positive, and below 1 for the churn and risk-rise triggers."
+    condition     = var.risk_level > 0 && (var.risk_trigger == "expected-loss" || var.risk_trigger == "spend-at-risk" || var.risk_level < 1)
+    error_message = "risk_level must be positive, and below 1 for the churn and risk-rise triggers (currency for expected-loss and spend-at-risk)."
   }
 }
 
 variable "risk_min_churn" {
-  description = "For the expected-loss and risk-rise triggers, the churn probability a repeat customer must also reach (RISK_MIN_CHURN)."
+  description = "For the spend-at-risk, expected-loss and risk-rise triggers, the churn probability a repeat customer must also reach (RISK_MIN_CHURN)."
   type        = number
-  default     = 0
+  default     = 0.22
 
   validation {
     condition     = var.risk_min_churn >= 0 && var.risk_min_churn <= 1

@@ -27,7 +27,7 @@ const ConsumeOptionsSchema = z.object({
   dynamodbEndpoint: z.url().optional(),
   region: z.string().min(1).optional(),
   alerts: z.string().min(1),
-  threshold: z.coerce.number().gt(0).lt(1).default(DEFAULT_RISK_POLICY.level),
+  threshold: z.coerce.number().positive().default(DEFAULT_RISK_POLICY.level),
   chunkSize: z.coerce.number().int().min(1).max(10_000).default(1_000),
   partitionsConcurrently: z.coerce.number().int().min(1).max(64).default(4),
 }).refine((o) => !(o.table && o.stateFile), { message: 'give --table or --state-file, not both', path: ['stateFile'] });

@@ -41,7 +41,7 @@ const EvalAlertsOptionsSchema = z.object({
   trigger: z.enum(RISK_TRIGGERS).default(DEFAULT_RISK_POLICY.trigger),
   level: z.coerce.number().positive().optional(),
   notReturningAfterDays: z.coerce.number().int().min(0).max(3_650).default(DEFAULT_RISK_POLICY.notReturningAfterDays),
-  minChurn: z.coerce.number().min(0).max(1).default(DEFAULT_RISK_POLICY.minChurn),
+  minChurn: z.coerce.number().min(0).max(1).optional(),
   batchSize: z.coerce.number().int().min(1).max(10_000).default(100),
   json: z.boolean().default(false),
 });
@@ -74,7 +74,7 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
       trigger: options.trigger,
       level: options.level ?? (options.trigger === DEFAULT_RISK_POLICY.trigger ? DEFAULT_RISK_POLICY.level : defaultLevel(options.trigger)),
       notReturningAfterDays: options.notReturningAfterDays,
-      minChurn: options.minChurn,
+      minChurn: options.minChurn ?? (options.trigger === 'churn' ? 0 : DEFAULT_RISK_POLICY.minChurn),
     },
     batchSize: options.batchSize,
   });

@@ -13,7 +13,7 @@ const LocalOptionsSchema = z.object({
   days: z.coerce.number().int().min(14).max(3_650),
   seed: z.coerce.number().int(),
   trainFraction: z.coerce.number().gt(0).lt(1),
-  threshold: z.coerce.number().gt(0).lt(1),
+  threshold: z.coerce.number().positive(),
   shards: z.coerce.number().int().min(1).max(16),
   batchSize: z.coerce.number().int().min(1).max(10_000),
   batchingWindowMs: z.coerce.number().int().min(0).max(300_000),

@@ -21,7 +21,7 @@ export const AlertDetailSchema = z.object({
     .number()
     .describe('Churn probability × the CLV the customer had at the end of its last purchase day: what is expected to be lost over the model horizon.'),
   segment: z.string().nullable().describe("The customer's RFM segment name (as the segments endpoint names them), null when no segment model is loaded."),
-  trigger: z.enum(['churn', 'expected-loss', 'risk-rise', 'spend-at-risk']).describe('The risk measure of the policy that announced a repeat customer at risk.'),
+  trigger: z.enum(['churn', 'expected-loss', 'risk-rise', 'spend-at-risk']).describe('The risk measure of the policy that announces a repeat customer at risk (models/customer/riskPolicy.ts).'),
   level: z.number().describe("The policy's level for that measure: a probability for churn and risk-rise, currency for expected-loss."),
   modelVersion: z.string(),
   asOf: z.iso.datetime().describe('Event time the score is as of: the latest event of the customer, or for an at-risk crossing noticed in silence the start of the day it happened.'),

@@ -12,7 +12,10 @@ import { type CustomerScore, type CustomerState, hasPurchase } from './customerS
  * - A repeat customer (two or more purchase days) is announced "Customer At Risk" in silence, on
  *   the first day its risk measure reaches `level`: its churn probability ('churn'), its
  *   expected loss, churn probability × the CLV it had at its last purchase ('expected-loss'),
- *   or its rise in churn probability since its last purchase ('risk-rise').
+ *   churn probability × its spend per year ('spend-at-risk', what a win-back could keep), or its
+ *   rise in churn probability since its last purchase ('risk-rise'); all but 'churn' also need
+ *   churn probability ≥ `minChurn`, so that a valuable customer is not announced the day after
+ *   an order because its value is large.
  * - A one-time buyer is announced "Customer Not Returning" after `notReturningAfterDays` of
  *   silence (0: never), never "Customer At Risk".
  * Every measure grows with silence, so each is a crossing of the churn probability through a
@@ -34,7 +37,7 @@ export interface RiskPolicy {
 }
 
 /** Chosen by `demand-insights eval alerts` on Online Retail II and CDNOW (README, "Alerts worth acting on"). */
-export const DEFAULT_RISK_POLICY: RiskPolicy = { trigger: 'churn', level: 0.3, minChurn: 0, notReturningAfterDays: 90, maxDueDays: 730 };
+export const DEFAULT_RISK_POLICY: RiskPolicy = { trigger: 'spend-at-risk', level: 190, minChurn: 0.22, notReturningAfterDays: 90, maxDueDays: 730 };
 
 /** The same transition (customer, type, its ordinal) always gets the same id. */
 export function alertEventId(customerId: string, detailType: AlertType, ordinal: number): string {
@@ -81,7 +84,7 @@ export function rescore(
   // The customer's own level, fixed at its last purchase; a 'churn' level needs no score for it.
   let atLastPurchase: ModelScore | null = null;
   const lastPurchase = () => (atLastPurchase ??= lastPurchaseScore(state, model));
-  const churnLevel = !repeat ? Number.POSITIVE_INFINITY : policy.trigger === 'churn' ? policy.level : churnLevelFor(policy, lastPurchase(), annualSpendOf(state));
+  const churnLevel = !repeat ? Number.POSITIVE_INFINITY : churnLevelFor(policy, lastPurchase, state);
   const silent = moment === 'silence' && hasPurchase(state) && Math.floor(asOfMs / DAY_MS) > state.lastDay;
 
   let detailType: AlertType | null = null;
@@ -128,17 +131,24 @@ export function rescore(
   return alert;
 }
 
-/** The churn probability at which a repeat customer scored `atLastPurchase` is at risk. */
-function churnLevelFor(policy: RiskPolicy, atLastPurchase: ModelScore, annualSpend = 0): number {
+/**
+ * The churn probability at which a repeat customer is at risk. `atLastPurchase` scores the
+ * customer as of its last purchase, only for the triggers that read it (a model evaluation).
+ */
+function churnLevelFor(policy: RiskPolicy, atLastPurchase: () => ModelScore, state: CustomerState): number {
   switch (policy.trigger) {
     case 'churn':
       return policy.level;
     case 'risk-rise':
-      return Math.max(policy.minChurn, atLastPurchase.churnProbability + policy.level);
-    case 'expected-loss':
-      return atLastPurchase.clv > 0 ? Math.max(policy.minChurn, policy.level / atLastPurchase.clv) : Number.POSITIVE_INFINITY;
-    case 'spend-at-risk':
+      return Math.max(policy.minChurn, atLastPurchase().churnProbability + policy.level);
+    case 'expected-loss': {
+      const clv = atLastPurchase().clv;
+      return clv > 0 ? Math.max(policy.minChurn, policy.level / clv) : Number.POSITIVE_INFINITY;
+    }
+    case 'spend-at-risk': {
+      const annualSpend = annualSpendOf(state);
       return annualSpend > 0 ? Math.max(policy.minChurn, policy.level / annualSpend) : Number.POSITIVE_INFINITY;
+    }
   }
 }
 

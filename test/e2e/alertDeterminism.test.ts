@@ -1,4 +1,3 @@
-import { DEFAULT_RISK_POLICY } from '../../models/customer/riskPolicy.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toKinesisEvents } from '../../bench/kinesisBatches.ts';
 import { MemoryAlertSink } from '../../consumers/alerts/memoryAlertSink.ts';
@@ -17,7 +16,7 @@ import { dayIndex } from '../../models/time/calendar.ts';
 import { ensureStream, KinesisProducer } from '../../producers/kinesisProducer.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
 import { startConsumerPeers } from '../support/consumerHarness.ts';
-import { RecencyModel } from '../support/recencyModel.ts';
+import { RecencyModel, CHURN_POLICY } from '../support/recencyModel.ts';
 
 /**
  * Alerts are a function of the history: one history replayed with batches of 1, 100 and 1,000
@@ -26,7 +25,7 @@ import { RecencyModel } from '../support/recencyModel.ts';
  * announce the same transitions: type, customer, event id and as-of time.
  */
 const model = new RecencyModel(20);
-const policy = { ...DEFAULT_RISK_POLICY, level: 0.6, maxDueDays: 730 };
+const policy = CHURN_POLICY;
 const events = generateEvents({ customers: 500, days: 300, seed: 7, start: '2024-01-01' });
 const endMs = Date.parse(events[events.length - 1].occurredAt);
 const NOW = Date.parse('2025-06-01T00:00:00Z');

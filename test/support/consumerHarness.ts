@@ -1,3 +1,4 @@
+import { CHURN_POLICY } from './recencyModel.ts';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { EventBridgeAlertSink } from '../../consumers/alerts/eventBridgeAlertSink.ts';
 import { dynamoClient, eventBridgeClient, sqsClient } from '../../aws/clients.ts';
@@ -9,7 +10,6 @@ import { startDynalite } from '../../bin/localStack/embeddedPeers.ts';
 import { createStateTable, DynamoStateStore } from '../../consumers/stateStore/dynamoStateStore.ts';
 import { comparePositions } from '../../models/customer/customerState.ts';
 import type { CustomerModel } from '../../models/clv/customerModel.ts';
-import { DEFAULT_RISK_POLICY } from '../../models/customer/riskPolicy.ts';
 import { type EventBridgeEndpointOptions, startEventBridgeEndpoint } from './eventBridgeEndpoint.ts';
 import { startSqsEndpoint } from './sqsEndpoint.ts';
 
@@ -36,7 +36,7 @@ export async function startConsumerPeers(eventBridgeOptions: EventBridgeEndpoint
         alerts: new EventBridgeAlertSink({ client: eb, eventBusName: 'test-bus', baseDelayMs: 1, maxDelayMs: 5 }),
         deadLetters: new SqsDeadLetterSink({ client: sq, queueUrl: QUEUE_URL, baseDelayMs: 1, maxDelayMs: 5 }),
         model,
-        policy: { ...DEFAULT_RISK_POLICY, level: 0.6 },
+        policy: CHURN_POLICY,
         metrics: new CounterMetrics(),
         clock: 'event',
         ...overrides,

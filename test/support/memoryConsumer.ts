@@ -6,8 +6,7 @@ import type { ConsumerDeps } from '../../consumers/customerBatch.ts';
 import { MemoryDeadLetterSink } from '../../consumers/deadLetters/memoryDeadLetterSink.ts';
 import type { StateStore } from '../../consumers/stateStore/stateStore.ts';
 import type { OrderEvent } from '../../models/customer/orderEvent.ts';
-import { DEFAULT_RISK_POLICY } from '../../models/customer/riskPolicy.ts';
-import { RecencyModel } from './recencyModel.ts';
+import { RecencyModel, CHURN_POLICY } from './recencyModel.ts';
 
 export type MemorySinkDeps<S extends StateStore> = ConsumerDeps & { store: S; alerts: MemoryAlertSink; deadLetters: MemoryDeadLetterSink; metrics: CounterMetrics };
 
@@ -18,7 +17,7 @@ export function memorySinkDeps<S extends StateStore>(store: S): MemorySinkDeps<S
     alerts: new MemoryAlertSink(),
     deadLetters: new MemoryDeadLetterSink(),
     model: new RecencyModel(),
-    policy: DEFAULT_RISK_POLICY,
+    policy: CHURN_POLICY,
     metrics: new CounterMetrics(),
     clock: 'event',
   };

@@ -1,5 +1,9 @@
 import type { CustomerFeatures } from '../../models/customer/customerFeatures.ts';
 import type { CustomerModel, ModelScore } from '../../models/clv/customerModel.ts';
+import { DEFAULT_RISK_POLICY, type RiskPolicy } from '../../models/customer/riskPolicy.ts';
+
+/** The churn-level policy the recency model's closed forms are written against (level 0.6). */
+export const CHURN_POLICY: RiskPolicy = { ...DEFAULT_RISK_POLICY, trigger: 'churn', level: 0.6, minChurn: 0 };
 
 /**
  * A transparent model for policy tests: churn grows with days of silence as 1 - exp(-d/scale),

@@ -1,3 +1,4 @@
+import { CHURN_POLICY } from '../support/recencyModel.ts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CounterMetrics } from '../../consumers/consumerMetrics.ts';
@@ -163,7 +164,7 @@ describe('fast paths agree with their references', () => {
   });
 
   it('the due day from the crossing memo is the day the search finds', () => {
-    const policies: RiskPolicy[] = [DEFAULT_RISK_POLICY, { ...DEFAULT_RISK_POLICY, level: 0.3, maxDueDays: 730 }, { ...DEFAULT_RISK_POLICY, level: 0.85, maxDueDays: 45 }];
+    const policies: RiskPolicy[] = [DEFAULT_RISK_POLICY, CHURN_POLICY, { ...CHURN_POLICY, level: 0.3 }, { ...CHURN_POLICY, level: 0.85, maxDueDays: 45 }];
     const plain = searchOnly(MODEL);
     fc.assert(
       fc.property(historyArbitrary, fc.integer({ min: 0, max: 800 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: DAY_MS - 1 }), (events, later, p, within) => {

@@ -29,7 +29,7 @@ import { dayIndex, weekIndex } from '../../models/time/calendar.ts';
 import { parseEventTime } from '../../models/time/eventTime.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
 import { order } from '../support/orderEvents.ts';
-import { RecencyModel } from '../support/recencyModel.ts';
+import { RecencyModel, CHURN_POLICY } from '../support/recencyModel.ts';
 
 const NOW = Date.parse('2025-06-01T12:00:00Z');
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
@@ -276,7 +276,7 @@ describe('a due customer the sweep cannot score', () => {
       (event, i) => ({ source: 'shard-1', position: String(100 + i), data: b64(JSON.stringify(event)) }),
     );
     const metrics = new CounterMetrics();
-    const deps = { store: new MemoryStateStore(), alerts: new MemoryAlertSink(), deadLetters: new MemoryDeadLetterSink(), model: new RecencyModel(20), policy: DEFAULT_RISK_POLICY, metrics, clock: 'event' as const, now: () => NOW };
+    const deps = { store: new MemoryStateStore(), alerts: new MemoryAlertSink(), deadLetters: new MemoryDeadLetterSink(), model: new RecencyModel(20), policy: CHURN_POLICY, metrics, clock: 'event' as const, now: () => NOW };
     expect((await processRecords(records, deps)).failedPositions).toEqual([]);
     const before = await deps.store.getMany(['good', 'bad']);
     const asOf = Math.max(before.get('good')!.dueAtMs!, before.get('bad')!.dueAtMs!) + 2 * 86_400_000;

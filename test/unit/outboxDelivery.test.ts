@@ -7,9 +7,9 @@ import { MemoryDeadLetterSink } from '../../consumers/deadLetters/memoryDeadLett
 import { MemoryStateStore } from '../../consumers/stateStore/memoryStateStore.ts';
 import { runSweep, sweepAll } from '../../consumers/sweep.ts';
 import { ALERT_SOURCE } from '../../models/customer/alertEvent.ts';
-import { alertEventId, DEFAULT_RISK_POLICY } from '../../models/customer/riskPolicy.ts';
+import { alertEventId } from '../../models/customer/riskPolicy.ts';
 import { order } from '../support/orderEvents.ts';
-import { RecencyModel } from '../support/recencyModel.ts';
+import { RecencyModel, CHURN_POLICY } from '../support/recencyModel.ts';
 
 // Churn = 1 - exp(-silentDays / 20): at risk (0.6) on the 19th silent day.
 const model = new RecencyModel(20);
@@ -27,7 +27,7 @@ function depsWith(alerts: AlertSink, deadLetters = new MemoryDeadLetterSink()) {
     alerts,
     deadLetters,
     model,
-    policy: DEFAULT_RISK_POLICY,
+    policy: CHURN_POLICY,
     metrics: new CounterMetrics(),
     clock: 'event',
   };

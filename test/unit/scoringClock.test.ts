@@ -1,4 +1,3 @@
-import { DEFAULT_RISK_POLICY } from '../../models/customer/riskPolicy.ts';
 import { describe, expect, it } from 'vitest';
 import { toKinesisEvents } from '../../bench/kinesisBatches.ts';
 import { MemoryAlertSink } from '../../consumers/alerts/memoryAlertSink.ts';
@@ -13,7 +12,7 @@ import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 import { DAY_MS } from '../../models/time/calendar.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
 import { order } from '../support/orderEvents.ts';
-import { RecencyModel } from '../support/recencyModel.ts';
+import { RecencyModel, CHURN_POLICY } from '../support/recencyModel.ts';
 
 const NOW = Date.parse('2024-03-01T12:00:00Z');
 
@@ -39,7 +38,7 @@ function depsAt(now: () => number, clock: 'event' | 'wall' = 'event') {
     store, alerts, metrics, clock, now,
     deadLetters: new MemoryDeadLetterSink(),
     model: new RecencyModel(20),
-    policy: { ...DEFAULT_RISK_POLICY, level: 0.6, maxDueDays: 730 },
+    policy: CHURN_POLICY,
   };
   return { deps, store, metrics, alerts, handler: createKinesisHandler(() => deps) };
 }
