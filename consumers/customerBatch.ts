@@ -13,6 +13,7 @@ import type { AlertSink } from './alerts/alertSink.ts';
 import type { ConsumerMetrics } from './consumerMetrics.ts';
 import type { DeadLetterSink } from './deadLetters/deadLetterSink.ts';
 import { type DecodedRecord, decodeRecord, type StreamRecord } from './recordDecoding.ts';
+import { finishedBy, resolveInFlight, sendInFlight } from './inFlightAlerts.ts';
 import { deliverOutboxes } from './outboxDelivery.ts';
 import { CONSISTENT, SAVE, SAVE_PENDING, type SaveOptions, type StateStore, VersionConflictError } from './stateStore/stateStore.ts';
 import { WatermarkTracker } from './watermark.ts';
@@ -89,6 +90,8 @@ interface BatchCounts {
   duplicatePositions: number;
   duplicateOrders: number;
   conflicts: number;
+  /** Customers whose alerts in flight went back into the outbox, to be published again. */
+  resent: number;
 }
 
 /**
@@ -148,7 +151,8 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     return { failedPositions: [...failed], deadLettered, alertsPublished: 0 };
   }
 
-  const counts: BatchCounts = { rescored: 0, applied: 0, duplicatePositions: 0, duplicateOrders: 0, conflicts: 0 };
+  const delivered = await deliveredMarks(work, loaded, deps);
+  const counts: BatchCounts = { rescored: 0, applied: 0, duplicatePositions: 0, duplicateOrders: 0, conflicts: 0, resent: 0 };
   const settled: CustomerState[] = [];
   const attempts = deps.maxConflictRetries ?? 5;
   const saving: CustomerWork[] = [];
@@ -157,6 +161,8 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   const saves: Promise<SaveOutcome>[] = [];
   // Customers saved with alerts carried over from an earlier save: already in the outbox index.
   const indexed = new Set<string>();
+  // Customers saved with the alerts they decided in flight (inFlightAlerts.ts).
+  const fresh = new Set<string>();
   let unscorable: PoisonRecord[] | null = null;
   // Customers with an outbox and nothing to save: read eventually consistently, so their outbox
   // may be one a delivery has cleared since; reread consistently before publishing it again.
@@ -169,23 +175,27 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     }
     // The store hands out copies it no longer owns, so they are updated in place.
     const state = loaded.get(item.customerId) ?? blankWorkingState(item.customerId);
-    const carried = state.outbox.length > 0;
+    const resent = resolveInFlight(state, item.records, delivered);
+    if (resent) counts.resent++;
+    const carried = state.outbox.length;
     const transitions = state.transitions;
     const applied = applyAndRescore(state, item, deps, counts);
     if (typeof applied === 'string') {
       unscorable = setAsideCustomer(unscorable, item, applied);
       continue;
     }
-    if (applied === 0 && state.transitions === transitions) {
-      if (carried) (unsaved ??= []).push(item.customerId);
+    // Alerts back from flight are saved as pending before they are published again.
+    if (applied === 0 && state.transitions === transitions && !resent) {
+      if (carried > 0) (unsaved ??= []).push(item.customerId);
       else settled.push(state);
       continue;
     }
+    if (sendInFlight(state, carried, item.records)) fresh.add(item.customerId);
     saving.push(item);
     savingStates.push(state);
     savingApplied.push(applied);
-    if (carried) indexed.add(item.customerId);
-    const pending = carried ? SAVE_PENDING : SAVE;
+    if (carried > 0) indexed.add(item.customerId);
+    const pending = carried > 0 ? SAVE_PENDING : SAVE;
     saves.push(item.beyondHorizon === undefined ? trySave(deps.store, state, pending) : setAsideThenSave(item, state, deps, pending));
   }
 
@@ -199,7 +209,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     } else if (outcome instanceof SaveFailure) {
       counts.conflicts++;
       (retries ??= []).push(
-        retryAfterConflict(item, deps, attempts - 1, counts, indexed).then((state) => {
+        retryAfterConflict(item, deps, attempts - 1, counts, indexed, fresh, delivered).then((state) => {
           if (typeof state === 'string') unscorable = setAsideCustomer(unscorable, item, state);
           else if (state) settled.push(state);
           else for (const { record } of item.records) failed.add(record.position);
@@ -216,6 +226,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   if (unsaved !== null) {
     try {
       for (const state of (await deps.store.getMany(unsaved, CONSISTENT)).values()) {
+        resolveInFlight(state, groups.get(state.customerId)!.records, delivered);
         settled.push(state);
         if (state.outbox.length > 0) indexed.add(state.customerId);
       }
@@ -229,7 +240,11 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   // Every state here is saved with its outbox, so its records are done whatever the bus does: an
   // alert not delivered now is resent by the sweep (the store's outbox index). Failing the records
   // would only stall the shard behind the bus, and give up on them after the mapping's retry budget.
-  const delivery = await deliverOutboxes(settled, deps, indexed);
+  const delivery = await deliverOutboxes(settled, deps, indexed, fresh);
+  // Alerts in flight that the bus did not take and the store would not take back: their records
+  // come again, and the redelivery puts them back in the outbox (no delivered mark covers them).
+  for (const customerId of delivery.unsettled) for (const { record } of groups.get(customerId)!.records) failed.add(record.position);
+  if (fresh.size > 0 && failed.size === 0) await noteDelivered(work, deps);
   deps.metrics.count('RecordsFailed', failed.size);
   await publishWatermark(work, failed, deps);
   return { failedPositions: [...failed], deadLettered, alertsPublished: delivery.published };
@@ -329,6 +344,8 @@ async function retryAfterConflict(
   attempts: number,
   counts: BatchCounts,
   indexed: Set<string>,
+  fresh: Set<string>,
+  delivered: ReadonlyMap<string, string | undefined>,
 ): Promise<CustomerState | null | string> {
   for (let attempt = 0; attempt < attempts; attempt++) {
     let current: CustomerState | undefined;
@@ -338,14 +355,21 @@ async function retryAfterConflict(
       return null;
     }
     const state = current ?? blankWorkingState(item.customerId);
-    const carried = state.outbox.length > 0;
+    // A mark not read for this batch counts as absent: the alerts are resent, with their ids.
+    const resent = resolveInFlight(state, item.records, delivered);
+    const carried = state.outbox.length;
     const transitions = state.transitions;
     const applied = applyAndRescore(state, item, deps, counts);
     if (typeof applied === 'string') return applied;
-    if (applied === 0 && state.transitions === transitions) return state;
-    if (carried) indexed.add(item.customerId);
+    if (applied === 0 && state.transitions === transitions && !resent) {
+      fresh.delete(item.customerId);
+      return state;
+    }
+    if (sendInFlight(state, carried, item.records)) fresh.add(item.customerId);
+    else fresh.delete(item.customerId);
+    if (carried > 0) indexed.add(item.customerId);
     else indexed.delete(item.customerId);
-    const pending = carried ? SAVE_PENDING : SAVE;
+    const pending = carried > 0 ? SAVE_PENDING : SAVE;
     const outcome = await (item.beyondHorizon === undefined ? trySave(deps.store, state, pending) : setAsideThenSave(item, state, deps, pending));
     if (outcome instanceof SaveFailure && !outcome.conflict) return null;
     if (outcome instanceof SaveFailure) {
@@ -425,4 +449,50 @@ function reportCounts(counts: BatchCounts, metrics: ConsumerMetrics): void {
   metrics.count('CustomersRescored', counts.rescored);
   metrics.count('VersionConflicts', counts.conflicts);
   metrics.count('EventsApplied', counts.applied);
+  metrics.count('AlertsInFlightResent', counts.resent);
+}
+
+/**
+ * The delivered marks of the sources whose alerts in flight the batch's own records cannot vouch
+ * for (a redelivery, another source): one consistent read per such source, none in the usual
+ * case. A mark that cannot be read counts as absent: the alerts are resent, never lost.
+ */
+async function deliveredMarks(work: readonly CustomerWork[], loaded: ReadonlyMap<string, CustomerState>, deps: ConsumerDeps): Promise<Map<string, string | undefined>> {
+  const marks = new Map<string, string | undefined>();
+  const sources = new Set<string>();
+  for (const item of work) {
+    const state = loaded.get(item.customerId);
+    if (state?.inFlight && finishedBy(state, item.records) === undefined) sources.add(state.inFlight.source);
+  }
+  await Promise.all(
+    [...sources].map(async (source) => {
+      try {
+        marks.set(source, await deps.store.deliveredThrough(source));
+      } catch {
+        marks.set(source, undefined);
+      }
+    }),
+  );
+  return marks;
+}
+
+/**
+ * After a batch with no failed record: every alert in flight its records decided is settled, so
+ * the sources' delivered marks move to its latest positions. A mark not written only makes a
+ * later redelivery publish those alerts again, with their ids.
+ */
+async function noteDelivered(work: readonly CustomerWork[], deps: ConsumerDeps): Promise<void> {
+  const latest = new Map<string, string>();
+  for (const item of work) {
+    for (const { record } of item.records) {
+      const seen = latest.get(record.source);
+      if (seen === undefined || comparePositions(record.position, seen) > 0) latest.set(record.source, record.position);
+    }
+  }
+  try {
+    await Promise.all([...latest].map(([source, position]) => deps.store.noteDelivered(source, position)));
+    deps.metrics.count('DeliveredMarks', latest.size);
+  } catch {
+    deps.metrics.count('DeliveredMarksFailed', 1);
+  }
 }

@@ -19,7 +19,9 @@ import { oldestAlertMs, type ReadOptions, type SaveOptions, VersionConflictError
 export const DUE_INDEX = 'due-index';
 export const OUTBOX_INDEX = 'outbox-index';
 /** Customer ids cannot contain control characters (OrderEventSchema), so this key is free. */
-const WATERMARK_KEY = '\u0000watermark';
+export const WATERMARK_KEY = '\u0000watermark';
+/** Per source: how far its alerts in flight are settled (StateStore.noteDelivered). */
+export const DELIVERED_KEY_PREFIX = '\u0000delivered\u0000';
 const BATCH_GET_MAX_KEYS = 100;
 const TABLE_ACTIVE_TIMEOUT_MS = 300_000;
 
@@ -190,7 +192,9 @@ export class DynamoStateStore implements StateStore {
   }
 
   async save(state: CustomerState, options?: SaveOptions): Promise<number> {
-    const { version, orderMemory, ...body } = state;
+    const { version, orderMemory, inFlight, ...rest } = state;
+    // Most states have nothing in flight: leave the key out rather than store a null.
+    const body = inFlight === null ? rest : { ...rest, inFlight };
     const item: Item = {
       customerId: { S: state.customerId },
       v: { N: String(version + 1) },
@@ -320,6 +324,17 @@ export class DynamoStateStore implements StateStore {
       // Someone already raised it at least this far: the watermark only rises.
       if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
     }
+  }
+
+  async deliveredThrough(source: string): Promise<string | undefined> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { customerId: { S: DELIVERED_KEY_PREFIX + source } }, ConsistentRead: true }),
+    );
+    return Item?.p?.S;
+  }
+
+  async noteDelivered(source: string, position: string): Promise<void> {
+    await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: { customerId: { S: DELIVERED_KEY_PREFIX + source }, p: { S: position } } }));
   }
 }
 

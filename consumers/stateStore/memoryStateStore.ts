@@ -18,6 +18,7 @@ export class MemoryStateStore implements StateStore {
   private readonly dueAt = new Map<string, number>();
   private readonly outboxSince = new Map<string, number>();
   private watermark = 0;
+  private readonly delivered = new Map<string, string>();
 
   // Always consistent: one process, no replicas.
   async getMany(customerIds: readonly string[], _options?: ReadOptions): Promise<Map<string, CustomerState>> {
@@ -76,5 +77,13 @@ export class MemoryStateStore implements StateStore {
 
   async advanceWatermark(ms: number): Promise<void> {
     if (ms > this.watermark) this.watermark = ms;
+  }
+
+  async deliveredThrough(source: string): Promise<string | undefined> {
+    return this.delivered.get(source);
+  }
+
+  async noteDelivered(source: string, position: string): Promise<void> {
+    this.delivered.set(source, position);
   }
 }

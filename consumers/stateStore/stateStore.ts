@@ -76,6 +76,17 @@ export interface StateStore {
   getWatermark(): Promise<number>;
   /** Raises the watermark to `ms` if it is higher; never lowers it. */
   advanceWatermark(ms: number): Promise<void>;
+  /**
+   * The position of `source` through which every consumer invocation has settled the alerts it
+   * saved in flight (undefined if none noted): read consistently, as a redelivery acts on it.
+   */
+  deliveredThrough(source: string): Promise<string | undefined>;
+  /**
+   * Notes that every alert saved in flight by records of `source` up to `position` is published,
+   * dead-lettered or back in its outbox. One small item per source, written at most once a batch.
+   * Unconditional: a lower value than before only makes a redelivery publish again (same ids).
+   */
+  noteDelivered(source: string, position: string): Promise<void>;
 }
 
 /** The as-of time of a state's oldest pending alert: the key both stores index outboxes by. */

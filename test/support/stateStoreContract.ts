@@ -333,6 +333,23 @@ export function describeStateStoreContract(
         expect(await scanAll(store)).toEqual([]);
       }));
 
+    it('round-trips alerts in flight, and keeps a delivered mark per source that is never a state', () =>
+      withStore(async (store) => {
+        const sending = withOutbox('sending', ['2024-02-20T00:00:00.000Z', '2024-02-21T00:00:00.000Z']);
+        sending.inFlight = { source: SHARD, position: '49590338271490256608559692538361571095921575989136588898', alerts: sending.outbox };
+        sending.outbox = [];
+        await store.save(sending);
+        expect(await stored(store, 'sending')).toEqual({ ...sending, version: 1 });
+        expect(await store.pendingOutboxes(10)).toEqual([]);
+
+        expect(await store.deliveredThrough(SHARD)).toBeUndefined();
+        await store.noteDelivered(SHARD, '12');
+        await store.noteDelivered('orders-v2/shardId-000000000000', '7');
+        expect(await store.deliveredThrough(SHARD)).toBe('12');
+        expect(await store.deliveredThrough('orders-v2/shardId-000000000000')).toBe('7');
+        expect((await scanAll(store)).map((state) => state.customerId)).toEqual(['sending']);
+      }));
+
     it('matches a reference model over random saves, conflicts, races and due-time changes', async () => {
       const customer = fc.constantFrom('m-0', 'm-1', 'm-2', 'm-3');
       const due = fc.option(fc.integer({ min: 0, max: 100 }), { nil: null });
