@@ -8,7 +8,7 @@ import { CounterMetrics } from '../consumers/consumerMetrics.ts';
 import type { ConsumerDeps } from '../consumers/customerBatch.ts';
 import { MemoryDeadLetterSink } from '../consumers/deadLetters/memoryDeadLetterSink.ts';
 import { createKinesisHandler } from '../consumers/kinesisHandler.ts';
-import { createStateTable, DELIVERED_KEY_PREFIX, DynamoStateStore, WATERMARK_KEY } from '../consumers/stateStore/dynamoStateStore.ts';
+import { createStateTable, DynamoStateStore, SETTLED_KEY_PREFIX, WATERMARK_KEY } from '../consumers/stateStore/dynamoStateStore.ts';
 import { sweepAll } from '../consumers/sweep.ts';
 import { WatermarkTracker } from '../consumers/watermark.ts';
 import { loadModel } from '../models/clv/modelArtifact.ts';
@@ -49,7 +49,7 @@ export interface Bill {
  *   The previous key of each item comes from a shadow of what this client wrote (the bench
  *   starts from an empty table, so the shadow is complete);
  * - a conditional write that fails is charged as if written (1 WCU per started KB of the item).
- * Writes of the delivered marks are noted apart (`deliveredMark`), reads of them as GetItemCommand.
+ * Writes of the settled receipts are noted apart (`settledReceipt`), reads of them as GetItemCommand.
  */
 export function billedClient(endpoint: string): { client: DynamoDBClient; bill: Bill } {
   const client = dynamoClient({ endpoint });
@@ -72,8 +72,8 @@ export function billedClient(endpoint: string): { client: DynamoDBClient; bill: 
         const units = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
         if (writes) {
           bill.wcu += units;
-          // The delivered marks (one small item per source) apart from the customer items.
-          note(customerId?.startsWith(DELIVERED_KEY_PREFIX) ? 'deliveredMark' : command, units);
+          // The settled receipts (one small item per invocation with alerts in flight) apart.
+          note(customerId?.startsWith(SETTLED_KEY_PREFIX) ? 'settledReceipt' : command, units);
           if (command === 'PutItemCommand' && customerId !== undefined) {
             const index = indexWrites(indexKeys, customerId, item!);
             bill.wcu += index;

@@ -13,7 +13,7 @@ import type { AlertSink } from './alerts/alertSink.ts';
 import type { ConsumerMetrics } from './consumerMetrics.ts';
 import type { DeadLetterSink } from './deadLetters/deadLetterSink.ts';
 import { type DecodedRecord, decodeRecord, type StreamRecord } from './recordDecoding.ts';
-import { finishedBy, resolveInFlight, sendInFlight } from './inFlightAlerts.ts';
+import { batchInvocationId, finishedBy, resolveInFlight, sendInFlight } from './inFlightAlerts.ts';
 import { deliverOutboxes } from './outboxDelivery.ts';
 import { CONSISTENT, SAVE, SAVE_PENDING, type SaveOptions, type StateStore, VersionConflictError } from './stateStore/stateStore.ts';
 import { WatermarkTracker } from './watermark.ts';
@@ -151,7 +151,8 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     return { failedPositions: [...failed], deadLettered, alertsPublished: 0 };
   }
 
-  const delivered = await deliveredMarks(work, loaded, deps);
+  const invocation = batchInvocationId(records);
+  const settledBefore = await settledReceipts(work, loaded, deps);
   const counts: BatchCounts = { rescored: 0, applied: 0, duplicatePositions: 0, duplicateOrders: 0, conflicts: 0, resent: 0 };
   const settled: CustomerState[] = [];
   const attempts = deps.maxConflictRetries ?? 5;
@@ -175,7 +176,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     }
     // The store hands out copies it no longer owns, so they are updated in place.
     const state = loaded.get(item.customerId) ?? blankWorkingState(item.customerId);
-    const resent = resolveInFlight(state, item.records, delivered);
+    const resent = resolveInFlight(state, item.records, settledBefore);
     if (resent) counts.resent++;
     const carried = state.outbox.length;
     const transitions = state.transitions;
@@ -190,7 +191,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
       else settled.push(state);
       continue;
     }
-    if (sendInFlight(state, carried, item.records)) fresh.add(item.customerId);
+    if (sendInFlight(state, carried, item.records, invocation)) fresh.add(item.customerId);
     saving.push(item);
     savingStates.push(state);
     savingApplied.push(applied);
@@ -209,7 +210,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     } else if (outcome instanceof SaveFailure) {
       counts.conflicts++;
       (retries ??= []).push(
-        retryAfterConflict(item, deps, attempts - 1, counts, indexed, fresh, delivered).then((state) => {
+        retryAfterConflict(item, deps, attempts - 1, counts, indexed, fresh, { invocation, settledBefore }).then((state) => {
           if (typeof state === 'string') unscorable = setAsideCustomer(unscorable, item, state);
           else if (state) settled.push(state);
           else for (const { record } of item.records) failed.add(record.position);
@@ -226,7 +227,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   if (unsaved !== null) {
     try {
       for (const state of (await deps.store.getMany(unsaved, CONSISTENT)).values()) {
-        resolveInFlight(state, groups.get(state.customerId)!.records, delivered);
+        resolveInFlight(state, groups.get(state.customerId)!.records, settledBefore);
         settled.push(state);
         if (state.outbox.length > 0) indexed.add(state.customerId);
       }
@@ -242,9 +243,10 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   // would only stall the shard behind the bus, and give up on them after the mapping's retry budget.
   const delivery = await deliverOutboxes(settled, deps, indexed, fresh);
   // Alerts in flight that the bus did not take and the store would not take back: their records
-  // come again, and the redelivery puts them back in the outbox (no delivered mark covers them).
+  // come again, and the redelivery puts them back in the outbox (no receipt covers them). A failed
+  // save may still have been stored, alerts in flight and all: no receipt then either.
   for (const customerId of delivery.unsettled) for (const { record } of groups.get(customerId)!.records) failed.add(record.position);
-  if (fresh.size > 0 && failed.size === 0) await noteDelivered(work, deps);
+  if (fresh.size > 0 && failed.size === 0) await noteSettled(invocation, deps);
   deps.metrics.count('RecordsFailed', failed.size);
   await publishWatermark(work, failed, deps);
   return { failedPositions: [...failed], deadLettered, alertsPublished: delivery.published };
@@ -345,7 +347,7 @@ async function retryAfterConflict(
   counts: BatchCounts,
   indexed: Set<string>,
   fresh: Set<string>,
-  delivered: ReadonlyMap<string, string | undefined>,
+  inFlight: { invocation: string; settledBefore: ReadonlySet<string> },
 ): Promise<CustomerState | null | string> {
   for (let attempt = 0; attempt < attempts; attempt++) {
     let current: CustomerState | undefined;
@@ -355,8 +357,8 @@ async function retryAfterConflict(
       return null;
     }
     const state = current ?? blankWorkingState(item.customerId);
-    // A mark not read for this batch counts as absent: the alerts are resent, with their ids.
-    const resent = resolveInFlight(state, item.records, delivered);
+    // A receipt not read for this batch counts as absent: the alerts are resent, with their ids.
+    const resent = resolveInFlight(state, item.records, inFlight.settledBefore);
     const carried = state.outbox.length;
     const transitions = state.transitions;
     const applied = applyAndRescore(state, item, deps, counts);
@@ -365,7 +367,7 @@ async function retryAfterConflict(
       fresh.delete(item.customerId);
       return state;
     }
-    if (sendInFlight(state, carried, item.records)) fresh.add(item.customerId);
+    if (sendInFlight(state, carried, item.records, inFlight.invocation)) fresh.add(item.customerId);
     else fresh.delete(item.customerId);
     if (carried > 0) indexed.add(item.customerId);
     else indexed.delete(item.customerId);
@@ -453,46 +455,38 @@ function reportCounts(counts: BatchCounts, metrics: ConsumerMetrics): void {
 }
 
 /**
- * The delivered marks of the sources whose alerts in flight the batch's own records cannot vouch
- * for (a redelivery, another source): one consistent read per such source, none in the usual
- * case. A mark that cannot be read counts as absent: the alerts are resent, never lost.
+ * The receipts of the invocations whose alerts in flight the batch's own records cannot vouch
+ * for (a redelivery, another source): one consistent read per such invocation, none in the usual
+ * case. A receipt that cannot be read counts as absent: the alerts are resent, never lost.
  */
-async function deliveredMarks(work: readonly CustomerWork[], loaded: ReadonlyMap<string, CustomerState>, deps: ConsumerDeps): Promise<Map<string, string | undefined>> {
-  const marks = new Map<string, string | undefined>();
-  const sources = new Set<string>();
+async function settledReceipts(work: readonly CustomerWork[], loaded: ReadonlyMap<string, CustomerState>, deps: ConsumerDeps): Promise<Set<string>> {
+  const asked = new Set<string>();
   for (const item of work) {
     const state = loaded.get(item.customerId);
-    if (state?.inFlight && finishedBy(state, item.records) === undefined) sources.add(state.inFlight.source);
+    if (state?.inFlight && finishedBy(state, item.records) === undefined) asked.add(state.inFlight.invocation);
   }
+  const settled = new Set<string>();
   await Promise.all(
-    [...sources].map(async (source) => {
+    [...asked].map(async (invocation) => {
       try {
-        marks.set(source, await deps.store.deliveredThrough(source));
+        if (await deps.store.isSettled(invocation)) settled.add(invocation);
       } catch {
-        marks.set(source, undefined);
+        // Unknown counts as unsettled.
       }
     }),
   );
-  return marks;
+  return settled;
 }
 
 /**
- * After a batch with no failed record: every alert in flight its records decided is settled, so
- * the sources' delivered marks move to its latest positions. A mark not written only makes a
- * later redelivery publish those alerts again, with their ids.
+ * After a batch with no failed record: every alert in flight this invocation saved is settled.
+ * A receipt not written only makes a later redelivery publish those alerts again, with their ids.
  */
-async function noteDelivered(work: readonly CustomerWork[], deps: ConsumerDeps): Promise<void> {
-  const latest = new Map<string, string>();
-  for (const item of work) {
-    for (const { record } of item.records) {
-      const seen = latest.get(record.source);
-      if (seen === undefined || comparePositions(record.position, seen) > 0) latest.set(record.source, record.position);
-    }
-  }
+async function noteSettled(invocation: string, deps: ConsumerDeps): Promise<void> {
   try {
-    await Promise.all([...latest].map(([source, position]) => deps.store.noteDelivered(source, position)));
-    deps.metrics.count('DeliveredMarks', latest.size);
+    await deps.store.noteSettled(invocation);
+    deps.metrics.count('SettledReceipts', 1);
   } catch {
-    deps.metrics.count('DeliveredMarksFailed', 1);
+    deps.metrics.count('SettledReceiptsFailed', 1);
   }
 }

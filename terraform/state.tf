@@ -51,6 +51,13 @@ resource "aws_dynamodb_table" "state" {
     enabled = true
   }
 
+  # Receipts of consumer invocations that settled their alerts in flight (StateStore.noteSettled)
+  # carry an expiry; customer items never do.
+  ttl {
+    attribute_name = "expiresAt"
+    enabled        = true
+  }
+
   server_side_encryption {
     enabled = true # AWS managed key (alias/aws/dynamodb)
   }

@@ -20,8 +20,8 @@ export const DUE_INDEX = 'due-index';
 export const OUTBOX_INDEX = 'outbox-index';
 /** Customer ids cannot contain control characters (OrderEventSchema), so this key is free. */
 export const WATERMARK_KEY = '\u0000watermark';
-/** Per source: how far its alerts in flight are settled (StateStore.noteDelivered). */
-export const DELIVERED_KEY_PREFIX = '\u0000delivered\u0000';
+/** Receipts of invocations that settled their alerts in flight (StateStore.noteSettled). */
+export const SETTLED_KEY_PREFIX = '\u0000settled\u0000';
 const BATCH_GET_MAX_KEYS = 100;
 const TABLE_ACTIVE_TIMEOUT_MS = 300_000;
 
@@ -41,6 +41,11 @@ export interface DynamoStateStoreConfig {
   retryBaseDelayMs?: number;
   /** How much earlier than the due time an indexed key may stay (SaveOptions.earlyDueKey). */
   dueKeySlackMs?: number;
+  /**
+   * How long a settled receipt is kept (TTL; default 30 days, beyond the event source mapping's
+   * longest record age of 7 days): a redelivery after that resends the alerts, with their ids.
+   */
+  settledReceiptDays?: number;
 }
 
 /** Keys of customers read or written, kept to know an item's current due key; cleared past this. */
@@ -135,6 +140,7 @@ export class DynamoStateStore implements StateStore {
   private readonly batchGetAttempts: number;
   private readonly retryBaseDelayMs: number;
   private readonly dueKeySlackMs: number;
+  private readonly settledReceiptDays: number;
   /** The due key each customer had at the version this store last read or wrote. */
   private readonly knownDueKeys = new Map<string, { version: number; dueAt: number | undefined }>();
 
@@ -146,6 +152,7 @@ export class DynamoStateStore implements StateStore {
     this.batchGetAttempts = config.batchGetAttempts ?? 8;
     this.retryBaseDelayMs = config.retryBaseDelayMs ?? 25;
     this.dueKeySlackMs = config.dueKeySlackMs ?? 60 * 86_400_000;
+    this.settledReceiptDays = config.settledReceiptDays ?? 30;
     if (!Number.isInteger(this.dueBuckets) || this.dueBuckets < 1) throw new Error('dueBuckets must be a positive integer');
   }
 
@@ -326,15 +333,19 @@ export class DynamoStateStore implements StateStore {
     }
   }
 
-  async deliveredThrough(source: string): Promise<string | undefined> {
+  async isSettled(invocation: string): Promise<boolean> {
     const { Item } = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: { customerId: { S: DELIVERED_KEY_PREFIX + source } }, ConsistentRead: true }),
+      new GetItemCommand({ TableName: this.tableName, Key: { customerId: { S: SETTLED_KEY_PREFIX + invocation } }, ConsistentRead: true }),
     );
-    return Item?.p?.S;
+    // TTL deletes expired items within days, not at once: past its time a receipt counts as gone.
+    return Item !== undefined && Number(Item.expiresAt?.N ?? 0) * 1000 > Date.now();
   }
 
-  async noteDelivered(source: string, position: string): Promise<void> {
-    await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: { customerId: { S: DELIVERED_KEY_PREFIX + source }, p: { S: position } } }));
+  async noteSettled(invocation: string): Promise<void> {
+    const expiresAt = Math.floor(Date.now() / 1000) + this.settledReceiptDays * 86_400;
+    await this.client.send(
+      new PutItemCommand({ TableName: this.tableName, Item: { customerId: { S: SETTLED_KEY_PREFIX + invocation }, expiresAt: { N: String(expiresAt) } } }),
+    );
   }
 }
 

@@ -18,7 +18,7 @@ export class MemoryStateStore implements StateStore {
   private readonly dueAt = new Map<string, number>();
   private readonly outboxSince = new Map<string, number>();
   private watermark = 0;
-  private readonly delivered = new Map<string, string>();
+  private readonly settled = new Set<string>();
 
   // Always consistent: one process, no replicas.
   async getMany(customerIds: readonly string[], _options?: ReadOptions): Promise<Map<string, CustomerState>> {
@@ -79,11 +79,12 @@ export class MemoryStateStore implements StateStore {
     if (ms > this.watermark) this.watermark = ms;
   }
 
-  async deliveredThrough(source: string): Promise<string | undefined> {
-    return this.delivered.get(source);
+  // Receipts never expire here: the process does not live that long.
+  async isSettled(invocation: string): Promise<boolean> {
+    return this.settled.has(invocation);
   }
 
-  async noteDelivered(source: string, position: string): Promise<void> {
-    this.delivered.set(source, position);
+  async noteSettled(invocation: string): Promise<void> {
+    this.settled.add(invocation);
   }
 }

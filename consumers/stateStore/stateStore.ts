@@ -77,16 +77,18 @@ export interface StateStore {
   /** Raises the watermark to `ms` if it is higher; never lowers it. */
   advanceWatermark(ms: number): Promise<void>;
   /**
-   * The position of `source` through which every consumer invocation has settled the alerts it
-   * saved in flight (undefined if none noted): read consistently, as a redelivery acts on it.
+   * Whether the consumer invocation `invocation` noted that it settled every alert it saved in
+   * flight (noteSettled): read consistently, as a redelivery acts on it. False once the receipt
+   * has expired, which only makes a redelivery publish those alerts again, with their ids.
    */
-  deliveredThrough(source: string): Promise<string | undefined>;
+  isSettled(invocation: string): Promise<boolean>;
   /**
-   * Notes that every alert saved in flight by records of `source` up to `position` is published,
-   * dead-lettered or back in its outbox. One small item per source, written at most once a batch.
-   * Unconditional: a lower value than before only makes a redelivery publish again (same ids).
+   * Notes that the invocation `invocation` published, dead-lettered or put back in an outbox
+   * every alert it saved in flight: one small receipt, written once by that invocation, expiring
+   * after a while (DynamoDB TTL). A receipt per invocation, not a mark per shard, so concurrent
+   * batches of one shard (a parallelization factor above 1) never vouch for each other.
    */
-  noteDelivered(source: string, position: string): Promise<void>;
+  noteSettled(invocation: string): Promise<void>;
 }
 
 /** The as-of time of a state's oldest pending alert: the key both stores index outboxes by. */

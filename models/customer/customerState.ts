@@ -98,13 +98,15 @@ export interface CustomerState {
 }
 
 /**
- * Alerts a consumer invocation saved with the state and then published, and the position of the
- * latest of its records: the invocation either published them, saved them back into the outbox,
- * or failed those records, so they come again (consumers/inFlightAlerts.ts).
+ * Alerts a consumer invocation saved with the state and then published, the source and position
+ * of the latest of its records, and the invocation's id: the invocation either published them,
+ * saved them back into the outbox, or failed those records, so they come again
+ * (consumers/inFlightAlerts.ts).
  */
 export interface InFlightAlerts {
   source: string;
   position: string;
+  invocation: string;
   alerts: PendingAlert[];
 }
 

@@ -30,7 +30,7 @@ class TestStore implements StateStore {
   saves = 0;
   failSaves = false;
   staleReads = false;
-  failMarks = false;
+  failReceipts = false;
   private readonly previous = new Map<string, CustomerState>();
 
   async getMany(ids: readonly string[], options?: ReadOptions): Promise<Map<string, CustomerState>> {
@@ -51,8 +51,8 @@ class TestStore implements StateStore {
   scan = () => this.inner.scan();
   getWatermark = () => this.inner.getWatermark();
   advanceWatermark = (ms: number) => this.inner.advanceWatermark(ms);
-  deliveredThrough = (source: string) => this.inner.deliveredThrough(source);
-  noteDelivered = (source: string, at: string) => (this.failMarks ? Promise.reject(new Error('ServiceUnavailable')) : this.inner.noteDelivered(source, at));
+  isSettled = (invocation: string) => this.inner.isSettled(invocation);
+  noteSettled = (invocation: string) => (this.failReceipts ? Promise.reject(new Error('ServiceUnavailable')) : this.inner.noteSettled(invocation));
 }
 
 function depsWith(store: StateStore, alerts: AlertSink) {
@@ -100,7 +100,7 @@ describe('alerts in flight: published after the save, with no second write, and 
     expect((await storedOf(store)).inFlight).toBeNull();
   });
 
-  it('does not publish them again when the batch is redelivered: the delivered mark covers it', async () => {
+  it("does not publish them again when the batch is redelivered: the invocation's receipt covers it", async () => {
     const store = new TestStore();
     const bus = new MemoryAlertSink();
     const deps = depsWith(store, bus);
@@ -112,15 +112,15 @@ describe('alerts in flight: published after the save, with no second write, and 
     expect(store.saves).toBe(1);
   });
 
-  it('publishes them again, with their ids, when the mark could not be written: at least once, never lost', async () => {
+  it('publishes them again, with their ids, when the receipt could not be written: at least once, never lost', async () => {
     const store = new TestStore();
     const bus = new MemoryAlertSink();
     const deps = depsWith(store, bus);
     const batch = silentThenBack();
-    store.failMarks = true;
+    store.failReceipts = true;
     await processRecords(batch, deps);
-    expect(deps.metrics.get('DeliveredMarksFailed')).toBe(1);
-    store.failMarks = false;
+    expect(deps.metrics.get('SettledReceiptsFailed')).toBe(1);
+    store.failReceipts = false;
     await processRecords(batch, deps);
     expect(ids(bus)).toEqual([AT_RISK_1, RECOVERED_2, AT_RISK_1, RECOVERED_2]);
     // Resent through the outbox, then cleared: a third delivery sends nothing.
@@ -154,6 +154,19 @@ describe('alerts in flight: published after the save, with no second write, and 
     await processRecords([...batch, record('c', 'o3', '2024-01-27T10:00:00Z')], depsWith(store, bus));
     expect(ids(bus)).toEqual([AT_RISK_1, RECOVERED_2]);
     expect(await storedOf(store)).toMatchObject({ orders: 3, outbox: [] });
+  });
+
+  it("concurrent batches of one shard (parallelization factor above 1): a later batch's receipt does not vouch for a stopped one", async () => {
+    const store = new TestStore();
+    const stopped = silentThenBack();
+    await stoppedAfterSave(store, stopped);
+    const bus = new MemoryAlertSink();
+    const deps = depsWith(store, bus);
+    // Another customer's batch, later positions of the same shard, settles and writes its receipt.
+    await processRecords([record('d', 'o1', '2024-01-01T10:00:00Z'), record('d', 'o2', '2024-01-26T10:00:00Z')], deps);
+    expect(deps.metrics.get('SettledReceipts')).toBe(1);
+    await processRecords(stopped, deps);
+    expect(bus.delivered.filter((alert) => alert.detail.customerId === 'c').map((alert) => alert.detail.eventId)).toEqual([AT_RISK_1, RECOVERED_2]);
   });
 
   it('the sweep leaves alerts in flight alone: it neither publishes them nor drops them, and the redelivery still sends them', async () => {
@@ -230,5 +243,36 @@ describe('alerts in flight: published after the save, with no second write, and 
     await sweepAll(truth, at('2024-03-15T00:00:00Z'), 10);
     expect(ids(trueBus)).toEqual([AT_RISK_1]);
     expect(trueBus.delivered[0].detail.asOf).not.toBe(viewBus.delivered[0].detail.asOf);
+  });
+
+  describe('from the sweep', () => {
+    const atRisk1 = alertEventId('s', 'Customer At Risk', 1);
+
+    it('saves a customer crossing into risk once and publishes the alert with no clearing write; its next batch sends nothing again', async () => {
+      const store = new TestStore();
+      const bus = new MemoryAlertSink();
+      const deps = depsWith(store, bus);
+      await processRecords([record('s', 'o1', '2024-01-01T10:00:00Z')], deps);
+      const saves = store.saves;
+      expect(await sweepAll(deps, at('2024-01-25T00:00:00Z'), 10)).toMatchObject({ rescored: 1, alertsPublished: 1 });
+      expect(store.saves - saves).toBe(1);
+      expect(ids(bus)).toEqual([atRisk1]);
+      // The first batch decided nothing, so only the sweep run wrote a receipt.
+      expect(deps.metrics.get('SettledReceipts')).toBe(1);
+      await processRecords([record('s', 'o2', '2024-02-01T10:00:00Z')], deps);
+      expect(ids(bus)).toEqual([atRisk1, alertEventId('s', 'Customer Recovered', 2)]);
+    });
+
+    it('a sweep run stopped between its save and its publish: the customer stays unreceipted, and its next batch publishes the alert first', async () => {
+      const store = new TestStore();
+      const bus = new MemoryAlertSink();
+      await processRecords([record('s', 'o1', '2024-01-01T10:00:00Z')], depsWith(store, bus));
+      const saves = store.saves;
+      void sweepAll(depsWith(store, { publish: () => new Promise(() => {}) }), at('2024-01-25T00:00:00Z'), 10);
+      while (store.saves === saves) await new Promise((resolve) => setTimeout(resolve, 1));
+      expect(ids(bus)).toEqual([]);
+      await processRecords([record('s', 'o2', '2024-02-01T10:00:00Z')], depsWith(store, bus));
+      expect(ids(bus)).toEqual([atRisk1, alertEventId('s', 'Customer Recovered', 2)]);
+    });
   });
 });
