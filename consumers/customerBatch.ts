@@ -114,6 +114,8 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   const customerIds: string[] = [];
   let poison: PoisonRecord[] | null = null;
   let parsedGenerally = 0;
+  // The records that can change a state, in arrival order: what the invocation's id is made of.
+  const decoded: StreamRecord[] = [];
   const bounds = deps.eventTime ?? DEFAULT_EVENT_TIME_BOUNDS;
   const nowMs = deps.now?.() ?? Date.now();
   for (let i = 0; i < records.length; i++) {
@@ -123,6 +125,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
       continue;
     }
     if (item.general) parsedGenerally++;
+    decoded.push(item.record);
     const id = item.order.customerId;
     const group = groups.get(id);
     if (group === undefined) {
@@ -151,7 +154,8 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     return { failedPositions: [...failed], deadLettered, alertsPublished: 0 };
   }
 
-  const invocation = batchInvocationId(records);
+  // Poison records change no state, so they are left out: with or without them, a batch leaves the same states.
+  const invocation = batchInvocationId(decoded);
   const settledBefore = await settledReceipts(work, loaded, deps);
   const counts: BatchCounts = { rescored: 0, applied: 0, duplicatePositions: 0, duplicateOrders: 0, conflicts: 0, resent: 0 };
   const settled: CustomerState[] = [];

@@ -40,7 +40,7 @@ export function newInvocationId(): string {
 }
 
 /**
- * A consumer invocation's id: 72 bits of a hash of its records' sources and positions, so a batch
+ * A consumer invocation's id: 72 bits of a hash of its valid records' sources and positions, so a batch
  * delivered again as it was gets the same id and the stored states do not depend on how often it
  * came. Safe because a receipt under it is written only by an invocation over exactly those
  * records, which resolves every state an earlier one over them left in flight before writing it;
