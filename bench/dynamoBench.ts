@@ -8,7 +8,7 @@ import { CounterMetrics } from '../consumers/consumerMetrics.ts';
 import type { ConsumerDeps } from '../consumers/customerBatch.ts';
 import { MemoryDeadLetterSink } from '../consumers/deadLetters/memoryDeadLetterSink.ts';
 import { createKinesisHandler } from '../consumers/kinesisHandler.ts';
-import { createStateTable, DynamoStateStore } from '../consumers/stateStore/dynamoStateStore.ts';
+import { createStateTable, DynamoStateStore, SETTLED_KEY_PREFIX, WATERMARK_KEY } from '../consumers/stateStore/dynamoStateStore.ts';
 import { sweepAll } from '../consumers/sweep.ts';
 import { WatermarkTracker } from '../consumers/watermark.ts';
 import { loadModel } from '../models/clv/modelArtifact.ts';
@@ -32,7 +32,7 @@ type Item = Record<string, AttributeValue>;
 export interface Bill {
   wcu: number;
   rcu: number;
-  /** Write requests to the watermark item (any key outside the customer-id space). */
+  /** Write requests to the watermark item. */
   watermarkWrites: number;
   /** Where the capacity went: per command for the table, `index` for the GSIs, `failedWrite` for lost conditions. */
   detail: Record<string, number>;
@@ -49,6 +49,7 @@ export interface Bill {
  *   The previous key of each item comes from a shadow of what this client wrote (the bench
  *   starts from an empty table, so the shadow is complete);
  * - a conditional write that fails is charged as if written (1 WCU per started KB of the item).
+ * Writes of the settled receipts are noted apart (`settledReceipt`), reads of them as GetItemCommand.
  */
 export function billedClient(endpoint: string): { client: DynamoDBClient; bill: Bill } {
   const client = dynamoClient({ endpoint });
@@ -63,7 +64,7 @@ export function billedClient(endpoint: string): { client: DynamoDBClient; bill: 
       const reads = command === 'GetItemCommand' || command === 'BatchGetItemCommand' || command === 'QueryCommand';
       const item = (input.Item ?? input.Key) as Item | undefined;
       const customerId = item?.customerId?.S;
-      if (writes && customerId !== undefined && customerId.startsWith('\u0000')) bill.watermarkWrites++;
+      if (writes && customerId === WATERMARK_KEY) bill.watermarkWrites++;
       if (!writes && !reads) return next(args);
       try {
         const result = await next({ ...args, input: { ...input, ReturnConsumedCapacity: 'INDEXES' } });
@@ -71,7 +72,8 @@ export function billedClient(endpoint: string): { client: DynamoDBClient; bill: 
         const units = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
         if (writes) {
           bill.wcu += units;
-          note(command, units);
+          // The settled receipts (one small item per invocation with alerts in flight) apart.
+          note(customerId?.startsWith(SETTLED_KEY_PREFIX) ? 'settledReceipt' : command, units);
           if (command === 'PutItemCommand' && customerId !== undefined) {
             const index = indexWrites(indexKeys, customerId, item!);
             bill.wcu += index;

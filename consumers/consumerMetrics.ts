@@ -20,6 +20,12 @@ export type CounterName =
   | 'AlertsUndelivered'
   /** Alerts the bus refused for good, set aside in the dead-letter sink. */
   | 'AlertsDeadLettered'
+  /** Customers whose alerts in flight no settled receipt covered: back in the outbox, published again with their ids. */
+  | 'AlertsInFlightResent'
+  /** Settled receipts written (StateStore.noteSettled): at most one per invocation. */
+  | 'SettledReceipts'
+  /** Receipts that could not be written: a redelivery of those records would resend their alerts. */
+  | 'SettledReceiptsFailed'
   | 'CustomersRescored'
   | 'CustomersSwept'
   /** Customers the sweep could not rescore because the model threw: left due, tried again next run. */

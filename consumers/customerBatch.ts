@@ -13,6 +13,7 @@ import type { AlertSink } from './alerts/alertSink.ts';
 import type { ConsumerMetrics } from './consumerMetrics.ts';
 import type { DeadLetterSink } from './deadLetters/deadLetterSink.ts';
 import { type DecodedRecord, decodeRecord, type StreamRecord } from './recordDecoding.ts';
+import { batchInvocationId, finishedBy, resolveInFlight, sendInFlight } from './inFlightAlerts.ts';
 import { deliverOutboxes } from './outboxDelivery.ts';
 import { CONSISTENT, SAVE, SAVE_PENDING, type SaveOptions, type StateStore, VersionConflictError } from './stateStore/stateStore.ts';
 import { WatermarkTracker } from './watermark.ts';
@@ -91,6 +92,8 @@ interface BatchCounts {
   duplicatePositions: number;
   duplicateOrders: number;
   conflicts: number;
+  /** Customers whose alerts in flight went back into the outbox, to be published again. */
+  resent: number;
 }
 
 /**
@@ -113,6 +116,8 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   const customerIds: string[] = [];
   let poison: PoisonRecord[] | null = null;
   let parsedGenerally = 0;
+  // The records that can change a state, in arrival order: what the invocation's id is made of.
+  const decoded: StreamRecord[] = [];
   const bounds = deps.eventTime ?? DEFAULT_EVENT_TIME_BOUNDS;
   const nowMs = deps.now?.() ?? Date.now();
   for (let i = 0; i < records.length; i++) {
@@ -122,6 +127,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
       continue;
     }
     if (item.general) parsedGenerally++;
+    decoded.push(item.record);
     const id = item.order.customerId;
     const group = groups.get(id);
     if (group === undefined) {
@@ -150,7 +156,10 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     return { failedPositions: [...failed], deadLettered, alertsPublished: 0 };
   }
 
-  const counts: BatchCounts = { rescored: 0, applied: 0, duplicatePositions: 0, duplicateOrders: 0, conflicts: 0 };
+  // Poison records change no state, so they are left out: with or without them, a batch leaves the same states.
+  const invocation = batchInvocationId(decoded);
+  const settledBefore = await settledReceipts(work, loaded, deps);
+  const counts: BatchCounts = { rescored: 0, applied: 0, duplicatePositions: 0, duplicateOrders: 0, conflicts: 0, resent: 0 };
   const settled: CustomerState[] = [];
   const attempts = deps.maxConflictRetries ?? 5;
   const saving: CustomerWork[] = [];
@@ -159,6 +168,8 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   const saves: Promise<SaveOutcome>[] = [];
   // Customers saved with alerts carried over from an earlier save: already in the outbox index.
   const indexed = new Set<string>();
+  // Customers saved with the alerts they decided in flight (inFlightAlerts.ts).
+  const fresh = new Set<string>();
   let unscorable: PoisonRecord[] | null = null;
   // Customers with an outbox and nothing to save: read eventually consistently, so their outbox
   // may be one a delivery has cleared since; reread consistently before publishing it again.
@@ -171,23 +182,27 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     }
     // The store hands out copies it no longer owns, so they are updated in place.
     const state = loaded.get(item.customerId) ?? blankWorkingState(item.customerId);
-    const carried = state.outbox.length > 0;
+    const resent = resolveInFlight(state, item.records, settledBefore);
+    if (resent) counts.resent++;
+    const carried = state.outbox.length;
     const transitions = state.transitions;
     const applied = applyAndRescore(state, item, deps, counts);
     if (typeof applied === 'string') {
       unscorable = setAsideCustomer(unscorable, item, applied);
       continue;
     }
-    if (applied === 0 && state.transitions === transitions) {
-      if (carried) (unsaved ??= []).push(item.customerId);
+    // Alerts back from flight are saved as pending before they are published again.
+    if (applied === 0 && state.transitions === transitions && !resent) {
+      if (carried > 0) (unsaved ??= []).push(item.customerId);
       else settled.push(state);
       continue;
     }
+    if (sendInFlight(state, carried, item.records, invocation)) fresh.add(item.customerId);
     saving.push(item);
     savingStates.push(state);
     savingApplied.push(applied);
-    if (carried) indexed.add(item.customerId);
-    const pending = carried ? SAVE_PENDING : SAVE;
+    if (carried > 0) indexed.add(item.customerId);
+    const pending = carried > 0 ? SAVE_PENDING : SAVE;
     saves.push(item.beyondHorizon === undefined ? trySave(deps.store, state, pending) : setAsideThenSave(item, state, deps, pending));
   }
 
@@ -201,7 +216,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
     } else if (outcome instanceof SaveFailure) {
       counts.conflicts++;
       (retries ??= []).push(
-        retryAfterConflict(item, deps, attempts - 1, counts, indexed).then((state) => {
+        retryAfterConflict(item, deps, attempts - 1, counts, indexed, fresh, { invocation, settledBefore }).then((state) => {
           if (typeof state === 'string') unscorable = setAsideCustomer(unscorable, item, state);
           else if (state) settled.push(state);
           else for (const { record } of item.records) failed.add(record.position);
@@ -218,6 +233,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   if (unsaved !== null) {
     try {
       for (const state of (await deps.store.getMany(unsaved, CONSISTENT)).values()) {
+        resolveInFlight(state, groups.get(state.customerId)!.records, settledBefore);
         settled.push(state);
         if (state.outbox.length > 0) indexed.add(state.customerId);
       }
@@ -231,7 +247,12 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   // Every state here is saved with its outbox, so its records are done whatever the bus does: an
   // alert not delivered now is resent by the sweep (the store's outbox index). Failing the records
   // would only stall the shard behind the bus, and give up on them after the mapping's retry budget.
-  const delivery = await deliverOutboxes(settled, deps, indexed);
+  const delivery = await deliverOutboxes(settled, deps, indexed, fresh);
+  // Alerts in flight that the bus did not take and the store would not take back: their records
+  // come again, and the redelivery puts them back in the outbox (no receipt covers them). A failed
+  // save may still have been stored, alerts in flight and all: no receipt then either.
+  for (const customerId of delivery.unsettled) for (const { record } of groups.get(customerId)!.records) failed.add(record.position);
+  if (fresh.size > 0 && failed.size === 0) await noteSettled(invocation, deps);
   deps.metrics.count('RecordsFailed', failed.size);
   await publishWatermark(work, failed, deps);
   return { failedPositions: [...failed], deadLettered, alertsPublished: delivery.published };
@@ -331,6 +352,8 @@ async function retryAfterConflict(
   attempts: number,
   counts: BatchCounts,
   indexed: Set<string>,
+  fresh: Set<string>,
+  inFlight: { invocation: string; settledBefore: ReadonlySet<string> },
 ): Promise<CustomerState | null | string> {
   for (let attempt = 0; attempt < attempts; attempt++) {
     let current: CustomerState | undefined;
@@ -340,14 +363,21 @@ async function retryAfterConflict(
       return null;
     }
     const state = current ?? blankWorkingState(item.customerId);
-    const carried = state.outbox.length > 0;
+    // A receipt not read for this batch counts as absent: the alerts are resent, with their ids.
+    const resent = resolveInFlight(state, item.records, inFlight.settledBefore);
+    const carried = state.outbox.length;
     const transitions = state.transitions;
     const applied = applyAndRescore(state, item, deps, counts);
     if (typeof applied === 'string') return applied;
-    if (applied === 0 && state.transitions === transitions) return state;
-    if (carried) indexed.add(item.customerId);
+    if (applied === 0 && state.transitions === transitions && !resent) {
+      fresh.delete(item.customerId);
+      return state;
+    }
+    if (sendInFlight(state, carried, item.records, inFlight.invocation)) fresh.add(item.customerId);
+    else fresh.delete(item.customerId);
+    if (carried > 0) indexed.add(item.customerId);
     else indexed.delete(item.customerId);
-    const pending = carried ? SAVE_PENDING : SAVE;
+    const pending = carried > 0 ? SAVE_PENDING : SAVE;
     const outcome = await (item.beyondHorizon === undefined ? trySave(deps.store, state, pending) : setAsideThenSave(item, state, deps, pending));
     if (outcome instanceof SaveFailure && !outcome.conflict) return null;
     if (outcome instanceof SaveFailure) {
@@ -427,4 +457,42 @@ function reportCounts(counts: BatchCounts, metrics: ConsumerMetrics): void {
   metrics.count('CustomersRescored', counts.rescored);
   metrics.count('VersionConflicts', counts.conflicts);
   metrics.count('EventsApplied', counts.applied);
+  metrics.count('AlertsInFlightResent', counts.resent);
+}
+
+/**
+ * The receipts of the invocations whose alerts in flight the batch's own records cannot vouch
+ * for (a redelivery, another source): one consistent read per such invocation, none in the usual
+ * case. A receipt that cannot be read counts as absent: the alerts are resent, never lost.
+ */
+async function settledReceipts(work: readonly CustomerWork[], loaded: ReadonlyMap<string, CustomerState>, deps: ConsumerDeps): Promise<Set<string>> {
+  const asked = new Set<string>();
+  for (const item of work) {
+    const state = loaded.get(item.customerId);
+    if (state?.inFlight && finishedBy(state, item.records) === undefined) asked.add(state.inFlight.invocation);
+  }
+  const settled = new Set<string>();
+  await Promise.all(
+    [...asked].map(async (invocation) => {
+      try {
+        if (await deps.store.isSettled(invocation)) settled.add(invocation);
+      } catch {
+        // Unknown counts as unsettled.
+      }
+    }),
+  );
+  return settled;
+}
+
+/**
+ * After a batch with no failed record: every alert in flight this invocation saved is settled.
+ * A receipt not written only makes a later redelivery publish those alerts again, with their ids.
+ */
+async function noteSettled(invocation: string, deps: ConsumerDeps): Promise<void> {
+  try {
+    await deps.store.noteSettled(invocation);
+    deps.metrics.count('SettledReceipts', 1);
+  } catch {
+    deps.metrics.count('SettledReceiptsFailed', 1);
+  }
 }

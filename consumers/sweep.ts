@@ -2,6 +2,7 @@ import { cloneState, type CustomerState } from '../models/customer/customerState
 import { scoreSilenceBefore } from '../models/customer/riskPolicy.ts';
 import { DAY_MS, dayIndex } from '../models/time/calendar.ts';
 import type { ConsumerDeps } from './customerBatch.ts';
+import { newInvocationId, sendSweptInFlight } from './inFlightAlerts.ts';
 import { deliverOutboxes } from './outboxDelivery.ts';
 import { CONSISTENT, PENDING, VersionConflictError } from './stateStore/stateStore.ts';
 
@@ -45,9 +46,11 @@ export async function runSweep(deps: ConsumerDeps, asOfMs: number, limit: number
   const settled: CustomerState[] = [];
   // Found through the outbox index, or rescored with alerts carried over: saved as pending already.
   const indexed = new Set(pendingIds);
+  // Rescored with the alerts they crossed into in flight, under this run's id (inFlightAlerts.ts).
+  const run: SweepRun = { invocation: newInvocationId(), fresh: new Set(), unsure: false };
   await Promise.all(
     ids.map(async (id) => {
-      const state = await rescoreDue(loaded.get(id), asOfMs, deps, indexed);
+      const state = await rescoreDue(loaded.get(id), asOfMs, deps, indexed, run);
       if (state === 'deferred') result.deferred++;
       else if (state === 'moved') result.reindexed++;
       else if (state) {
@@ -62,11 +65,27 @@ export async function runSweep(deps: ConsumerDeps, asOfMs: number, limit: number
     const state = loaded.get(id);
     if (state && state.outbox.length > 0 && !rescored.has(id)) settled.push(state);
   }
-  const delivery = await deliverOutboxes(settled, deps, indexed);
+  const delivery = await deliverOutboxes(settled, deps, indexed, run.fresh);
+  // No receipt if an alert in flight is left undelivered, or a failed save may have stored some.
+  if (run.fresh.size > 0 && delivery.unsettled.length === 0 && !run.unsure) {
+    try {
+      await deps.store.noteSettled(run.invocation);
+      deps.metrics.count('SettledReceipts', 1);
+    } catch {
+      deps.metrics.count('SettledReceiptsFailed', 1);
+    }
+  }
   result.alertsPublished = delivery.published;
   result.alertsDeadLettered = delivery.deadLettered;
   result.deferred += delivery.left;
   return result;
+}
+
+interface SweepRun {
+  invocation: string;
+  fresh: Set<string>;
+  /** A save failed other than by a lost race: it may have been stored with alerts in flight. */
+  unsure: boolean;
 }
 
 async function rescoreDue(
@@ -74,13 +93,15 @@ async function rescoreDue(
   asOfMs: number,
   deps: ConsumerDeps,
   indexed: Set<string>,
+  run: SweepRun,
 ): Promise<CustomerState | null | 'deferred' | 'moved'> {
   let current = stored;
   for (let attempt = 0; attempt < (deps.maxConflictRetries ?? 5); attempt++) {
     if (!current || current.dueAtMs === null) return null;
     if (dayIndex(current.dueAtMs) >= dayIndex(asOfMs)) return (await reindex(current, deps)) ? 'moved' : null;
     const state = cloneState(current);
-    const carried = state.outbox.length > 0;
+    const carriedCount = state.outbox.length;
+    const carried = carriedCount > 0;
     try {
       scoreSilenceBefore(state, deps.model, deps.policy, dayIndex(asOfMs), deps.segmentOf);
     } catch {
@@ -89,13 +110,18 @@ async function rescoreDue(
       deps.metrics.count('CustomersUnscorable', 1);
       return 'deferred';
     }
+    const sent = sendSweptInFlight(state, carriedCount, run.invocation);
     try {
       state.version = await deps.store.save(state, carried ? PENDING : undefined);
       if (carried) indexed.add(state.customerId);
       else indexed.delete(state.customerId);
+      if (sent) run.fresh.add(state.customerId);
       return state;
     } catch (error) {
-      if (!(error instanceof VersionConflictError)) return 'deferred';
+      if (!(error instanceof VersionConflictError)) {
+        if (sent) run.unsure = true;
+        return 'deferred';
+      }
       deps.metrics.count('VersionConflicts', 1);
       current = (await deps.store.getMany([state.customerId], CONSISTENT)).get(state.customerId);
     }

@@ -51,6 +51,13 @@ resource "aws_dynamodb_table" "state" {
     enabled = true
   }
 
+  # Receipts of consumer invocations that settled their alerts in flight (StateStore.noteSettled)
+  # carry an expiry; customer items never do.
+  ttl {
+    attribute_name = "expiresAt"
+    enabled        = true
+  }
+
   # kms_key_arn, or (null) the AWS managed key alias/aws/dynamodb.
   server_side_encryption {
     enabled     = true

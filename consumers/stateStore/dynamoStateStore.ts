@@ -19,7 +19,9 @@ import { oldestAlertMs, type ReadOptions, type SaveOptions, VersionConflictError
 export const DUE_INDEX = 'due-index';
 export const OUTBOX_INDEX = 'outbox-index';
 /** Customer ids cannot contain control characters (OrderEventSchema), so this key is free. */
-const WATERMARK_KEY = '\u0000watermark';
+export const WATERMARK_KEY = '\u0000watermark';
+/** Receipts of invocations that settled their alerts in flight (StateStore.noteSettled). */
+export const SETTLED_KEY_PREFIX = '\u0000settled\u0000';
 const BATCH_GET_MAX_KEYS = 100;
 const TABLE_ACTIVE_TIMEOUT_MS = 300_000;
 
@@ -39,6 +41,11 @@ export interface DynamoStateStoreConfig {
   retryBaseDelayMs?: number;
   /** How much earlier than the due time an indexed key may stay (SaveOptions.earlyDueKey). */
   dueKeySlackMs?: number;
+  /**
+   * How long a settled receipt is kept (TTL; default 30 days, beyond the event source mapping's
+   * longest record age of 7 days): a redelivery after that resends the alerts, with their ids.
+   */
+  settledReceiptDays?: number;
 }
 
 /** Keys of customers read or written, kept to know an item's current due key; cleared past this. */
@@ -133,6 +140,7 @@ export class DynamoStateStore implements StateStore {
   private readonly batchGetAttempts: number;
   private readonly retryBaseDelayMs: number;
   private readonly dueKeySlackMs: number;
+  private readonly settledReceiptDays: number;
   /** The due key each customer had at the version this store last read or wrote. */
   private readonly knownDueKeys = new Map<string, { version: number; dueAt: number | undefined }>();
 
@@ -144,6 +152,7 @@ export class DynamoStateStore implements StateStore {
     this.batchGetAttempts = config.batchGetAttempts ?? 8;
     this.retryBaseDelayMs = config.retryBaseDelayMs ?? 25;
     this.dueKeySlackMs = config.dueKeySlackMs ?? 60 * 86_400_000;
+    this.settledReceiptDays = config.settledReceiptDays ?? 30;
     if (!Number.isInteger(this.dueBuckets) || this.dueBuckets < 1) throw new Error('dueBuckets must be a positive integer');
   }
 
@@ -190,7 +199,9 @@ export class DynamoStateStore implements StateStore {
   }
 
   async save(state: CustomerState, options?: SaveOptions): Promise<number> {
-    const { version, orderMemory, ...body } = state;
+    const { version, orderMemory, inFlight, ...rest } = state;
+    // Most states have nothing in flight: leave the key out rather than store a null.
+    const body = inFlight === null ? rest : { ...rest, inFlight };
     const item: Item = {
       customerId: { S: state.customerId },
       v: { N: String(version + 1) },
@@ -320,6 +331,21 @@ export class DynamoStateStore implements StateStore {
       // Someone already raised it at least this far: the watermark only rises.
       if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
     }
+  }
+
+  async isSettled(invocation: string): Promise<boolean> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { customerId: { S: SETTLED_KEY_PREFIX + invocation } }, ConsistentRead: true }),
+    );
+    // TTL deletes expired items within days, not at once: past its time a receipt counts as gone.
+    return Item !== undefined && Number(Item.expiresAt?.N ?? 0) * 1000 > Date.now();
+  }
+
+  async noteSettled(invocation: string): Promise<void> {
+    const expiresAt = Math.floor(Date.now() / 1000) + this.settledReceiptDays * 86_400;
+    await this.client.send(
+      new PutItemCommand({ TableName: this.tableName, Item: { customerId: { S: SETTLED_KEY_PREFIX + invocation }, expiresAt: { N: String(expiresAt) } } }),
+    );
   }
 }
 

@@ -4,8 +4,8 @@ import type { CustomerState } from '../../models/customer/customerState.ts';
 import { MemoryStateStore } from './memoryStateStore.ts';
 import type { ReadOptions, SaveOptions, StateStore } from './stateStore.ts';
 
-/** One line of the journal: a saved state (with its version and outbox flag), or the watermark. */
-type JournalEntry = { state: CustomerState; pendingOutbox: boolean } | { watermark: number };
+/** One line of the journal: a saved state (with its version and outbox flag), the watermark, or a receipt of settled alerts. */
+type JournalEntry = { state: CustomerState; pendingOutbox: boolean } | { watermark: number } | { settled: string };
 
 /**
  * StateStore in memory with a journal file behind it, for a long-running consumer on one machine
@@ -20,7 +20,7 @@ export class FileStateStore implements StateStore {
   private constructor(private readonly memory: MemoryStateStore, private readonly fd: number) {}
 
   static async open(path: string): Promise<FileStateStore> {
-    const { latest, watermark } = await replay(path);
+    const { latest, watermark, settled } = await replay(path);
     const memory = new MemoryStateStore();
     const lines: string[] = [];
     for (const { state, pendingOutbox } of latest.values()) {
@@ -30,6 +30,10 @@ export class FileStateStore implements StateStore {
     }
     await memory.advanceWatermark(watermark);
     if (watermark > 0) lines.push(line({ watermark }));
+    for (const invocation of settled) {
+      await memory.noteSettled(invocation);
+      lines.push(line({ settled: invocation }));
+    }
     const compacted = `${path}.${process.pid}.tmp`;
     await writeFile(compacted, lines.join(''));
     await rename(compacted, path);
@@ -68,6 +72,15 @@ export class FileStateStore implements StateStore {
     if (ms > before) appendFileSync(this.fd, line({ watermark: ms }));
   }
 
+  isSettled(invocation: string): Promise<boolean> {
+    return this.memory.isSettled(invocation);
+  }
+
+  async noteSettled(invocation: string): Promise<void> {
+    await this.memory.noteSettled(invocation);
+    appendFileSync(this.fd, line({ settled: invocation }));
+  }
+
   close(): void {
     closeSync(this.fd);
   }
@@ -75,7 +88,7 @@ export class FileStateStore implements StateStore {
 
 const line = (entry: JournalEntry): string => `${JSON.stringify(entry)}\n`;
 
-async function replay(path: string): Promise<{ latest: Map<string, { state: CustomerState; pendingOutbox: boolean }>; watermark: number }> {
+async function replay(path: string): Promise<{ latest: Map<string, { state: CustomerState; pendingOutbox: boolean }>; watermark: number; settled: Set<string> }> {
   let text = '';
   try {
     text = await readFile(path, 'utf8');
@@ -84,6 +97,7 @@ async function replay(path: string): Promise<{ latest: Map<string, { state: Cust
   }
   const latest = new Map<string, { state: CustomerState; pendingOutbox: boolean }>();
   let watermark = 0;
+  const settled = new Set<string>();
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     if (lines[i] === '') continue;
@@ -96,10 +110,11 @@ async function replay(path: string): Promise<{ latest: Map<string, { state: Cust
       throw new Error(`${path}: line ${i + 1} is not a journal entry`);
     }
     if ('watermark' in entry) watermark = Math.max(watermark, entry.watermark);
+    else if ('settled' in entry) settled.add(entry.settled);
     else {
       const seen = latest.get(entry.state.customerId);
       if (seen === undefined || seen.state.version < entry.state.version) latest.set(entry.state.customerId, entry);
     }
   }
-  return { latest, watermark };
+  return { latest, watermark, settled };
 }

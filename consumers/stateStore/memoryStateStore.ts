@@ -18,6 +18,7 @@ export class MemoryStateStore implements StateStore {
   private readonly dueAt = new Map<string, number>();
   private readonly outboxSince = new Map<string, number>();
   private watermark = 0;
+  private readonly settled = new Set<string>();
 
   // Always consistent: one process, no replicas.
   async getMany(customerIds: readonly string[], _options?: ReadOptions): Promise<Map<string, CustomerState>> {
@@ -76,5 +77,14 @@ export class MemoryStateStore implements StateStore {
 
   async advanceWatermark(ms: number): Promise<void> {
     if (ms > this.watermark) this.watermark = ms;
+  }
+
+  // Receipts never expire here: the process does not live that long.
+  async isSettled(invocation: string): Promise<boolean> {
+    return this.settled.has(invocation);
+  }
+
+  async noteSettled(invocation: string): Promise<void> {
+    this.settled.add(invocation);
   }
 }

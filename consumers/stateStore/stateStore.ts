@@ -76,6 +76,19 @@ export interface StateStore {
   getWatermark(): Promise<number>;
   /** Raises the watermark to `ms` if it is higher; never lowers it. */
   advanceWatermark(ms: number): Promise<void>;
+  /**
+   * Whether the consumer invocation `invocation` noted that it settled every alert it saved in
+   * flight (noteSettled): read consistently, as a redelivery acts on it. False once the receipt
+   * has expired, which only makes a redelivery publish those alerts again, with their ids.
+   */
+  isSettled(invocation: string): Promise<boolean>;
+  /**
+   * Notes that the invocation `invocation` published, dead-lettered or put back in an outbox
+   * every alert it saved in flight: one small receipt, written once by that invocation, expiring
+   * after a while (DynamoDB TTL). A receipt per invocation, not a mark per shard, so concurrent
+   * batches of one shard (a parallelization factor above 1) never vouch for each other.
+   */
+  noteSettled(invocation: string): Promise<void>;
 }
 
 /** The as-of time of a state's oldest pending alert: the key both stores index outboxes by. */

@@ -90,6 +90,24 @@ export interface CustomerState {
   transitions: number;
   /** Alerts decided and stored but not yet confirmed published (an outbox). */
   outbox: PendingAlert[];
+  /**
+   * Alerts the consumer saved and then published with no further write (null if none): kept only
+   * so that a redelivery of the records that decided them can tell whether to publish them again.
+   */
+  inFlight: InFlightAlerts | null;
+}
+
+/**
+ * Alerts a consumer invocation saved with the state and then published, the source and position
+ * of the latest of its records, and the invocation's id: the invocation either published them,
+ * saved them back into the outbox, or failed those records, so they come again
+ * (consumers/inFlightAlerts.ts).
+ */
+export interface InFlightAlerts {
+  source: string;
+  position: string;
+  invocation: string;
+  alerts: PendingAlert[];
 }
 
 export type ApplyOutcome = 'applied' | 'duplicate-position' | 'duplicate-order' | 'beyond-horizon';
@@ -130,6 +148,7 @@ export function emptyState(customerId: string): CustomerState {
     dueAtMs: null,
     transitions: 0,
     outbox: [],
+    inFlight: null,
   };
 }
 
@@ -184,6 +203,8 @@ export function cloneState(state: CustomerState): CustomerState {
     dueAtMs: state.dueAtMs,
     transitions: state.transitions,
     outbox: state.outbox.slice(),
+    // Never changed in place once saved: replaced whole, so it is shared.
+    inFlight: state.inFlight,
   };
 }
 
@@ -314,6 +335,7 @@ export function upgradeStoredState(body: CustomerState & { recentOrders?: Legacy
     delete body.recentOrders;
   }
   body.orderMemory ??= [];
+  body.inFlight ??= null;
   if (body.country === undefined) {
     body.country = null;
     body.countryMs = NO_EVENT_LAST_MS;
@@ -435,10 +457,12 @@ export function ringActivity(state: CustomerState, fromWeek: number, toWeek: num
 }
 
 /**
- * The statistics alone, without scores, versions, positions or the alert outbox: what must be
+ * The statistics alone, without scores, versions, positions or the alerts: what must be
  * identical however the customer's events were ordered, batched or redelivered.
  */
-export function statisticsOf(state: CustomerState): Omit<CustomerState, 'version' | 'score' | 'atRisk' | 'dueAtMs' | 'transitions' | 'outbox' | 'positions'> {
-  const { version: _v, score: _s, atRisk: _a, dueAtMs: _d, transitions: _t, outbox: _o, positions: _p, ...stats } = state;
+export function statisticsOf(
+  state: CustomerState,
+): Omit<CustomerState, 'version' | 'score' | 'atRisk' | 'dueAtMs' | 'transitions' | 'outbox' | 'inFlight' | 'positions'> {
+  const { version: _v, score: _s, atRisk: _a, dueAtMs: _d, transitions: _t, outbox: _o, inFlight: _f, positions: _p, ...stats } = state;
   return stats;
 }

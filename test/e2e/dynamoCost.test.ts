@@ -50,7 +50,7 @@ describe('what the consumer costs on DynamoDB (dynalite, billed as DynamoDB)', (
     expect(state.orders).toBe(2);
   });
 
-  it('writes one unit per save, even a save that carries an alert in its outbox, and one to clear it', async () => {
+  it('writes one unit per save, even a save that carries two alerts, and none to clear them: one small receipt per invocation instead', async () => {
     const deps = await consumer();
     const handler = createKinesisHandler(() => deps);
     await handler(batch([order('c1', 'o1', at(0)), order('c1', 'o2', at(30))], 0));
@@ -59,8 +59,12 @@ describe('what the consumer costs on DynamoDB (dynalite, billed as DynamoDB)', (
     const { batchItemFailures } = await handler(batch([order('c1', 'o3', at(230))], 2));
     expect(batchItemFailures).toEqual([]);
     expect((deps.alerts as MemoryAlertSink).delivered.map((alert) => alert.detailType)).toEqual(['Customer At Risk', 'Customer Recovered']);
-    // The save with two alerts in the outbox, then the save that clears it.
-    expect(billed.bill.detail.PutItemCommand - before.PutItemCommand).toBe(2);
+    // The save with the two alerts in flight, published with no second write of the item.
+    expect(billed.bill.detail.PutItemCommand - before.PutItemCommand).toBe(1);
+    expect(billed.bill.detail.settledReceipt - (before.settledReceipt ?? 0)).toBe(1);
+    const stored = (await deps.store.getMany(['c1'])).get('c1')!;
+    expect(stored.outbox).toEqual([]);
+    expect(stored.inFlight?.alerts).toHaveLength(2);
   });
 
   it('keeps a customer indexed under its earlier due time while orders move it later, and the sweep then indexes the exact one once', async () => {

@@ -336,6 +336,24 @@ export function describeStateStoreContract(
         expect(await scanAll(store)).toEqual([]);
       }));
 
+    it('round-trips alerts in flight, and keeps settled receipts that are never states', () =>
+      withStore(async (store) => {
+        const sending = withOutbox('sending', ['2024-02-20T00:00:00.000Z', '2024-02-21T00:00:00.000Z']);
+        sending.inFlight = { source: SHARD, position: '49590338271490256608559692538361571095921575989136588898', invocation: 'Zm9vYmFyYmF6', alerts: sending.outbox };
+        sending.outbox = [];
+        await store.save(sending);
+        expect(await stored(store, 'sending')).toEqual({ ...sending, version: 1 });
+        expect(await store.pendingOutboxes(10)).toEqual([]);
+
+        expect(await store.isSettled('Zm9vYmFyYmF6')).toBe(false);
+        await store.noteSettled('Zm9vYmFyYmF6');
+        await store.noteSettled('cXV4cXV4cXV4');
+        expect(await store.isSettled('Zm9vYmFyYmF6')).toBe(true);
+        expect(await store.isSettled('cXV4cXV4cXV4')).toBe(true);
+        expect(await store.isSettled('bm90IG5vdGVk')).toBe(false);
+        expect((await scanAll(store)).map((state) => state.customerId)).toEqual(['sending']);
+      }));
+
     it('matches a reference model over random saves, conflicts, races and due-time changes', async () => {
       const customer = fc.constantFrom('m-0', 'm-1', 'm-2', 'm-3');
       const due = fc.option(fc.integer({ min: 0, max: 100 }), { nil: null });
