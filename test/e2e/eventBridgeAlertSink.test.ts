@@ -48,7 +48,7 @@ function violations(schema: Record<string, unknown>, value: unknown, path = '$')
       case '$schema': case '$id': case 'title': case 'description': case 'properties': case 'additionalProperties':
         break;
       case 'type':
-        if (typeOf(value) !== rule) out.push(`${path}: expected ${rule}, got ${typeOf(value)}`);
+        if (![rule].flat().includes(typeOf(value))) out.push(`${path}: expected ${rule}, got ${typeOf(value)}`);
         break;
       case 'minimum':
         if (typeof value === 'number' && value < (rule as number)) out.push(`${path}: below ${rule}`);
@@ -62,6 +62,9 @@ function violations(schema: Record<string, unknown>, value: unknown, path = '$')
       case 'format':
         if (rule !== 'date-time') throw new Error(`format ${rule} not supported`);
         if (typeof value === 'string' && Number.isNaN(Date.parse(value))) out.push(`${path}: not a date-time`);
+        break;
+      case 'enum':
+        if (!(rule as unknown[]).includes(value)) out.push(`${path}: not one of ${JSON.stringify(rule)}`);
         break;
       case 'anyOf':
         if ((rule as Record<string, unknown>[]).every((option) => violations(option, value, path).length > 0)) out.push(`${path}: matches no anyOf option`);
