@@ -35,7 +35,7 @@ async function startServe(cwd: string): Promise<{ child: ChildProcess; url: stri
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr!.on('data', (chunk: Buffer) => {
       log += chunk.toString('utf8');
-      const match = /API listening on (http:\/\/\S+)/.exec(log);
+      const match = /API listening on (http:\/\/[^\s,]+)/.exec(log);
       if (match) resolve(match[1]);
     });
     child.once('exit', (code) => reject(new Error(`serve exited (${code}) before listening:\n${log}`)));

@@ -1,3 +1,4 @@
+import { DEFAULT_RISK_POLICY } from '../../models/customer/riskPolicy.ts';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -99,6 +100,8 @@ describe('Kafka: a consumer killed part-way and restarted', () => {
     // The reference: the same topic, one clean pass, in memory.
     const reference = memorySinkDeps(new MemoryStateStore());
     reference.model = BtydModel.load(artifact);
+    // The policy `consume` runs with (its defaults).
+    reference.policy = DEFAULT_RISK_POLICY;
     reference.alerts = new MemoryAlertSink();
     const clean = await startKafkaGroupConsumer({ kafka, topic, groupId: `${topic}-clean`, deps: reference });
     await waitForGroupAtEnd(admin, `${topic}-clean`, topic);
