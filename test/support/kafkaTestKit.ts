@@ -32,12 +32,14 @@ export async function waitForGroupAtEnd(admin: Admin, groupId: string, topic: st
 
 /**
  * Every state of a store, by customer id, without the version counter (it counts saves, which
- * differ with batching and retries); everything else must be identical between two runs.
+ * differ with batching and retries) and the alerts in flight (delivery bookkeeping of the last
+ * invocation that decided alerts: which invocation that was differs with batching, and the alerts
+ * themselves are compared by id as delivered); everything else must be identical between two runs.
  */
-export async function statesOf(store: StateStore): Promise<Map<string, Omit<CustomerState, 'version'>>> {
-  const states = new Map<string, Omit<CustomerState, 'version'>>();
+export async function statesOf(store: StateStore): Promise<Map<string, Omit<CustomerState, 'version' | 'inFlight'>>> {
+  const states = new Map<string, Omit<CustomerState, 'version' | 'inFlight'>>();
   for await (const page of store.scan()) {
-    for (const { version: _version, ...state } of page) states.set(state.customerId, state);
+    for (const { version: _version, inFlight: _inFlight, ...state } of page) states.set(state.customerId, state);
   }
   return new Map([...states].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
