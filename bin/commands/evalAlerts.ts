@@ -18,7 +18,6 @@ import {
   type AlertScores,
   DEFAULT_ALERT_OUTCOME,
   orderHistory,
-  type OrderHistory,
   scoreAlerts,
   silenceRuleAlerts,
 } from '../../models/evaluation/alertEvaluation.ts';

@@ -26,9 +26,9 @@ export type RiskTrigger = (typeof RISK_TRIGGERS)[number];
 
 export interface RiskPolicy {
   trigger: RiskTrigger;
-  /** 'churn' and 'risk-rise': a probability (0..1); 'expected-loss': currency. */
+  /** 'churn' and 'risk-rise': a probability (0..1); 'expected-loss' and 'spend-at-risk': currency. */
   level: number;
-  /** 'expected-loss' and 'risk-rise': the churn probability a repeat customer must also reach. */
+  /** Every trigger but 'churn': the churn probability a repeat customer must also reach. */
   minChurn: number;
   /** Days of silence after a first purchase before "Customer Not Returning"; 0: never announced. */
   notReturningAfterDays: number;
