@@ -149,13 +149,13 @@ export async function runLocalJob(options: LocalJobOptions, io: LocalJobIO): Pro
       clock: 'event',
       watermark: new WatermarkTracker(),
     };
-    const bootstrapped = await bootstrapStates(history, endOfDay(calibrationEnd), deps);
-    say(`• ${bootstrapped.customers.toLocaleString()} customer states bootstrapped from the training history (${bootstrapped.atRisk.toLocaleString()} already at risk)`);
-
-    // The lake as in AWS: the training history as one backfill of raw JSON lines, then the
+    // The lake as in AWS (before the bootstrap, so the replay, and Ctrl-C's handling, follow it at once): the training history as one backfill of raw JSON lines, then the
     // stream's records as Firehose copies them (firehoseTap), curated once the replay is drained.
     const lakeDir = join(options.out, 'lake');
     await buildLakeThroughRaw(history, lakeDir);
+    const bootstrapped = await bootstrapStates(history, endOfDay(calibrationEnd), deps);
+    say(`• ${bootstrapped.customers.toLocaleString()} customer states bootstrapped from the training history (${bootstrapped.atRisk.toLocaleString()} already at risk)`);
+
     io.onReplayStart?.();
     const streaming =
       options.stream === 'kafka'
