@@ -296,7 +296,9 @@ export function loadSegmentModel(json: unknown): SegmentModel {
  */
 export function silhouette(points: readonly ArrayLike<number>[], labels: Int32Array, opts: Pick<SegmentationOptions, 'seed' | 'silhouetteSampleSize'>): Silhouette {
   const n = points.length;
-  const k = n > 0 ? Math.max(...labels) + 1 : 0;
+  // A loop, not Math.max(...labels): spreading a few hundred thousand labels overflows the stack.
+  let k = 0;
+  for (let i = 0; i < n; i++) if (labels[i] + 1 > k) k = labels[i] + 1;
   if (k < 2) return { value: 0, sampled: false, sampleSize: n };
   const sampled = n > opts.silhouetteSampleSize;
   const subjects = sampled ? sampleIndices(n, opts.silhouetteSampleSize, opts.seed) : Array.from({ length: n }, (_, i) => i);

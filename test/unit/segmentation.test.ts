@@ -138,6 +138,16 @@ describe('fitSegments', () => {
     expect(Math.abs(sampled.value - exact.value)).toBeLessThan(0.1);
   });
 
+  it('takes a sampled silhouette over hundreds of thousands of customers (no argument spread of every label)', () => {
+    const random = mulberry32(9);
+    const n = 300_000;
+    const points = Array.from({ length: n }, () => [random(), random()]);
+    const labels = Int32Array.from(points, ([x]) => (x < 0.5 ? 0 : 1));
+    const sampled = silhouette(points, labels, { seed: 1, silhouetteSampleSize: 20 });
+    expect(sampled).toMatchObject({ sampled: true, sampleSize: 20 });
+    expect(sampled.value).toBeGreaterThan(0);
+  });
+
   it('rejects n_clusters outside 2..12', () => {
     const customers = randomCustomers(50, 7);
     for (const k of [1, 13, 2.5]) expect(() => fitSegments(customers, { k })).toThrow(/n_clusters/);
