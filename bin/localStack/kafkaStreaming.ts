@@ -1,5 +1,4 @@
 import { Kafka, logLevel } from 'kafkajs';
-import type { PendingAlert } from '../../models/customer/alertEvent.ts';
 import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 import { dayIndex } from '../../models/time/calendar.ts';
 import type { ConsumerDeps } from '../../consumers/customerBatch.ts';
@@ -7,6 +6,7 @@ import { startKafkaGroupConsumer } from '../../consumers/kafkaGroupConsumer.ts';
 import { sweepAll } from '../../consumers/sweep.ts';
 import { ensureTopic, KafkaOrderProducer } from '../../producers/kafkaProducer.ts';
 import { startKafkaBroker } from './kafkaBroker.ts';
+import { countDistinctAlerts } from './streamReplay.ts';
 
 const TOPIC = 'demand-insights-orders';
 const GROUP = 'demand-insights-local';
@@ -42,8 +42,7 @@ export async function startKafkaStreaming(replay: readonly OrderEvent[], options
   await admin.disconnect();
   say(`• topic ${TOPIC} (${options.shards} partitions); poison messages go to the dead-letter file`);
 
-  const counts = { atRisk: 0, recovered: 0, notReturning: 0, republished: 0, sweeps: 0, invocations: 0 };
-  countDistinctAlerts(deps, counts);
+  const counts = countDistinctAlerts(deps);
   const tracker = deps.watermark!;
   let nextSweepDay = Number.NEGATIVE_INFINITY;
   let sweeping: Promise<void> = Promise.resolve();
@@ -106,27 +105,6 @@ export async function startKafkaStreaming(replay: readonly OrderEvent[], options
     stop: async () => {
       await consumer.stop();
       await broker.stop();
-    },
-  };
-}
-
-/** Delivery is at least once: the summary counts distinct alerts by their deterministic ids, and the repeats apart. */
-function countDistinctAlerts(deps: ConsumerDeps, counts: { atRisk: number; recovered: number; notReturning: number; republished: number }): void {
-  const delivered = new Set<string>();
-  const sink = deps.alerts;
-  deps.alerts = {
-    publish: async (alerts) => {
-      const result = await sink.publish(alerts);
-      const failed = new Set([...result.retry, ...result.rejected.map((rejected) => rejected.alert)]);
-      for (const alert of alerts as PendingAlert[]) {
-        if (failed.has(alert)) continue;
-        if (delivered.has(alert.detail.eventId)) counts.republished++;
-        else {
-          delivered.add(alert.detail.eventId);
-          counts[alert.detailType === 'Customer At Risk' ? 'atRisk' : alert.detailType === 'Customer Recovered' ? 'recovered' : 'notReturning']++;
-        }
-      }
-      return result;
     },
   };
 }

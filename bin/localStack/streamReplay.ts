@@ -159,8 +159,9 @@ export function startStreamReplay(replay: readonly OrderEvent[], options: Stream
 /**
  * Delivery is at least once (a batch and a sweep may both deliver one outbox): counts distinct
  * alerts by their deterministic ids, and the repeats apart, as they leave through `deps.alerts`.
+ * The Kafka streaming loop counts the same way.
  */
-function countDistinctAlerts(deps: ConsumerDeps) {
+export function countDistinctAlerts(deps: ConsumerDeps) {
   const counts = { atRisk: 0, recovered: 0, notReturning: 0, republished: 0, sweeps: 0, invocations: 0 };
   const delivered = new Set<string>();
   const sink = deps.alerts;
