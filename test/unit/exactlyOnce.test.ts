@@ -36,13 +36,23 @@ describe('exactly-once effect through the consumer', () => {
             order(`c${row.customer}`, `o${i}`, new Date(BASE + row.day * DAY + (i % 7) * 60_000).toISOString(), row.cents / 100, row.isReturn && i % 3 === 0 ? 'return' : 'order'),
           );
           const arrivals = fc.sample(fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }), { seed, numRuns: 1 })[0];
-          // One shard: positions grow with arrival; a redelivery repeats a record's position, a retry is a new record.
-          const stream: StreamRecord[] = arrivals.map((event, i) => ({ source: 'orders/shardId-000000000000', position: String(1_000 + i * 100), data: encode(event) }));
+          // One shard: a new record (an arrival or a producer retry) gets the next, higher position, as
+          // Kinesis assigns them; a redelivery repeats its original's position after it.
+          type Entry = { event: OrderEvent; original?: Entry; position?: string };
+          const entries: Entry[] = arrivals.map((event) => ({ event }));
           for (const { pick, kind, delay } of duplicates) {
-            const at = pick % stream.length;
-            const copy = kind === 'redelivery' ? { ...stream[at] } : { ...stream[at], position: String(1_000 + at * 100 + 1 + delay) };
-            stream.splice(Math.min(stream.length, at + 1 + delay), 0, copy);
+            const at = pick % entries.length;
+            const source = entries[at].original ?? entries[at];
+            const copy: Entry = kind === 'redelivery' ? { event: source.event, original: source } : { event: source.event };
+            entries.splice(Math.min(entries.length, at + 1 + delay), 0, copy);
           }
+          let next = 1_000;
+          for (const entry of entries) if (!entry.original) entry.position = String((next += 100));
+          const stream: StreamRecord[] = entries.map((entry) => ({
+            source: 'orders/shardId-000000000000',
+            position: (entry.original ?? entry).position!,
+            data: encode(entry.event),
+          }));
           const d = deps();
           let at = 0;
           for (let b = 0; at < stream.length; b++) {
