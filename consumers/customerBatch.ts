@@ -16,7 +16,8 @@ import { type DecodedRecord, decodeRecord, type StreamRecord } from './recordDec
 import { batchInvocationId, finishedBy, resolveInFlight, sendInFlight } from './inFlightAlerts.ts';
 import { deliverOutboxes } from './outboxDelivery.ts';
 import { CONSISTENT, SAVE, SAVE_PENDING, type SaveOptions, type StateStore, VersionConflictError } from './stateStore/stateStore.ts';
-import { WatermarkTracker } from './watermark.ts';
+import { publishBatchWatermark, type SourceEventTime, type WatermarkTracker } from './watermark.ts';
+import { setAsidePoison } from './deadLetters/poisonRecords.ts';
 
 /** Everything the consumer core needs; the Lambda handler and the local runner wire it. */
 export interface ConsumerDeps {
@@ -254,74 +255,13 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   for (const customerId of delivery.unsettled) for (const { record } of groups.get(customerId)!.records) failed.add(record.position);
   if (fresh.size > 0 && failed.size === 0) await noteSettled(invocation, deps);
   deps.metrics.count('RecordsFailed', failed.size);
-  await publishWatermark(work, failed, deps);
+  // A batch with failed records moves no source: they come again, and until then a sweep must
+  // not treat their time as passed.
+  await publishBatchWatermark(failed.size === 0 ? eventTimesOf(work) : [], deps);
   return { failedPositions: [...failed], deadLettered, alertsPublished: delivery.published };
 }
 
 const byPosition = (a: DecodedEvent, b: DecodedEvent): number => comparePositions(a.record.position, b.record.position);
-
-async function setAsidePoison(poison: PoisonRecord[], deps: ConsumerDeps, failed: Set<string>): Promise<number> {
-  if (poison.length === 0) return 0;
-  const now = new Date(deps.now?.() ?? Date.now()).toISOString();
-  try {
-    await deps.deadLetters.send(
-      poison.map(({ record, reason }) => ({
-        reason,
-        source: record.source,
-        position: record.position,
-        partitionKey: record.partitionKey,
-        data: record.data,
-        deadLetteredAt: now,
-      })),
-    );
-    deps.metrics.count('PoisonRecords', poison.length);
-    return poison.length;
-  } catch {
-    // The dead-letter destination is down: redeliver rather than lose the records.
-    for (const { record } of poison) failed.add(record.position);
-    return 0;
-  }
-}
-
-const trackers = new WeakMap<ConsumerDeps, WatermarkTracker>();
-
-/** The container's watermark: `deps.watermark`, or one kept for this deps object. */
-function watermarkTrackerOf(deps: ConsumerDeps): WatermarkTracker {
-  let tracker = deps.watermark ?? trackers.get(deps);
-  if (tracker === undefined) {
-    tracker = new WatermarkTracker({ maxEventSkewMs: deps.eventTime?.maxSkewMs });
-    trackers.set(deps, tracker);
-  }
-  return tracker;
-}
-
-/**
- * Notes how far each source has been processed and writes the store's watermark when the
- * tracker's interval allows: no score depends on it, only the sweep's and the API's as-of times.
- * A batch with failed records moves nothing: they come again, and until then a sweep must not
- * treat their time as passed.
- */
-async function publishWatermark(work: readonly CustomerWork[], failed: ReadonlySet<string>, deps: ConsumerDeps): Promise<void> {
-  const now = deps.now?.() ?? Date.now();
-  const tracker = watermarkTrackerOf(deps);
-  // A batch comes from one source: observe once per run of records from the same source.
-  let source = '';
-  let high = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < work.length && failed.size === 0; i++) {
-    const items = work[i].records;
-    for (let j = 0; j < items.length; j++) {
-      const { record, order } = items[j];
-      if (record.source !== source) {
-        if (high > Number.NEGATIVE_INFINITY) tracker.observe(source, high, now);
-        source = record.source;
-        high = Number.NEGATIVE_INFINITY;
-      }
-      if (order.eventMs > high) high = order.eventMs;
-    }
-  }
-  if (high > Number.NEGATIVE_INFINITY) tracker.observe(source, high, now);
-  if (await tracker.publish(deps.store, now)) deps.metrics.count('WatermarkWrites', 1);
-}
 
 /**
  * applyRecords, guarded: how many applied, or, when applying or scoring throws, the reason the
@@ -495,4 +435,9 @@ async function noteSettled(invocation: string, deps: ConsumerDeps): Promise<void
   } catch {
     deps.metrics.count('SettledReceiptsFailed', 1);
   }
+}
+
+/** The batch's records as (source, event time), in order, for the watermark. */
+function* eventTimesOf(work: readonly CustomerWork[]): Iterable<SourceEventTime> {
+  for (const item of work) for (const { record, order } of item.records) yield { source: record.source, eventMs: order.eventMs };
 }

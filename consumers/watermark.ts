@@ -86,3 +86,52 @@ export class WatermarkTracker {
     return true;
   }
 }
+
+export interface SourceEventTime {
+  source: string;
+  eventMs: number;
+}
+
+export interface WatermarkDeps {
+  store: Pick<StateStore, 'advanceWatermark'>;
+  metrics: { count(name: 'WatermarkWrites', value: number): void };
+  now?: () => number;
+  /** This container's tracker; unset, one is kept per deps object. */
+  watermark?: WatermarkTracker;
+  eventTime?: { maxSkewMs?: number };
+}
+
+const trackers = new WeakMap<WatermarkDeps, WatermarkTracker>();
+
+/** The container's watermark: `deps.watermark`, or one kept for this deps object. */
+export function watermarkTrackerOf(deps: WatermarkDeps): WatermarkTracker {
+  let tracker = deps.watermark ?? trackers.get(deps);
+  if (tracker === undefined) {
+    tracker = new WatermarkTracker({ maxEventSkewMs: deps.eventTime?.maxSkewMs });
+    trackers.set(deps, tracker);
+  }
+  return tracker;
+}
+
+/**
+ * Notes how far each source has been processed (a batch's records, in order) and writes the
+ * store's watermark when the tracker's interval allows: no score depends on it, only the sweep's
+ * and the API's as-of times.
+ */
+export async function publishBatchWatermark(eventTimes: Iterable<SourceEventTime>, deps: WatermarkDeps): Promise<void> {
+  const now = deps.now?.() ?? Date.now();
+  const tracker = watermarkTrackerOf(deps);
+  // A batch comes from one source: observe once per run of records from the same source.
+  let source = '';
+  let high = Number.NEGATIVE_INFINITY;
+  for (const event of eventTimes) {
+    if (event.source !== source) {
+      if (high > Number.NEGATIVE_INFINITY) tracker.observe(source, high, now);
+      source = event.source;
+      high = Number.NEGATIVE_INFINITY;
+    }
+    if (event.eventMs > high) high = event.eventMs;
+  }
+  if (high > Number.NEGATIVE_INFINITY) tracker.observe(source, high, now);
+  if (await tracker.publish(deps.store, now)) deps.metrics.count('WatermarkWrites', 1);
+}
