@@ -26,3 +26,17 @@ export class UnprocessableError extends Error {
     super(message);
   }
 }
+
+/**
+ * 503: the lake cannot be read yet (the local stack builds it while the replay runs). Callers
+ * retry after `retryAfterSeconds`; the answer says so in a Retry-After header.
+ */
+export class LakeUnavailableError extends Error {
+  override readonly name = 'LakeUnavailableError';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}

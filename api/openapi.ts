@@ -19,6 +19,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   404: 'Unknown product, category or customers (or no such route).',
   422: 'Well-formed, but the data cannot answer it (e.g. too little price variation).',
   500: 'Internal error; the response carries only a request id.',
+  503: 'The lake is not readable yet (the local stack builds it while its replay runs): retry after the Retry-After header\'s seconds.',
 };
 
 /**
@@ -109,7 +110,7 @@ export function buildOpenApiDocument(routes: readonly Route[] = ROUTES): JsonSch
           content: { 'application/json': { schema: { $ref: `#/components/schemas/${responseName}` } } },
           ...(LINKS[route.operationId] ? { links: LINKS[route.operationId] } : {}),
         },
-        ...Object.fromEntries([400, ...route.errors, 500].map((status) => [status, errorResponse(status)])),
+        ...Object.fromEntries([400, ...route.errors, 500, 503].map((status) => [status, errorResponse(status)])),
       },
     };
     if (route.input === 'query') {

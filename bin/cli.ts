@@ -36,9 +36,10 @@ function buildProgram(): Command {
     .option('--batching-window-ms <ms>', 'event source mapping MaximumBatchingWindowInSeconds, in ms', '200')
     .option('--out <dir>', 'where alerts, dead letters and the model are written', '.local')
     .option('--poison <n>', 'malformed records mixed into the replay to show the dead-letter path', '5')
-    .option('--port <port>', 'API port once the replay is done (0 = any free port)', '8080')
+    .option('--port <port>', 'API and dashboard port, served from the start of the replay (0 = any free port)', '8080')
     .addOption(new Option('--store <kind>', 'state store: memory (in process) or dynamodb (embedded dynalite, full fidelity)').choices(['memory', 'dynamodb']).default('memory'))
     .option('--no-serve', 'exit after the replay instead of serving the API and consuming new events')
+    .option('--replay-rate <events/s>', 'pace the Kinesis replay at this many events per second, to watch the dashboard follow it (default: full speed)')
     .option('--quiet', 'print the summary only')
     .action(lazy(() => import('./commands/local.ts')));
 

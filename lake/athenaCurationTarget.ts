@@ -1,8 +1,10 @@
 import type { AthenaClient } from '@aws-sdk/client-athena';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { athenaClient } from '../aws/clients.ts';
 import { renderCurationSql } from './curationSql.ts';
 import type { CurationTarget, DayRange, RawDayCount, TimeBounds } from './curationTarget.ts';
 import { statementRunner } from './athenaStatements.ts';
+import { deleteSupersededRebuilds } from './supersededRebuilds.ts';
 
 /**
  * The curation on Athena (terraform/lake.tf): raw orders in `orders_raw` (Firehose's JSON, partition
@@ -20,8 +22,10 @@ import { statementRunner } from './athenaStatements.ts';
  * stand-in's engine, and the local lake's) reads but does not write Iceberg, so MERGE INTO could
  * only be checked against AWS, while CTAS + a partition swap runs the same SELECT on both.
  *
- * Superseded rebuilds are not deleted by this target (removeSuperseded returns 0): that needs the
- * S3 API, which the function does not carry yet. They are small (one day of Parquet each).
+ * Superseded rebuilds are deleted from S3 once their run is older than the grace period and no
+ * partition (nor the products table) points at them (supersededRebuilds.ts): the live locations are
+ * read from the catalog at each clean-up, through Athena's "$path" pseudo-column (the files each
+ * table reads now; a query of metadata, no data scanned). Without an S3 client nothing is deleted.
  */
 
 export interface AthenaCurationOptions {
@@ -36,6 +40,8 @@ export interface AthenaCurationOptions {
   region?: string;
   endpoint?: string;
   client?: AthenaClient;
+  /** The S3 client superseded rebuilds are deleted with; without one they are left in place. */
+  s3?: S3Client;
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
@@ -102,7 +108,17 @@ export function createAthenaCurationTarget(options: AthenaCurationOptions): Cura
       await runner.run(`DROP TABLE IF EXISTS ${stage}`, 'drop staging table');
       await runner.run(`ALTER TABLE ${db}.${productsName} SET LOCATION '${rebuild('products', runId)}'`, 'swap products');
     },
-    removeSuperseded: async () => 0,
+    async removeSuperseded(nowMs: number, graceMs: number) {
+      if (!options.s3) return { removed: 0, failed: 0, refused: [], error: 'no S3 client: superseded rebuilds are left in place' };
+      const liveLocations = async () => {
+        const paths = [];
+        for (const table of [orders, `${db}.${productsName}`]) paths.push(...(await runner.run(`SELECT DISTINCT "$path" AS path FROM ${table}`, 'live files')).map((row) => String(row.path)));
+        // A file's directory is the location its partition (or table) points at.
+        return [...new Set(paths.map((path) => path.slice(0, path.lastIndexOf('/') + 1)))];
+      };
+      const cleanup = await deleteSupersededRebuilds({ s3: options.s3, curatedRoot: root, liveLocations, nowMs, graceMs });
+      return { removed: cleanup.deleted, failed: cleanup.failed, refused: cleanup.failures, error: cleanup.error };
+    },
     bytesScanned: () => runner.bytesScanned(),
     async close(): Promise<void> {
       if (!options.client) client.destroy();

@@ -44,7 +44,14 @@ export interface CurationReport {
   lateRows: number;
   /** Lines of the last whole UTC day after this run (the freshness alarm's metric); null when the window does not hold it. */
   lastCompleteDayRows: number | null;
+  /** Superseded rebuilds deleted (DuckDB: partition directories; Athena: S3 objects), older than the grace period. */
   removedVersions: number;
+  /** Objects of superseded rebuilds the store refused to delete this run (retried by the next). */
+  cleanupFailures: number;
+  /** The first few refusals, `key: code`. */
+  cleanupRefused: string[];
+  /** Why the clean-up did not run or stopped (the run's curation stands); null when it ran. */
+  cleanupError: string | null;
   bytesScanned: number;
   ms: number;
   days: CuratedDay[];
@@ -76,7 +83,8 @@ export async function curateLake(target: CurationTarget, request: CurationReques
     }
   }
   if (days.length > 0 || dropped > 0) await target.rebuildProducts(runId);
-  const removedVersions = await target.removeSuperseded(options.nowMs, options.graceMs);
+  // After the swaps, and never able to fail the run: the curated table is already right.
+  const cleanup = await target.removeSuperseded(options.nowMs, options.graceMs);
   const yesterday = lastCompleteDay(options.nowMs);
   const today = isoDay(dayIndex(options.nowMs));
   const inWindow = window.from <= yesterday && yesterday <= window.to;
@@ -92,7 +100,10 @@ export async function curateLake(target: CurationTarget, request: CurationReques
     duplicatesDropped: sum(days.map((day) => day.duplicates)),
     lateRows: sum(days.map((day) => (day.previousLines === null || day.date >= today ? 0 : Math.max(0, day.lines - day.previousLines)))),
     lastCompleteDayRows: inWindow ? (days.find((day) => day.date === yesterday)?.lines ?? 0) : null,
-    removedVersions,
+    removedVersions: cleanup.removed,
+    cleanupFailures: cleanup.failed,
+    cleanupRefused: cleanup.refused,
+    cleanupError: cleanup.error,
     bytesScanned: target.bytesScanned(),
     ms: performance.now() - started,
     days,

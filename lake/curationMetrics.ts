@@ -14,5 +14,8 @@ export function addCurationMetrics(metrics: Metrics, report: CurationReport): vo
   metrics.addMetric('DuplicatesDropped', MetricUnit.Count, report.duplicatesDropped);
   metrics.addMetric('LateRows', MetricUnit.Count, report.lateRows);
   metrics.addMetric('BytesScanned', MetricUnit.Bytes, report.bytesScanned);
+  metrics.addMetric('SupersededObjectsDeleted', MetricUnit.Count, report.removedVersions);
+  metrics.addMetric('SupersededDeleteFailures', MetricUnit.Count, report.cleanupFailures);
+  metrics.addMetric('CleanupSkipped', MetricUnit.Count, report.cleanupError === null ? 0 : 1);
   if (report.lastCompleteDayRows !== null) metrics.addMetric('LastCompleteDayRows', MetricUnit.Count, report.lastCompleteDayRows);
 }

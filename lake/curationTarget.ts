@@ -27,6 +27,18 @@ export interface RawDayCount {
   distinctEvents: number;
 }
 
+/** What a clean-up of superseded rebuilds did. */
+export interface SupersededRemoval {
+  /** Rebuilds removed (DuckDB: partition directories; Athena: S3 objects). */
+  removed: number;
+  /** Objects the store refused to delete; a later run tries again. */
+  failed: number;
+  /** The first few refusals, `key: code`, for the log. */
+  refused: string[];
+  /** Why the clean-up did not run or stopped (S3 unreachable, say); null when it ran. The run itself stands. */
+  error: string | null;
+}
+
 export interface CurationTarget {
   readonly kind: 'athena' | 'duckdb';
   rawDayCounts(range: DayRange, bounds: TimeBounds): Promise<RawDayCount[]>;
@@ -38,8 +50,8 @@ export interface CurationTarget {
   publishOrderLines(runId: string, range: DayRange, days: readonly string[], drop: readonly string[]): Promise<void>;
   /** Rebuilds products from the live order lines into this run's location and swaps it in. */
   rebuildProducts(runId: string): Promise<void>;
-  /** Deletes rebuilds no table points at any more, once older than the grace period (queries that planned on them have finished). */
-  removeSuperseded(nowMs: number, graceMs: number): Promise<number>;
+  /** Deletes rebuilds no table points at any more, once older than the grace period (queries that planned on them have finished). Never throws. */
+  removeSuperseded(nowMs: number, graceMs: number): Promise<SupersededRemoval>;
   /** Bytes the target's queries scanned so far (Athena's DataScannedInBytes; DuckDB: bytes of the files read). */
   bytesScanned(): number;
   close(): Promise<void>;

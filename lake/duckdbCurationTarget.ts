@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { ORDER_LINE_COLUMNS, ORDERS_DIR, PARTITION_COLUMN, PRODUCTS_DIR, sqlString } from '../api/lake/lakeLayout.ts';
 import { renderCurationSql } from './curationSql.ts';
-import { type CurationTarget, type DayRange, isRunId, type RawDayCount, runStartMs, type TimeBounds } from './curationTarget.ts';
+import { type CurationTarget, type DayRange, isRunId, type RawDayCount, runStartMs, type SupersededRemoval, type TimeBounds } from './curationTarget.ts';
 import { RAW_ORDERS_DIR } from './rawOrders.ts';
 
 /**
@@ -118,8 +118,12 @@ export async function openDuckdbCurationTarget(root: string, options: DuckdbCura
       await connection.run(`COPY (SELECT * FROM (${select}) ORDER BY product_id) TO ${sqlString(join(dir, `${runId}-0.parquet`))} (FORMAT PARQUET, COMPRESSION SNAPPY)`);
       await swapLink(paths, paths.products, dir, runId);
     },
-    async removeSuperseded(nowMs: number, graceMs: number): Promise<number> {
-      return removeSuperseded(paths, nowMs - graceMs);
+    async removeSuperseded(nowMs: number, graceMs: number): Promise<SupersededRemoval> {
+      try {
+        return { removed: await removeSuperseded(paths, nowMs - graceMs), failed: 0, refused: [], error: null };
+      } catch (error) {
+        return { removed: 0, failed: 0, refused: [], error: `clean-up stopped: ${(error as Error).message}` };
+      }
     },
     bytesScanned: () => scanned,
     async close(): Promise<void> {

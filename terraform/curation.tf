@@ -99,10 +99,30 @@ data "aws_iam_policy_document" "curation" {
     resources = ["${aws_s3_bucket.lake.arn}/orders/*", "${aws_s3_bucket.lake.arn}/curated/*"]
   }
 
+  # Athena lists the tables' prefixes with the function's credentials; the clean-up lists curated/versions/.
   statement {
     sid       = "ListLake"
-    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    actions   = ["s3:ListBucket"]
     resources = [aws_s3_bucket.lake.arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["orders/*", "curated/*", "athena-results/*"]
+    }
+  }
+
+  statement {
+    sid       = "LocateLake"
+    actions   = ["s3:GetBucketLocation"]
+    resources = [aws_s3_bucket.lake.arn]
+  }
+
+  # The clean-up deletes superseded rebuilds (older than the grace period, pointed at by no
+  # partition): only under curated/versions/, never raw orders or a live table's location root.
+  statement {
+    sid       = "DeleteSupersededRebuilds"
+    actions   = ["s3:DeleteObject"]
+    resources = ["${aws_s3_bucket.lake.arn}/curated/versions/*"]
   }
 
   # Rebuilds are written only under curated/versions/: nothing a live partition points at is overwritten.

@@ -420,9 +420,14 @@ variable "curation_lookback_days" {
 }
 
 variable "curation_grace_minutes" {
-  description = "Minutes a superseded rebuild stays readable after its swap (GRACE_MINUTES)."
+  description = "Minutes after its run starts before a superseded rebuild is deleted from S3 (GRACE_MINUTES): longer than the longest Athena query, so none planned on it is cut short."
   type        = number
-  default     = 60
+  default     = 1440
+
+  validation {
+    condition     = var.curation_grace_minutes >= 60 && floor(var.curation_grace_minutes) == var.curation_grace_minutes
+    error_message = "curation_grace_minutes must be a whole number of at least 60 (an Athena query may run 30 minutes and more)."
+  }
 }
 
 variable "curation_timeout_seconds" {

@@ -23,6 +23,12 @@ export interface DashboardRoutesOptions {
   assets: DashboardAssets;
   /** The live alerts; without one the page says there is no live feed (plain `serve`). */
   feed?: AlertFeed;
+  /**
+   * Resolves once the lake answers (the local stack: after the replay's curation). Every open event
+   * stream then gets a `lake` event, so the page reloads its lake panels without a page reload.
+   * Without one the lake is taken as ready.
+   */
+  lakeReady?: Promise<void>;
   /** Open event streams at most; more are refused with 503, so idle tabs cannot exhaust the server. */
   maxStreams?: number;
 }
@@ -43,6 +49,9 @@ export function createDashboardRoutes(options: DashboardRoutesOptions): Dashboar
   const streams = new Set<ServerResponse>();
   const maxStreams = options.maxStreams ?? 64;
   const { assets, feed } = options;
+  let lakeIsReady = options.lakeReady === undefined;
+  const lakeReady = options.lakeReady ?? Promise.resolve();
+  void lakeReady.then(() => (lakeIsReady = true));
 
   const send = (response: ServerResponse, status: number, type: string, body: Buffer | string) => {
     response.writeHead(status, { 'content-type': type, 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
@@ -65,10 +74,15 @@ export function createDashboardRoutes(options: DashboardRoutesOptions): Dashboar
     };
     for (const entry of feed.since(last)) write(entry);
     const unsubscribe = feed.subscribe(write);
+    let open = true;
+    void lakeReady.then(() => {
+      if (open) response.write('event: lake\ndata: {"ready":true}\n\n');
+    });
     const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), HEARTBEAT_MS);
     heartbeat.unref();
     streams.add(response);
     const end = () => {
+      open = false;
       clearInterval(heartbeat);
       unsubscribe();
       streams.delete(response);
@@ -84,9 +98,9 @@ export function createDashboardRoutes(options: DashboardRoutesOptions): Dashboar
       return sendError(response, 400, 'invalid_request', `${String(issue.path[0] ?? 'query')}: ${issue.message}`, String(issue.path[0] ?? ''));
     }
     // Without a feed the answer says so (200, not 404): the page asks this first and opens no stream then.
-    if (!feed) return send(response, 200, 'application/json', JSON.stringify({ live: false, last_seq: 0, alerts: [] }));
+    if (!feed) return send(response, 200, 'application/json', JSON.stringify({ live: false, last_seq: 0, lake_ready: lakeIsReady, alerts: [] }));
     const entries = feed.since(parsed.data.after, POLL_PAGE);
-    send(response, 200, 'application/json', JSON.stringify({ live: true, last_seq: feed.lastSeq, alerts: entries }));
+    send(response, 200, 'application/json', JSON.stringify({ live: true, last_seq: feed.lastSeq, lake_ready: lakeIsReady, alerts: entries }));
   }
 
   return {

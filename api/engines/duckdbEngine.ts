@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   DuckDBDateValue,
@@ -35,8 +35,9 @@ import {
  * The embedded engine: DuckDB over the lake directory. Views `lake_orders` and `lake_products`
  * read the Parquet files (orders with hive_partitioning, `date` kept as VARCHAR as in Glue). By
  * default the engine loads them into in-memory tables once (`snapshot`), so warm queries cost a
- * few milliseconds instead of re-reading ~300 files; `snapshot: false` queries the files on every
- * call (sees new files at once) and `refresh()` reloads a snapshot. One connection stays open;
+ * few milliseconds instead of re-reading ~300 files; `snapshot: false` lists and queries the files
+ * on every call (sees new files at once) and `refresh()` reloads a snapshot. Files are read by
+ * their real paths, never through a curated partition's symlink (see lakeFiles). One connection stays open;
  * each query file is prepared once and run with its parameters bound, one query at a time.
  *
  * A snapshot does not change until `refresh()`, so the engine keeps the latest results (by query
@@ -102,6 +103,12 @@ export async function createDuckDbEngine(options: DuckDbEngineOptions): Promise<
     return found;
   };
 
+  const relist = async () => {
+    for (const found of prepared.values()) found.destroySync();
+    prepared.clear();
+    await createLakeViews(connection, lakeDir);
+  };
+
   return {
     kind: 'duckdb',
     sqlText: (name) => texts[name],
@@ -116,6 +123,8 @@ export async function createDuckDbEngine(options: DuckDbEngineOptions): Promise<
           cache.set(key, cached);
           return cached;
         }
+        // Live: the files are listed again per query (new partitions and rebuilds show at once).
+        if (!snapshot) await relist();
         const prepared = await statement(name);
         prepared.clearBindings();
         params.forEach((param, index) => bindParam(prepared, index + 1, param));
@@ -134,10 +143,8 @@ export async function createDuckDbEngine(options: DuckDbEngineOptions): Promise<
     refresh: () =>
       serial.run(async () => {
         if (closed) return;
-        for (const found of prepared.values()) found.destroySync();
-        prepared.clear();
         cache.clear();
-        await createLakeViews(connection, lakeDir);
+        await relist();
         if (snapshot) await loadSnapshot(connection);
       }),
     close: () =>
@@ -167,24 +174,63 @@ async function createLakeViews(connection: DuckDBConnection, lakeDir: string, sc
   const orders = name(schema ? 'order_lines' : 'lake_orders');
   const products = name(schema ? 'products' : 'lake_products');
   if (schema) await connection.run(`CREATE SCHEMA IF NOT EXISTS ${quotedName(schema)}`);
-  const ordersGlob = join(lakeDir, ORDERS_DIR, '*', '*.parquet');
-  const productsGlob = join(lakeDir, PRODUCTS_DIR, '*.parquet');
-  const ordersSource = hasParquet(join(lakeDir, ORDERS_DIR), true)
-    ? await ordersSelect(connection, ordersGlob)
+  const orderFiles = lakeFiles(join(lakeDir, ORDERS_DIR), true);
+  const productFiles = lakeFiles(join(lakeDir, PRODUCTS_DIR), false);
+  const ordersSource = orderFiles.length > 0
+    ? await ordersSelect(connection, orderFiles, join(lakeDir, ORDERS_DIR))
     : emptySelect([...ORDER_LINE_COLUMNS, { name: PARTITION_COLUMN, duckdb: 'VARCHAR', glue: 'string', nullable: false }]);
-  const productsSource = hasParquet(join(lakeDir, PRODUCTS_DIR), false) ? `SELECT * FROM read_parquet(${sqlString(productsGlob)})` : emptySelect(PRODUCT_COLUMNS);
+  const productsSource = productFiles.length > 0 ? `SELECT * FROM read_parquet(${fileList(productFiles)})` : emptySelect(PRODUCT_COLUMNS);
   await connection.run(`CREATE OR REPLACE VIEW ${orders} AS ${ordersSource}`);
   await connection.run(`CREATE OR REPLACE VIEW ${products} AS ${productsSource}`);
 }
 
+/**
+ * The Parquet files of a table directory (of each partition directory, when partitioned), by
+ * their real paths. A curated partition (and the products directory) is a symlink to its current
+ * rebuild, swapped by rename(2) (lake/duckdbCurationTarget.ts): read through the link, a query
+ * that listed the old rebuild's files could open them after the swap inside the new rebuild,
+ * where they do not exist. Resolved, the files listed are the rebuild's own, which stay readable
+ * through the curation's grace period: each partition is read whole, from the old rebuild or the new.
+ */
+function lakeFiles(dir: string, partitioned: boolean): string[] {
+  const real = realDir(dir);
+  if (!real) return [];
+  const parquet = (at: string) => readdirSync(at).filter((file) => file.endsWith('.parquet')).sort().map((file) => join(at, file));
+  if (!partitioned) return parquet(real);
+  const files: string[] = [];
+  for (const entry of readdirSync(real).sort()) {
+    if (!entry.startsWith(`${PARTITION_COLUMN}=`)) continue;
+    const partition = realDir(join(real, entry));
+    if (!partition) continue;
+    // The real directory of a partition is its rebuild's `date=D`, so hive partitioning reads the same value.
+    if (!partition.endsWith(`/${entry}`)) throw new QueryEngineError(`partition ${join(dir, entry)} points at ${partition}, not a ${entry} directory`);
+    files.push(...parquet(partition));
+  }
+  return files;
+}
+
+/** The real path of a directory, or undefined when it (or its link's target) is gone. */
+function realDir(path: string): string | undefined {
+  try {
+    const real = realpathSync(path);
+    return statSync(real).isDirectory() ? real : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function fileList(files: readonly string[]): string {
+  return `[${files.map(sqlString).join(', ')}]`;
+}
+
 /** The order-line columns in layout order, then the partition; NULL for a nullable column no file has. */
-async function ordersSelect(connection: DuckDBConnection, glob: string): Promise<string> {
-  const files = `read_parquet(${sqlString(glob)}, hive_partitioning = true, hive_types = {'${PARTITION_COLUMN}': VARCHAR}, union_by_name = true)`;
+async function ordersSelect(connection: DuckDBConnection, list: readonly string[], dir: string): Promise<string> {
+  const files = `read_parquet(${fileList(list)}, hive_partitioning = true, hive_types = {'${PARTITION_COLUMN}': VARCHAR}, union_by_name = true)`;
   const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${files}`);
   const present = new Set(described.getRowObjectsJson().map((row) => String(row.column_name)));
   const lacking = ORDER_LINE_COLUMNS.filter((column) => !column.nullable && !present.has(column.name)).map((column) => column.name);
   if (lacking.length > 0) {
-    throw new QueryEngineError(`the order lines under ${glob} lack the column(s) ${lacking.join(', ')}: not a lake this version reads; rebuild it with demand-insights lake build`);
+    throw new QueryEngineError(`the order lines under ${dir} lack the column(s) ${lacking.join(', ')}: not a lake this version reads; rebuild it with demand-insights lake build`);
   }
   const columns = ORDER_LINE_COLUMNS.map((column) =>
     present.has(column.name) ? quotedName(column.name) : `CAST(NULL AS ${column.duckdb}) AS ${quotedName(column.name)}`,
@@ -197,14 +243,6 @@ async function loadSnapshot(connection: DuckDBConnection): Promise<void> {
   // Sorted by customer so a customer's lines sit in few row groups, which zone maps then skip to.
   await connection.run(`CREATE OR REPLACE TABLE orders AS SELECT ${orderColumns} FROM lake_orders ORDER BY customer_id, occurred_at`);
   await connection.run(`CREATE OR REPLACE TABLE products AS SELECT ${PRODUCT_COLUMNS.map((column) => column.name).join(', ')} FROM lake_products`);
-}
-
-function hasParquet(dir: string, partitioned: boolean): boolean {
-  if (!existsSync(dir)) return false;
-  const entries = readdirSync(dir, { withFileTypes: true });
-  if (!partitioned) return entries.some((entry) => entry.isFile() && entry.name.endsWith('.parquet'));
-  // A curated partition is a symlink to its current rebuild (lake/duckdbCurationTarget.ts).
-  return entries.some((entry) => (entry.isDirectory() || entry.isSymbolicLink()) && existsSync(join(dir, entry.name)) && readdirSync(join(dir, entry.name)).some((file) => file.endsWith('.parquet')));
 }
 
 function emptySelect(columns: readonly LakeColumn[]): string {

@@ -3,7 +3,7 @@ import type { ApiService } from '../apiService.ts';
 import { buildOpenApiDocument } from '../openapi.ts';
 import { OPENAPI_PATH, ROUTES, type Route } from '../routes/index.ts';
 import { type CorsConfig, corsHeaders, DEFAULT_CORS, preflightHeaders } from './cors.ts';
-import { badRequest, errorBody, fromZodError, HttpError, toHttpError } from './errors.ts';
+import { badRequest, errorBody, fromZodError, HttpError, retryHeaders, toHttpError } from './errors.ts';
 import { type ApiRequest, NotAProxyEventError, type ProxyEvent, toApiRequest } from './events.ts';
 import { type ApiResponse, emptyResponse, jsonResponse } from './responses.ts';
 
@@ -58,7 +58,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiGatewayHandler 
     const requestId = request.requestId || context?.awsRequestId || '';
     const baseHeaders: Record<string, string> = { ...corsHeaders(cors, origin), ...(requestId ? { 'x-request-id': requestId } : {}) };
     const fail = (failure: HttpError) => {
-      const extra: Record<string, string> = failure.status === 405 ? { allow: allowedMethods(request.path).join(', ') } : {};
+      const extra: Record<string, string> = failure.status === 405 ? { allow: allowedMethods(request.path).join(', ') } : retryHeaders(failure);
       return jsonResponse(failure.status, errorBody(failure, requestId), { ...baseHeaders, ...extra });
     };
 
@@ -84,7 +84,8 @@ export function createApiHandler(options: ApiHandlerOptions): ApiGatewayHandler 
       return jsonResponse(200, result, baseHeaders);
     } catch (error) {
       const failure = toHttpError(error);
-      if (failure.status >= 500) logger.error('request failed', { error: describe(error), requestId, method: request.method, path: request.path });
+      if (failure.status === 503) logger.info('request deferred', { code: failure.code, message: failure.message, requestId });
+      else if (failure.status >= 500) logger.error('request failed', { error: describe(error), requestId, method: request.method, path: request.path });
       else logger.debug('request rejected', { status: failure.status, code: failure.code, message: failure.message, requestId });
       return fail(failure);
     }

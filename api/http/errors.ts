@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { NotFoundError, UnprocessableError } from '../errors.ts';
+import { LakeUnavailableError, NotFoundError, UnprocessableError } from '../errors.ts';
 
 /**
  * Every failure becomes one JSON shape, `{"error": {"code", "message", "field"?, "details"?},
@@ -58,6 +58,7 @@ export function toHttpError(error: unknown): HttpError {
     return new HttpError(404, 'not_found', error.message, undefined, { kind: error.kind, ids: error.ids.slice(0, IDS_SHOWN) });
   }
   if (error instanceof UnprocessableError) return new HttpError(422, error.code, error.message, undefined, error.details);
+  if (error instanceof LakeUnavailableError) return new HttpError(503, 'lake_unavailable', error.message, undefined, { retry_after_seconds: error.retryAfterSeconds });
   return new HttpError(500, 'internal', 'internal error');
 }
 
@@ -71,4 +72,10 @@ export function errorBody(error: HttpError, requestId: string) {
     },
     ...(requestId ? { request_id: requestId } : {}),
   };
+}
+
+/** Headers a failure carries besides the body: when to retry a 503 (RFC 9110 Retry-After, seconds). */
+export function retryHeaders(error: HttpError): Record<string, string> {
+  const seconds = error.details?.retry_after_seconds;
+  return error.status === 503 && typeof seconds === 'number' ? { 'retry-after': String(Math.max(1, Math.ceil(seconds))) } : {};
 }

@@ -4,6 +4,7 @@ import { type CustomerFeatures, featuresOf } from '../../models/customer/custome
 import { compareCodeUnits } from '../../models/customer/customerIds.ts';
 import type { CustomerState } from '../../models/customer/customerState.ts';
 import { dayIndex } from '../../models/time/calendar.ts';
+import { LakeUnavailableError } from '../errors.ts';
 import { lakeStates } from '../lake/lakeStates.ts';
 import type { CustomerStateReader } from './customerStateReader.ts';
 import type { RefreshingCache } from './refreshingCache.ts';
@@ -63,6 +64,14 @@ export class CustomerPopulation {
   }
 
   /**
+   * The lake customers, or none while the lake is not readable yet (the local stack building
+   * it): the stream's customers are scored meanwhile, rather than every score answering 503.
+   */
+  private lakeCustomersIfReadable(): Promise<LakeCustomers> {
+    return this.lakeCustomers().catch(whileLakeUnavailable(() => ({ states: new Map(), endMs: null })));
+  }
+
+  /**
    * Lake states of customers the stream has not seen: from the loaded lake customers when they
    * are loaded; otherwise read by id (one query per 100 ids), and with `lakeCustomers: 'all'`
    * the full load starts in the background for the next requests.
@@ -79,8 +88,8 @@ export class CustomerPopulation {
     }
     const range = this.context.dateRange();
     const states = customerIds.length > 0 ? lakeStates(this.context.lake, customerIds) : Promise.resolve(new Map<string, CustomerState>());
-    if (this.context.config.lakeCustomers === 'all') this.lakeCustomers().catch((error) => this.context.onBackgroundError(error, 'lake customers'));
-    const [resolvedRange, resolvedStates] = await Promise.all([range, states]);
+    if (this.context.config.lakeCustomers === 'all') this.lakeCustomersIfReadable().catch((error) => this.context.onBackgroundError(error, 'lake customers'));
+    const [resolvedRange, resolvedStates] = await Promise.all([range, states]).catch(whileLakeUnavailable(() => [null, new Map<string, CustomerState>()] as const));
     return { states: resolvedStates, endMs: resolvedRange ? endOfDayMs(resolvedRange.last) : null };
   }
 
@@ -126,7 +135,7 @@ export class CustomerPopulation {
   /** Every known customer, scored: the store's, then the lake-only ones. */
   population(): Promise<Population> {
     return this.populationCache.get(STORE_KEY, async () => {
-      const [watermark, lake] = await Promise.all([this.store.getWatermark(), this.lakeCustomers()]);
+      const [watermark, lake] = await Promise.all([this.store.getWatermark(), this.lakeCustomersIfReadable()]);
       const asOfMs = this.scoringTime(watermark, lake.endMs);
       const byId = new Map<string, ScoredCustomer>();
       for await (const page of this.store.scan()) {
@@ -150,6 +159,14 @@ export class CustomerPopulation {
     for (const [id, state] of lake.states) if (!scored.has(id)) scored.set(id, this.scoreState(state, asOfMs, 'lake'));
     return { asOfMs, scored };
   }
+}
+
+/** A catch handler: the fallback while the lake is unavailable, any other failure passed on. */
+function whileLakeUnavailable<T>(fallback: () => T): (error: unknown) => T {
+  return (error) => {
+    if (error instanceof LakeUnavailableError) return fallback();
+    throw error;
+  };
 }
 
 export function expectedLoss(row: ScoredCustomer): number {

@@ -1,10 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { CustomerModel } from '../../models/clv/customerModel.ts';
-import type { OrderEvent } from '../../models/customer/orderEvent.ts';
-import type { StateStore } from '../../consumers/stateStore/stateStore.ts';
-import type { AlertFeed } from '../../api/dashboard/alertFeed.ts';
-import { runLocalJob, STREAM } from '../localStack/localJob.ts';
+import { runLocalJob, type StartingStack, STREAM } from '../localStack/localJob.ts';
+import type { LocalApi } from './serve.ts';
 
 const LocalOptionsSchema = z.object({
   data: z.string().optional(),
@@ -24,46 +21,57 @@ const LocalOptionsSchema = z.object({
   serve: z.boolean().default(true),
   store: z.enum(['memory', 'dynamodb']).default('memory'),
   stream: z.enum(['kinesis', 'kafka']).default('kinesis'),
-}).refine((o) => !o.data || o.format, { message: '--format is required with --data', path: ['format'] });
+  replayRate: z.coerce.number().positive().max(1_000_000).optional(),
+})
+  .refine((o) => !o.data || o.format, { message: '--format is required with --data', path: ['format'] })
+  .refine((o) => o.replayRate === undefined || o.stream === 'kinesis', { message: 'paces the Kinesis replay only (not --stream kafka)', path: ['replayRate'] });
 
 type LocalOptions = z.infer<typeof LocalOptionsSchema>;
 
 /**
  * `demand-insights local` (and `npm start`): the whole streaming path on one machine, running
- * the same Lambda handler code as AWS against embedded stand-ins (bin/localStack/localJob.ts),
- * then serving the API over the live state store until Ctrl-C.
+ * the same Lambda handler code as AWS against embedded stand-ins (bin/localStack/localJob.ts).
+ * The API and the dashboard are served from the start of the replay over the live state store
+ * (the lake's endpoints answer 503 "being built" until the replay's curation is done, then the
+ * lake is swapped in), and until Ctrl-C after it.
  */
 export async function run(rawOptions: Record<string, unknown>): Promise<void> {
   const parsed = LocalOptionsSchema.safeParse(rawOptions);
   if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `--${String(i.path[0] ?? '')}: ${i.message}`).join('; '));
   const options = parsed.data;
   const say = (line: string) => process.stderr.write(`${line}\n`);
-  await runLocalJob(
-    { ...options, keepPolling: options.serve },
-    {
-      say,
-      afterReplay: async ({ events, model, deps, kinesisEndpoint, alertFeed, lakeDir, interrupted }) => {
-        if (options.serve && !interrupted) await serveUntilStopped({ events, model, store: deps.store, kinesisEndpoint, alertFeed, lakeDir }, options, say);
+  let api: LocalApi | undefined;
+  try {
+    await runLocalJob(
+      { ...options, keepPolling: options.serve },
+      {
+        say,
+        beforeReplay: async (stack) => {
+          if (options.serve) api = await serveDuringReplay(stack, options, say);
+        },
+        afterReplay: async ({ kinesisEndpoint, alertFeed, lakeDir, interrupted }) => {
+          if (api && !interrupted) await serveUntilStopped(api, { kinesisEndpoint, alertFeed, lakeDir }, say);
+        },
       },
-    },
-  );
+    );
+  } finally {
+    await api?.close();
+  }
 }
 
-interface Served {
-  events: readonly OrderEvent[];
-  model: CustomerModel;
-  store: StateStore;
-  kinesisEndpoint: string;
-  alertFeed: AlertFeed;
-  lakeDir: string;
-}
-
-/** Serves the API and the dashboard over the same state store (live scores) and the curated lake, until Ctrl-C. */
-async function serveUntilStopped({ events, model, store, kinesisEndpoint, alertFeed, lakeDir }: Served, options: LocalOptions, say: (line: string) => void) {
+/** The API and the dashboard over the live state store, before the lake is built: the risk panel follows the replay's alerts. */
+async function serveDuringReplay({ events, model, deps, alertFeed }: StartingStack, options: LocalOptions, say: (line: string) => void): Promise<LocalApi> {
   const { startLocalApi } = await import('./serve.ts');
+  const api = await startLocalApi({ lakePending: true, events, model, store: deps.store, port: options.port, say, alertFeed });
+  say(`• dashboard at ${api.server.url}/ during the replay: live alerts now, the lake's panels once the replay ends`);
+  return api;
+}
+
+/** Swaps the curated lake in, then serves until Ctrl-C while the consumer keeps polling the stream. */
+async function serveUntilStopped(api: LocalApi, { kinesisEndpoint, alertFeed, lakeDir }: Pick<StartingStack, 'kinesisEndpoint' | 'alertFeed' | 'lakeDir'>, say: (line: string) => void) {
   const { ROUTES, OPENAPI_PATH } = await import('../../api/routes/index.ts');
-  const api = await startLocalApi({ lakeDir, events, model, store, port: options.port, say, alertFeed });
-  say(`• dashboard at ${api.server.url}/ (live alerts, ${alertFeed.lastSeq.toLocaleString()} so far); API scoring live from the stream's state store:`);
+  await api.openLake(lakeDir);
+  say(`• lake ready: dashboard at ${api.server.url}/ (live alerts, ${alertFeed.lastSeq.toLocaleString()} so far); API scoring live from the stream's state store:`);
   for (const route of ROUTES) say(`    ${route.method.padEnd(4)} ${api.server.url}${route.path}`);
   say(`    GET  ${api.server.url}${OPENAPI_PATH}`);
   say(`• the consumer keeps polling: send more events with`);
@@ -74,5 +82,4 @@ async function serveUntilStopped({ events, model, store, kinesisEndpoint, alertF
     process.once('SIGTERM', () => resolve());
   });
   say('• stopping');
-  await api.close();
 }

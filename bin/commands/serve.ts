@@ -8,7 +8,9 @@ import { createDuckDbEngine } from '../../api/engines/duckdbEngine.ts';
 import { parseAllowedOrigins } from '../../api/http/cors.ts';
 import { type ApiLogger, createApiHandler } from '../../api/http/apiHandler.ts';
 import { buildLake } from '../../api/lake/buildLake.ts';
+import type { LakeQueries } from '../../api/lake/lakeQueries.ts';
 import { createLakeQueries } from '../../api/lake/lakeQueriesSql.ts';
+import { PendingLake } from '../../api/lake/pendingLake.ts';
 import { type LocalServer, serveLocal } from '../../api/localServer.ts';
 import type { AlertFeed } from '../../api/dashboard/alertFeed.ts';
 import { buildDashboardAssets } from '../../api/dashboard/dashboardBundle.ts';
@@ -58,6 +60,11 @@ export interface LocalApiOptions {
   lakeDir?: string;
   events?: readonly OrderEvent[];
   lakeOut?: string;
+  /**
+   * Serve before the lake exists (the local stack, during its replay): lake-backed endpoints answer
+   * 503 with Retry-After, customer scores come from `store` alone, until `openLake` is called.
+   */
+  lakePending?: boolean;
   /** The model; without it, BTYD is trained on `events` (calibration end = their last day, 90-day horizon). */
   model?: CustomerModel;
   /** The scorer's store; default an empty in-memory store (every customer scored from the lake). */
@@ -78,7 +85,10 @@ export interface LocalApiOptions {
 
 export interface LocalApi {
   server: LocalServer;
-  service: ApiService;
+  /** The service answering now (a new one once `openLake` has swapped the lake in). */
+  readonly service: ApiService;
+  /** Serves from this lake from now on: a service over it is warmed up, then swapped in; the dashboard is told. */
+  openLake(lakeDir: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -88,40 +98,60 @@ export interface LocalApi {
  */
 export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi> {
   const say = options.say ?? (() => {});
-  let lakeDir = options.lakeDir;
-  if (!lakeDir) {
-    if (!options.events) throw new Error('startLocalApi: give lakeDir or events');
-    const out = resolve(options.lakeOut ?? DEFAULT_LAKE_DIR);
-    const summary = await buildLake(options.events, out);
-    say(`• lake: ${summary.orderLines.toLocaleString()} order lines, ${summary.customers.toLocaleString()} customers, ${summary.days} days (${summary.firstDay}..${summary.lastDay}) → ${out} in ${(summary.ms / 1000).toFixed(2)} s`);
-    lakeDir = out;
-  }
   const model = options.model ?? trainOn(options.events, say);
-  const engine = await createDuckDbEngine({ lakeDir });
-  const service = new ApiService({
-    lake: createLakeQueries(engine),
-    store: options.store ?? new MemoryStateStore(),
-    model,
-    config: { scoreClock: 'event', ...options.config },
-    onBackgroundError: (error, what) => say(`! background refresh of ${what} failed: ${(error as Error).message}`),
-  });
-  try {
-    if (options.warmUp ?? true) {
-      const started = performance.now();
-      const timings = await service.warmUp();
-      say(`• warm-up ${Math.round(performance.now() - started)} ms (${Object.entries(timings).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+  const store = options.store ?? new MemoryStateStore();
+  const serviceOver = (lake: LakeQueries) =>
+    new ApiService({
+      lake,
+      store,
+      model,
+      config: { scoreClock: 'event', ...options.config },
+      onBackgroundError: (error, what) => say(`! background refresh of ${what} failed: ${(error as Error).message}`),
+    });
+  const warmedOver = async (lakeDir: string) => {
+    const service = serviceOver(createLakeQueries(await createDuckDbEngine({ lakeDir })));
+    try {
+      if (options.warmUp ?? true) {
+        const started = performance.now();
+        const timings = await service.warmUp();
+        say(`• warm-up ${Math.round(performance.now() - started)} ms (${Object.entries(timings).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+      }
+      return service;
+    } catch (error) {
+      await service.close();
+      throw error;
     }
+  };
+
+  let markLakeReady = () => {};
+  const lakeReady = new Promise<void>((resolveReady) => (markLakeReady = resolveReady));
+  let service: ApiService;
+  if (options.lakePending) {
+    service = serviceOver(new PendingLake());
+  } else {
+    service = await warmedOver(options.lakeDir ?? (await buildLakeFrom(options, say)));
+    markLakeReady();
+  }
+  try {
     const handler = createApiHandler({ service: () => service, cors: { allowedOrigins: parseAllowedOrigins(options.corsOrigins ?? '*') }, logger: options.logger });
     let dashboard: DashboardRoutes | undefined;
     if (options.dashboard ?? true) {
       const assets = await buildDashboardAssets();
       say(`• dashboard bundled in ${assets.bundleMs} ms (${Math.round(assets.js.length / 1024)} KiB of script)`);
-      dashboard = createDashboardRoutes({ assets, feed: options.alertFeed });
+      dashboard = createDashboardRoutes({ assets, feed: options.alertFeed, lakeReady });
     }
     const server = await serveLocal({ handler, port: options.port ?? 0, host: options.host, before: dashboard?.handle });
     return {
       server,
-      service,
+      get service() {
+        return service;
+      },
+      openLake: async (lakeDir) => {
+        const previous = service;
+        service = await warmedOver(lakeDir);
+        markLakeReady();
+        await previous.close();
+      },
       close: async () => {
         dashboard?.close();
         await server.close();
@@ -132,6 +162,14 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     await service.close();
     throw error;
   }
+}
+
+async function buildLakeFrom(options: LocalApiOptions, say: (line: string) => void): Promise<string> {
+  if (!options.events) throw new Error('startLocalApi: give lakeDir or events');
+  const out = resolve(options.lakeOut ?? DEFAULT_LAKE_DIR);
+  const summary = await buildLake(options.events, out);
+  say(`• lake: ${summary.orderLines.toLocaleString()} order lines, ${summary.customers.toLocaleString()} customers, ${summary.days} days (${summary.firstDay}..${summary.lastDay}) → ${out} in ${(summary.ms / 1000).toFixed(2)} s`);
+  return out;
 }
 
 function trainOn(events: readonly OrderEvent[] | undefined, say: (line: string) => void): CustomerModel {

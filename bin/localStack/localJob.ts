@@ -53,6 +53,8 @@ export interface LocalJobOptions {
   keepPolling: boolean;
   /** The stream: embedded kinesalite (the default), or a real Apache Kafka broker (bin/localStack/kafkaBroker.ts). */
   stream?: 'kinesis' | 'kafka';
+  /** Events per second the Kinesis replay is paced at (to watch the dashboard follow it); unset: full speed. */
+  replayRate?: number;
 }
 
 export interface LocalJobResult {
@@ -90,8 +92,13 @@ export interface ReplayedStack {
   interrupted: boolean;
 }
 
+/** What the job hands to `beforeReplay`: the live parts, before any replayed event is sent. */
+export type StartingStack = Pick<ReplayedStack, 'events' | 'model' | 'deps' | 'kinesisEndpoint' | 'alertFeed' | 'lakeDir'>;
+
 export interface LocalJobIO {
   say: (line: string) => void;
+  /** Runs once the states are bootstrapped, just before the replay starts: serve while it runs. */
+  beforeReplay?: (stack: StartingStack) => Promise<void>;
   /** Called as the replay starts (benchmarks measure from here). */
   onReplayStart?: () => void;
   /** Runs once the replay is drained (or interrupted), before the stand-ins stop: serve, inspect. */
@@ -156,6 +163,7 @@ export async function runLocalJob(options: LocalJobOptions, io: LocalJobIO): Pro
     const bootstrapped = await bootstrapStates(history, endOfDay(calibrationEnd), deps);
     say(`• ${bootstrapped.customers.toLocaleString()} customer states bootstrapped from the training history (${bootstrapped.atRisk.toLocaleString()} already at risk)`);
 
+    await io.beforeReplay?.({ events, model, deps, kinesisEndpoint: kinesalite.endpoint, alertFeed, lakeDir });
     io.onReplayStart?.();
     const streaming =
       options.stream === 'kafka'

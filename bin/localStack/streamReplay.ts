@@ -24,6 +24,8 @@ export interface StreamReplayOptions {
   keepPolling: boolean;
   /** The local lake the stream's records are copied to as raw JSON lines, as Firehose would. */
   lakeDir?: string;
+  /** Events per second the producer keeps to (to watch the dashboard follow); unset: as fast as the poller takes them. */
+  replayRate?: number;
 }
 
 export interface StreamSummary {
@@ -94,9 +96,11 @@ export function startStreamReplay(replay: readonly OrderEvent[], options: Stream
   const produced = (async () => {
     try {
       await injectPoison(kinesis, options.streamName, options.poison);
-      for (let from = 0; from < replay.length && !interrupted; from += PRODUCER_STEP) {
+      const step = paceStep(options.replayRate);
+      for (let from = 0; from < replay.length && !interrupted; from += step) {
         while (from - processed > PRODUCER_LEAD && !interrupted) await new Promise<void>((resolve) => (wakeProducer = resolve));
-        const result = await producer.send(replay.slice(from, from + PRODUCER_STEP));
+        if (options.replayRate) await untilPaced(started, from, options.replayRate);
+        const result = await producer.send(replay.slice(from, from + step));
         if (result.failed.length > 0) {
           progress.log(`! ${result.failed.length} events could not be sent: ${result.failed[0].errorMessage}`);
           count(result.failed.length);
@@ -181,6 +185,17 @@ export function countDistinctAlerts(deps: ConsumerDeps) {
     },
   };
   return counts;
+}
+
+/** Events per producer step: a quarter second's worth when paced, so the pace is even. */
+function paceStep(rate: number | undefined): number {
+  return rate ? Math.max(1, Math.min(PRODUCER_STEP, Math.round(rate / 4))) : PRODUCER_STEP;
+}
+
+/** Waits until `sent` events are due at `rate` per second since `startedMs` (performance.now()). */
+async function untilPaced(startedMs: number, sent: number, rate: number): Promise<void> {
+  const waitMs = startedMs + (sent / rate) * 1000 - performance.now();
+  if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
 }
 
 /** A few malformed records, so the run shows the dead-letter path working (--poison 0 to skip). */

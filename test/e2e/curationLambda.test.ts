@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dayIndex, isoDay } from '../../models/time/calendar.ts';
 import { deliverRawOrders } from '../../lake/rawOrders.ts';
 import { startAthenaEndpoint, type AthenaEndpoint } from '../support/athenaEndpoint.ts';
+import { startS3Endpoint, type S3Endpoint } from '../support/s3Endpoint.ts';
 
 /*
  * The curation Lambda's handler, configured from its environment as Terraform sets it, against
@@ -18,6 +19,7 @@ const S3 = 's3://lambda-lake/curated';
 describe('curation Lambda handler', () => {
   let dir: string;
   let endpoint: AthenaEndpoint;
+  let s3: S3Endpoint;
   let handler: (event: unknown) => Promise<unknown>;
   const yesterday = isoDay(dayIndex(Date.now()) - 1);
   const saved = { ...process.env };
@@ -27,10 +29,13 @@ describe('curation Lambda handler', () => {
     const order = (id: string) => JSON.stringify({ type: 'order', orderId: id, customerId: 'c1', occurredAt: `${yesterday}T12:00:00Z`, lines: [{ productId: 'P1', quantity: 1, unitPrice: 2 }, { productId: 'P2', quantity: 3, unitPrice: 1 }] });
     await deliverRawOrders(join(dir, 'stream'), [order('o1'), order('o2'), order('o1')]);
     endpoint = await startAthenaEndpoint({ lakeDir: join(dir, 'curated'), rawDir: join(dir, 'stream', 'raw', 'orders'), s3Root: S3, queuedPolls: 0, runningPolls: 0 });
+    // The bucket is the directory holding curated/, so S3 lists what the Athena stand-in wrote.
+    s3 = await startS3Endpoint({ buckets: { 'lambda-lake': dir } });
     Object.assign(process.env, {
       ATHENA_DATABASE: endpoint.database,
       ATHENA_WORKGROUP: endpoint.workgroup,
       ATHENA_ENDPOINT: endpoint.endpoint,
+      S3_ENDPOINT: s3.endpoint,
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
@@ -42,6 +47,7 @@ describe('curation Lambda handler', () => {
   afterAll(async () => {
     process.env = saved;
     await endpoint?.close();
+    await s3?.close();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -71,6 +77,10 @@ describe('curation Lambda handler', () => {
     expect(out).toMatch(/"LastCompleteDayRows"/);
     expect(out).toMatch(/"BytesScanned"/);
     expect(out).toMatch(/curation done/);
+    // The clean-up ran against S3 (nothing is past the 24-hour grace period yet) and said so.
+    expect(result).toMatchObject({ removedVersions: 0, cleanupFailures: 0, cleanupError: null });
+    expect(s3.requests.some((request) => request.operation === 'ListObjectsV2' && request.key === 'curated/versions/')).toBe(true);
+    expect(out).toMatch(/"SupersededObjectsDeleted"/);
   });
 
   it('refuses input that is not {from, to} with its reason, counted, and runs nothing', async () => {

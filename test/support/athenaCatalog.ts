@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 
 /**
@@ -200,6 +200,18 @@ export class AthenaCatalog {
     this.adopt(table, dir);
     await this.rebuild(table);
     return { ok: true };
+  }
+
+  /**
+   * `SELECT DISTINCT "$path" FROM t`: the s3:// URI of every file the table's catalog entry points
+   * at now, as Athena's "$path" pseudo-column gives them; undefined for a table it does not hold.
+   */
+  paths(qualified: string): string[] | undefined {
+    const table = this.tables.get(this.tableName(qualified));
+    if (!table) return undefined;
+    const dirs = table.partitionKey ? [...(table.partitions ?? new Map()).values()] : [table.location ?? ''];
+    const root = this.s3Root.replace(/\/+$/, '');
+    return dirs.flatMap((dir) => parquet(dir)).map((path) => `${root}/${relative(this.lakeDir, path).split(sep).join('/')}`);
   }
 
   /** The table's view over the files its catalog entry points at now. */

@@ -167,6 +167,14 @@ export async function startAthenaEndpoint(options: AthenaEndpointOptions): Promi
       const outcome = await catalog.ddl(query.queryString).catch((error: Error) => ({ ok: false, reason: `GENERIC_INTERNAL_ERROR: ${error.message}` }));
       if (outcome) return outcome.ok ? { columnInfo: [], rows: [], scannedBytes } : { reason: outcome.reason ?? 'failed', category: 2, type: 1100 };
     }
+    const pathQuery = /^\s*SELECT\s+DISTINCT\s+"\$path"\s+AS\s+path\s+FROM\s+([\w.]+)\s*$/i.exec(query.queryString);
+    if (pathQuery) {
+      // Athena's "$path" pseudo-column, which the DuckDB views do not carry: answered from the catalog.
+      await adoptTables();
+      const paths = catalog.paths(pathQuery[1]);
+      if (!paths) return { reason: `TABLE_NOT_FOUND: Table ${pathQuery[1]} does not exist`, category: 2, type: 1100 };
+      return { columnInfo: [{ Name: 'path', Label: 'path', Type: 'varchar', Nullable: 'UNKNOWN', CaseSensitive: true, Precision: 2147483647, Scale: 0 }], rows: [['path'], ...paths.map((path) => [path])], scannedBytes: 0 };
+    }
     if (/orders_raw/.test(query.queryString)) await catalog.refreshRaw();
     const result = await execute(connection, query, database);
     if (!('reason' in result)) result.scannedBytes = catalog.rawBytes(query.queryString);

@@ -163,7 +163,7 @@ describe('the dashboard routes', () => {
 
     await close!();
     const bare = await serve();
-    expect(await (await fetch(`${bare.url}${DASHBOARD_PATHS.alertPoll}`)).json()).toEqual({ live: false, last_seq: 0, alerts: [] });
+    expect(await (await fetch(`${bare.url}${DASHBOARD_PATHS.alertPoll}`)).json()).toEqual({ live: false, last_seq: 0, lake_ready: true, alerts: [] });
     expect((await fetch(`${bare.url}${DASHBOARD_PATHS.alertStream}`)).status).toBe(404);
   });
 });

@@ -735,6 +735,19 @@ describe('terraform: lake curation (curation.tf)', () => {
     expect((writes[0].resources as string[]).map((r) => r.replace('${aws_s3_bucket.lake.arn}/', '')).sort()).toEqual(['athena-results/*', 'curated/versions/*']);
   });
 
+  it('may delete superseded rebuilds under curated/versions/ only, and list only the lake prefixes', () => {
+    const all = statements(dataSource(tf, 'aws_iam_policy_document', 'curation'));
+    const deletes = all.filter((statement) => (statement.actions as string[]).some((action) => action.startsWith('s3:Delete')));
+    expect(deletes).toHaveLength(1);
+    expect(deletes[0].actions).toEqual(['s3:DeleteObject']);
+    expect(deletes[0].resources).toEqual(['${aws_s3_bucket.lake.arn}/curated/versions/*']);
+    const lists = all.filter((statement) => (statement.actions as string[]).includes('s3:ListBucket'));
+    expect(lists).toHaveLength(1);
+    expect(nested(lists[0], 'condition')).toEqual([{ test: 'StringLike', variable: 's3:prefix', values: ['orders/*', 'curated/*', 'athena-results/*'] }]);
+    // 24 h by default: longer than the longest Athena query.
+    expect(variableDefault('curation_grace_minutes')).toBe(1440);
+  });
+
   it('alarms on a day with stream traffic and no curated rows, from the metric the function emits', () => {
     const alarm = resource('aws_cloudwatch_metric_alarm', 'lake_day_not_curated');
     const queries = nested(alarm, 'metric_query');

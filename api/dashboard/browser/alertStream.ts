@@ -1,3 +1,5 @@
+import { announceLakeReady } from './lakeReadiness.ts';
+
 /** One alert of the server's live feed (api/dashboard/alertFeed.ts). */
 export interface FeedEntry {
   seq: number;
@@ -29,8 +31,9 @@ export function followAlerts(onEntries: (entries: FeedEntry[]) => void, onMode: 
   const readPage = async (): Promise<boolean> => {
     const response = await fetch(`${POLL}?after=${lastSeq}`, { headers: { accept: 'application/json' } });
     if (!response.ok) throw new Error(`alert feed answered ${response.status}`);
-    const page = (await response.json()) as { live: boolean; alerts: FeedEntry[] };
+    const page = (await response.json()) as { live: boolean; lake_ready?: boolean; alerts: FeedEntry[] };
     take(page.alerts);
+    if (page.lake_ready) announceLakeReady();
     return page.live;
   };
   const poll = async () => {
@@ -46,6 +49,8 @@ export function followAlerts(onEntries: (entries: FeedEntry[]) => void, onMode: 
     const source = new EventSource(STREAM);
     source.addEventListener('alert', (event) => take([JSON.parse((event as MessageEvent<string>).data) as FeedEntry]));
     source.addEventListener('open', () => onMode('live'));
+    // The local stack's lake is curated once its replay ends: the lake panels load then.
+    source.addEventListener('lake', () => announceLakeReady());
     source.addEventListener('error', () => {
       // EventSource reconnects by itself after a dropped connection; CLOSED means it gave up.
       if (source.readyState === EventSource.CLOSED) void poll();

@@ -18,9 +18,17 @@ export class ApiFailure extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** From a 503's Retry-After header: when asking again makes sense. */
+    readonly retryAfterSeconds: number | null = null,
   ) {
     super(message);
   }
+}
+
+/** Retry-After in seconds (the API sends seconds, never an HTTP date); null when absent or not a number. */
+function retryAfter(response: Response): number | null {
+  const seconds = Number(response.headers.get('retry-after'));
+  return response.headers.has('retry-after') && Number.isFinite(seconds) && seconds >= 0 ? seconds : null;
 }
 
 async function answer<T>(response: Response): Promise<T> {
@@ -33,7 +41,7 @@ async function answer<T>(response: Response): Promise<T> {
   }
   if (!response.ok) {
     const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
-    throw new ApiFailure(response.status, error?.code ?? 'http_error', error?.message ?? `the server answered ${response.status}`);
+    throw new ApiFailure(response.status, error?.code ?? 'http_error', error?.message ?? `the server answered ${response.status}`, retryAfter(response));
   }
   return body as T;
 }

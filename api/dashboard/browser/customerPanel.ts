@@ -1,5 +1,6 @@
 import * as Plot from '@observablehq/plot';
 import { API, ApiFailure, type ChurnResponse, type ClvResponse, type CustomerOrdersResponse, describeFailure, getJson, postJson } from './apiClient.ts';
+import { isLakeBuilding } from './lakeReadiness.ts';
 import { dateTime, decimal1, figure, LatestOnly, money, Panel, percent } from './panel.ts';
 
 type Found<T> = Extract<T, { found: true }>;
@@ -40,8 +41,8 @@ interface Customer {
   clv: ClvRow;
   churn: ChurnRow;
   horizonDays: number;
-  /** null when the lake has no orders of this customer (the stream has seen it, the lake not yet). */
-  orders: CustomerOrdersResponse | null;
+  /** null when the lake has no orders of this customer (the stream has seen it, the lake not yet); 'building' while the replay builds the lake. */
+  orders: CustomerOrdersResponse | null | 'building';
 }
 
 async function loadCustomer(id: string): Promise<Customer> {
@@ -50,6 +51,7 @@ async function loadCustomer(id: string): Promise<Customer> {
     postJson<ChurnResponse>(`${API}/churn`, { customer_ids: [id] }),
     getJson<CustomerOrdersResponse>(`${API}/customer-orders`, { customer_id: id }).catch((error: unknown) => {
       if (error instanceof ApiFailure && error.status === 404) return null;
+      if (isLakeBuilding(error)) return 'building' as const;
       throw error;
     }),
   ]);
@@ -62,7 +64,7 @@ async function loadCustomer(id: string): Promise<Customer> {
 function render(panel: Panel, id: string, customer: Customer): void {
   const { clv, churn, horizonDays, orders } = customer;
   panel.root.dataset.customer = id;
-  panel.meta(`Scored as of ${dateTime(clv.as_of)} from the ${clv.source === 'stream' ? "scorer's live state" : 'lake'} · model ${clv.model_version}${orders ? ` · orders to ${orders.as_of}` : ''}`);
+  panel.meta(`Scored as of ${dateTime(clv.as_of)} from the ${clv.source === 'stream' ? "scorer's live state" : 'lake'} · model ${clv.model_version}${orders && orders !== 'building' ? ` · orders to ${orders.as_of}` : ''}`);
   panel.part('figures').replaceChildren(
     figure('Churn probability', 'churn_probability', churn.churn_probability, percent),
     figure(`CLV (${horizonDays} days)`, 'clv', clv.clv, money),
@@ -70,6 +72,11 @@ function render(panel: Panel, id: string, customer: Customer): void {
     figure('Purchase days', 'frequency', churn.frequency, decimal1),
     figure('Total spend', 'total_spend', clv.total_spend, money),
   );
+  if (orders === 'building') {
+    panel.part('chart').replaceChildren();
+    panel.set('ready', `Customer ${id}: scored from the live state; the purchase history is available when the replay ends (the lake is being built).`);
+    return;
+  }
   if (!orders || orders.orders.length === 0) {
     panel.part('chart').replaceChildren();
     panel.set('ready', `Customer ${id}: scored, but the lake has no orders of it yet (the stream saw them first).`);

@@ -1,12 +1,13 @@
 import * as Plot from '@observablehq/plot';
 import { API, describeFailure, type ForecastResponse, postJson, type ProductsResponse } from './apiClient.ts';
+import { waitForLake } from './lakeReadiness.ts';
 import { count, LatestOnly, Panel, percent } from './panel.ts';
 
 const FORECAST_DAYS = 30;
 const HISTORY_DAYS = 120;
 
 /** History and forecast, with the 80% interval band, of a product, a category or the whole store. */
-export function demandPanel(products: Promise<ProductsResponse | null>): { ready: Promise<void> } {
+export function demandPanel(products: () => Promise<ProductsResponse | null>): { ready: Promise<void> } {
   const panel = new Panel('demand');
   const select = document.getElementById('demand-scope') as HTMLSelectElement;
   const latest = new LatestOnly();
@@ -20,15 +21,22 @@ export function demandPanel(products: Promise<ProductsResponse | null>): { ready
     return latest.run(
       () => postJson<ForecastResponse>(`${API}/forecast`, { ...body, forecast_days: FORECAST_DAYS, history_days: HISTORY_DAYS }),
       (answer) => show(panel, answer, what),
-      (error) => panel.set('error', describeFailure(error, `the forecast of ${what}`)),
+      (error) => waitForLake(panel, error, 'the forecast is', () => void start()) || panel.set('error', describeFailure(error, `the forecast of ${what}`)),
     );
   };
   select.addEventListener('change', () => void load());
-  const ready = products.then((catalog) => {
-    if (catalog) fillScopes(select, catalog);
-    return load();
-  });
-  return { ready };
+  let filled = false;
+  // The scopes come from the product catalog, which waits for the lake like the forecast does.
+  const start = (): Promise<void> =>
+    products().then(
+      (catalog) => {
+        if (catalog && !filled) fillScopes(select, catalog);
+        filled ||= catalog !== null;
+        return load();
+      },
+      (error: unknown) => void waitForLake(panel, error, 'the forecast is', () => void start()),
+    );
+  return { ready: start() };
 }
 
 function fillScopes(select: HTMLSelectElement, catalog: ProductsResponse): void {

@@ -1,4 +1,5 @@
 import { API, getJson, type ProductsResponse } from './apiClient.ts';
+import { isLakeBuilding } from './lakeReadiness.ts';
 import { customerPanel } from './customerPanel.ts';
 import { demandPanel } from './demandPanel.ts';
 import { pricePanel } from './pricePanel.ts';
@@ -14,7 +15,14 @@ declare global {
 
 function start(): void {
   window.dashboard = {};
-  const products = getJson<ProductsResponse>(`${API}/products`, { limit: 50 }).catch(() => null);
+  // Asked once; asked again after the lake was not built yet (that failure goes to the panels, which wait).
+  let catalog: Promise<ProductsResponse | null> | undefined;
+  const products = () =>
+    (catalog ??= getJson<ProductsResponse>(`${API}/products`, { limit: 50 }).catch((error: unknown) => {
+      if (!isLakeBuilding(error)) return null;
+      catalog = undefined;
+      throw error;
+    }));
   const customer = customerPanel();
   const segments = segmentsPanel();
   const risk = riskPanel((customerId) => {

@@ -1,5 +1,6 @@
 import * as Plot from '@observablehq/plot';
 import { API, ApiFailure, describeFailure, type PriceOptimizationResponse, postJson, type ProductsResponse } from './apiClient.ts';
+import { waitForLake } from './lakeReadiness.ts';
 import { decimal1, figure, LatestOnly, money, Panel } from './panel.ts';
 
 const CURVE_POINTS = 80;
@@ -7,7 +8,7 @@ const CURVE_POINTS = 80;
 const DEFAULT_COST_SHARE = 0.6;
 
 /** The demand curve implied by the elasticity (with its confidence band) and the profit curve over the allowed band, optimum marked. */
-export function pricePanel(products: Promise<ProductsResponse | null>): { ready: Promise<void> } {
+export function pricePanel(products: () => Promise<ProductsResponse | null>): { ready: Promise<void> } {
   const panel = new Panel('price');
   const select = document.getElementById('price-product') as HTMLSelectElement;
   const cost = document.getElementById('price-cost') as HTMLInputElement;
@@ -28,7 +29,7 @@ export function pricePanel(products: Promise<ProductsResponse | null>): { ready:
       (error) =>
         error instanceof ApiFailure && error.status === 422
           ? panel.set('empty', `Product ${chosen.product_id}: ${error.message}. Pick another product.`)
-          : panel.set('error', describeFailure(error, `the price response of product ${chosen.product_id}`)),
+          : waitForLake(panel, error, 'prices are', () => void load()) || panel.set('error', describeFailure(error, `the price response of product ${chosen.product_id}`)),
     );
   };
   const pickDefaultCost = () => {
@@ -43,14 +44,19 @@ export function pricePanel(products: Promise<ProductsResponse | null>): { ready:
     event.preventDefault();
     void load();
   });
-  const ready = products.then((answer) => {
-    catalog = answer;
-    if (!catalog || catalog.products.length === 0) return panel.set('empty', 'No product with priced sales in the lake: nothing to price.');
-    for (const row of catalog.products) select.add(new Option(`Product ${row.product_id} (mean ${money(row.mean_price)})`, row.product_id));
-    pickDefaultCost();
-    return load();
-  });
-  return { ready };
+  const start = (): Promise<void> =>
+    products().then(
+      (answer) => {
+        catalog = answer;
+        if (!catalog || catalog.products.length === 0) return panel.set('empty', 'No product with priced sales in the lake: nothing to price.');
+        for (const row of catalog.products) select.add(new Option(`Product ${row.product_id} (mean ${money(row.mean_price)})`, row.product_id));
+        pickDefaultCost();
+        return load();
+      },
+      // The catalog waits for the lake (the local stack's replay), and so do prices.
+      (error: unknown) => void waitForLake(panel, error, 'prices are', () => void start()),
+    );
+  return { ready: start() };
 }
 
 const round2 = (value: number) => Math.round(value * 100) / 100;

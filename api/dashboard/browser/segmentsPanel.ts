@@ -1,5 +1,6 @@
 import * as Plot from '@observablehq/plot';
 import { API, describeFailure, getJson, type SegmentMembersResponse } from './apiClient.ts';
+import { waitForLake } from './lakeReadiness.ts';
 import { count, decimal1, LatestOnly, money, numberCell, Panel, textCell } from './panel.ts';
 
 const K_MIN = 2;
@@ -13,12 +14,12 @@ export function segmentsPanel(initialK = 5): { ready: Promise<void> } {
   for (let k = K_MIN; k <= K_MAX; k++) select.add(new Option(String(k), String(k), k === initialK, k === initialK));
   const latest = new LatestOnly();
 
-  const load = (k: number) => {
+  const load = (k: number): Promise<void> => {
     panel.set('loading', `Loading ${k} segments…`);
     return latest.run(
       () => getJson<SegmentMembersResponse>(`${API}/segment-members`, { n_clusters: k, limit: MEMBERS }),
       (answer) => show(panel, answer),
-      (error) => panel.set('error', describeFailure(error, 'the segments')),
+      (error) => waitForLake(panel, error, 'the segments are', () => void load(Number(select.value))) || panel.set('error', describeFailure(error, 'the segments')),
     );
   };
   select.addEventListener('change', () => void load(Number(select.value)));
