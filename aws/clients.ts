@@ -2,6 +2,7 @@ import { AthenaClient } from '@aws-sdk/client-athena';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
@@ -35,3 +36,5 @@ export const dynamoClient = (options: ClientOptions = {}) => new DynamoDBClient(
 export const eventBridgeClient = (options: ClientOptions = {}) => new EventBridgeClient(clientConfig(options));
 export const sqsClient = (options: ClientOptions = {}) => new SQSClient(clientConfig(options));
 export const athenaClient = (options: ClientOptions = {}) => new AthenaClient(clientConfig(options));
+/** S3; a local stand-in is addressed in path style (`http://127.0.0.1:port/bucket/key`). */
+export const s3Client = (options: ClientOptions = {}) => new S3Client({ ...clientConfig(options), ...(options.endpoint ? { forcePathStyle: true } : {}) });
