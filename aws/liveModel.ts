@@ -87,6 +87,7 @@ export class LiveModel implements CustomerModel {
 
   /** Looks at the pointer when an interval has passed since the last look; concurrent callers share one look. */
   refresh(): Promise<RefreshOutcome> {
+    if (this.inFlight) return this.inFlight;
     if (this.now() < this.nextCheckAt) return Promise.resolve({ status: 'not-due' });
     this.inFlight ??= this.check(this.tag).finally(() => {
       this.inFlight = undefined;
