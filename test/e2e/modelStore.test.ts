@@ -211,3 +211,37 @@ function scrambleTrainingLabels(events: readonly OrderEvent[], lastDay: string):
     dayIndex(Date.parse(event.occurredAt)) > featureDay && shift.has(event.customerId) ? { ...event, customerId: shift.get(event.customerId)!, orderId: `${event.orderId}-moved` } : event,
   );
 }
+
+describe('CLI: train --out s3://... and model rollback through the S3 stand-in', () => {
+  it('publishes from a laptop, refuses a worse model with exit code 3, and rolls back', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'di-cli-models-'));
+    const s3 = await startS3Endpoint({ buckets: { models: join(dir, 'models') } });
+    try {
+      const data = join(dir, 'events.jsonl');
+      await writeFile(data, EVENTS.map((e) => JSON.stringify(e)).join('\n'));
+      const noisy = join(dir, 'noisy.jsonl');
+      await writeFile(noisy, scrambleTrainingLabels(EVENTS, LAST_DAY).map((e) => JSON.stringify(e)).join('\n'));
+      const { run: train } = await import('../../bin/commands/train.ts');
+      const { run: model } = await import('../../bin/commands/model.ts');
+      const common = { format: 'jsonl', out: 's3://models/cli', s3Endpoint: s3.endpoint, model: 'hybrid' };
+      const pointer = async () => JSON.parse(await readFile(join(dir, 'models', 'cli', 'models', 'current.json'), 'utf8')) as { version: string; reason: string; previous: string | null };
+      await train({ ...common, data });
+      const first = await pointer();
+      expect(first.reason).toBe('published');
+      process.exitCode = undefined;
+      await train({ ...common, data: noisy });
+      expect(process.exitCode).toBe(3);
+      process.exitCode = undefined;
+      expect((await pointer()).version).toBe(first.version);
+      await train({ ...common, data: noisy, force: true });
+      const forced = await pointer();
+      expect(forced).toMatchObject({ reason: 'forced', previous: first.version });
+      await model({ store: 's3://models/cli', to: first.version, s3Endpoint: s3.endpoint }, 'rollback');
+      expect(await pointer()).toMatchObject({ version: first.version, reason: 'rollback', previous: forced.version });
+    } finally {
+      process.exitCode = undefined;
+      await s3.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
