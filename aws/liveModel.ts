@@ -54,7 +54,7 @@ export class LiveModel implements CustomerModel {
   private readonly now: () => number;
 
   private constructor(private readonly options: LiveModelOptions) {
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => Date.now());
   }
 
   /** The cold start: the store's current model, else the bundled one (the store is tried again after an interval). */

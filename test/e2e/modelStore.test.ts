@@ -180,6 +180,21 @@ describe('trainer: lake through Athena UNLOAD, retrain, compare, publish or refu
     expect(metrics).toContainEqual(['ModelsPublished', 1]);
   }, 180_000);
 
+  it('the Lambda entry point refuses input that is not {} or {"force": boolean}, and runs the schedule\'s {}', async () => {
+    const saved = { ...process.env };
+    try {
+      Object.assign(process.env, { ATHENA_DATABASE: athena.database, ATHENA_WORKGROUP: athena.workgroup, ATHENA_ENDPOINT: athena.endpoint, S3_ENDPOINT: s3.endpoint, MODEL_URI: 's3://models/lambda', TRAINING_DAYS: '3650', AWS_REGION: 'eu-west-1', POWERTOOLS_LOG_LEVEL: 'SILENT' });
+      const { handler } = await import('../../trainer/lambda/trainer.ts');
+      expect(await handler({ force: 'yes' })).toMatchObject({ rejected: expect.stringMatching(/force/) });
+      expect(await handler({ force: true, extra: 1 })).toMatchObject({ rejected: expect.stringMatching(/extra|unrecognized/i) });
+      const result = await handler({});
+      expect(result).toMatchObject({ published: true, events: new Set(EVENTS.map((e) => `${e.type}:${e.orderId}`)).size });
+      expect(JSON.parse(await readFile(join(dir, 'models', 'lambda', 'models', 'current.json'), 'utf8')).version).toBe((result as { version: string }).version);
+    } finally {
+      process.env = saved;
+    }
+  }, 180_000);
+
   it('refuses a worse candidate (log + metric, pointer unchanged) unless forced', async () => {
     const store = modelStoreFor('s3://models/refusal', { client: s3ClientFor(s3.endpoint) });
     const options = { horizonDays: HORIZON, log: silentLog };
