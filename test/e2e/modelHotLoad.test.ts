@@ -8,6 +8,9 @@ import type { ApiGatewayHandler } from '../../api/http/apiHandler.ts';
 import { httpApiEvent } from '../../api/http/events.ts';
 import { buildLake } from '../../api/lake/buildLake.ts';
 import { publishModel } from '../../aws/modelPublication.ts';
+import { buildAwsConsumerDeps } from '../../consumers/awsConsumerDeps.ts';
+import { CounterMetrics } from '../../consumers/consumerMetrics.ts';
+import { readConsumerEnv } from '../../consumers/consumerConfig.ts';
 import { modelStoreFor } from '../../aws/modelStore.ts';
 import { btydArtifact } from '../../models/clv/btydModel.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
@@ -113,4 +116,32 @@ describe('api/lambda.ts with MODEL_URI over the S3 stand-in', () => {
     vi.setSystemTime(T0 + 1_200_000);
     expect(await servedVersion()).toBe(FIRST.version);
   }, 120_000);
+});
+
+describe('consumer and sweep deps with MODEL_URI (a directory store)', () => {
+  it('score with the store\'s model, and refreshModel takes a newer one after MODEL_REFRESH_SECONDS, counting it', async () => {
+    const storeDir = join(dir, 'dir-store');
+    const store = modelStoreFor(storeDir);
+    await publishModel(store, FIRST.version, JSON.stringify(FIRST));
+    const env = readConsumerEnv({ STATE_TABLE: 't', DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/q', MODEL_PATH: join(dir, 'model.json'), MODEL_URI: storeDir, MODEL_REFRESH_SECONDS: '60', AWS_REGION: 'us-east-1' });
+    const metrics = new CounterMetrics();
+    vi.setSystemTime(T0);
+    const deps = await buildAwsConsumerDeps(env, metrics, { info: () => undefined, warn: () => undefined, error: () => undefined });
+    expect(deps.model.version).toBe(FIRST.version);
+    await publishModel(store, SECOND.version, JSON.stringify(SECOND));
+    vi.setSystemTime(T0 + 59_000);
+    await deps.refreshModel();
+    expect(deps.model.version).toBe(FIRST.version);
+    vi.setSystemTime(T0 + 60_000);
+    await deps.refreshModel();
+    expect(deps.model.version).toBe(SECOND.version);
+    expect(metrics.get('ModelsLoaded')).toBe(2);
+  });
+
+  it('without MODEL_URI the bundled MODEL_PATH serves and refreshModel does nothing', async () => {
+    const env = readConsumerEnv({ STATE_TABLE: 't', DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/q', MODEL_PATH: join(dir, 'model.json'), AWS_REGION: 'us-east-1' });
+    const deps = await buildAwsConsumerDeps(env, new CounterMetrics(), { info: () => undefined, warn: () => undefined, error: () => undefined });
+    expect(deps.model.version).toBe(BUNDLED.version);
+    expect(await deps.refreshModel()).toEqual({ status: 'not-due' });
+  });
 });
