@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { z } from 'zod';
-import { s3Client } from './clients.ts';
+import { clientConfig } from './clients.ts';
 
 /**
  * Where trained model artifacts are published and read: `<root>/models/<version>.json`, one file
@@ -67,7 +68,15 @@ export function modelStoreFor(uri: string, options: { client?: S3Client; endpoin
   const s3 = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*?))?\/?$/.exec(uri);
   if (uri.startsWith('s3://') && !s3) throw new Error(`not an s3:// location: ${uri}`);
   if (s3) {
-    const client = options.client ?? s3Client({ endpoint: options.endpoint, region: options.region, maxAttempts: 2 });
+    // Short timeouts: a look at the pointer runs before a batch or a request, and a slow S3 must
+    // cost that invocation seconds, not the SDK's default of minutes; the next interval tries again.
+    const client =
+      options.client ??
+      new S3Client({
+        ...clientConfig({ endpoint: options.endpoint, region: options.region, maxAttempts: 2 }),
+        requestHandler: new NodeHttpHandler({ connectionTimeout: 2_000, requestTimeout: 10_000 }),
+        ...(options.endpoint ? { forcePathStyle: true } : {}),
+      });
     return new S3ModelStore(client, s3[1], s3[2] ?? '');
   }
   if (uri.trim() === '') throw new Error('a model store needs an s3:// location or a directory');
