@@ -18,6 +18,10 @@ import { HOLDOUT_FOLD, retrain } from '../../trainer/retrain.ts';
 import { retrainAndPublish, type TrainerMetric } from '../../trainer/retrainAndPublish.ts';
 import { scheduledTraining } from '../../trainer/scheduledTraining.ts';
 import { TrainerEnvSchema } from '../../trainer/trainerConfig.ts';
+import { unloadStatement } from '../../trainer/lakeTrainingData.ts';
+import { statementRunner } from '../../lake/athenaStatements.ts';
+import { athenaClient } from '../../aws/clients.ts';
+import { parquetReadObjects } from 'hyparquet';
 import { startAthenaEndpoint } from '../support/athenaEndpoint.ts';
 import { startS3Endpoint, type S3Endpoint, type S3EndpointOptions } from '../support/s3Endpoint.ts';
 
@@ -194,6 +198,19 @@ describe('trainer: lake through Athena UNLOAD, retrain, compare, publish or refu
       process.env = saved;
     }
   }, 180_000);
+
+  it('UNLOAD fails as Athena does on a non-empty target or a bucket it cannot write; Athena\'s default GZIP Parquet is what hyparquet cannot read', async () => {
+    const runner = statementRunner({ client: athenaClient({ endpoint: athena.endpoint, region: 'eu-west-1' }), database: athena.database, workgroup: athena.workgroup, pollIntervalMs: 5 });
+    const target = 's3://models/unload-check/run-1/';
+    await runner.run(unloadStatement(athena.database, '2024-01-01', target), 'unload');
+    await expect(runner.run(unloadStatement(athena.database, '2024-01-01', target), 'unload again')).rejects.toThrow(/HIVE_PATH_ALREADY_EXISTS/);
+    await expect(runner.run(unloadStatement(athena.database, '2024-01-01', 's3://elsewhere/x/'), 'unload elsewhere')).rejects.toThrow(/Access Denied/);
+    const gzipped = unloadStatement(athena.database, '2024-01-01', 's3://models/unload-check/run-2/').replace(", compression = 'SNAPPY'", '');
+    await runner.run(gzipped, 'unload with the default compression');
+    const [file] = readdirSync(join(dir, 'models', 'unload-check', 'run-2'));
+    const bytes = await readFile(join(dir, 'models', 'unload-check', 'run-2', file));
+    await expect(parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer })).rejects.toThrow(/GZIP/);
+  }, 60_000);
 
   it('refuses a worse candidate (log + metric, pointer unchanged) unless forced', async () => {
     const store = modelStoreFor('s3://models/refusal', { client: s3ClientFor(s3.endpoint) });
