@@ -1,9 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { z } from 'zod';
 import { dynamoClient } from '../aws/clients.ts';
 import { tracedHandler } from '../aws/handlerTracing.ts';
+import { openServingModel, type ServingModel } from '../aws/liveModel.ts';
 import { DynamoStateStore } from '../consumers/stateStore/dynamoStateStore.ts';
 import { loadModel } from '../models/clv/modelArtifact.ts';
 import { ApiService } from './apiService.ts';
@@ -24,6 +25,10 @@ export const ApiEnvSchema = AthenaEnvSchema.extend({
   /** The scorer's live state; without it (the old module's callers) every customer is scored from the lake. */
   STATE_TABLE: z.string().min(1).optional(),
   MODEL_PATH: z.string().min(1).default('./model.json'),
+  /** Published models (s3://bucket/prefix or a directory), hot-loaded; unset, MODEL_PATH serves alone. */
+  MODEL_URI: z.string().trim().min(1).optional(),
+  /** How often, at most, a container looks at the model store's pointer for a new version. */
+  MODEL_REFRESH_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   CORS_ALLOWED_ORIGINS: z.string().default(''),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
   SCORE_CLOCK: z.enum(['event', 'wall']).default('wall'),
@@ -31,6 +36,7 @@ export const ApiEnvSchema = AthenaEnvSchema.extend({
   LAKE_SQL_DIR: z.string().min(1).optional(),
   /** Local stand-ins only. */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
+  S3_ENDPOINT: z.string().url().optional(),
 });
 
 export type ApiEnv = z.infer<typeof ApiEnvSchema>;
@@ -46,9 +52,28 @@ export function readApiEnv(env: NodeJS.ProcessEnv = process.env): ApiEnv {
 
 const logger = new Logger({ serviceName: 'demand-insights-api' });
 const tracer = new Tracer({ serviceName: 'demand-insights-api' });
+const metrics = new Metrics({ namespace: 'DemandInsights', serviceName: 'api' });
 
-async function buildService(env: ApiEnv): Promise<ApiService> {
-  const model = loadModel(JSON.parse(await readFile(env.MODEL_PATH, 'utf8')));
+/** The API's model: MODEL_URI's current version when set (hot-loaded), else the bundled MODEL_PATH. */
+function openModel(env: ApiEnv): Promise<ServingModel> {
+  return openServingModel({
+    uri: env.MODEL_URI,
+    bundledPath: env.MODEL_PATH,
+    intervalMs: env.MODEL_REFRESH_SECONDS * 1000,
+    load: loadModel,
+    log: logger,
+    count: (metric) => {
+      metrics.addMetric(metric, MetricUnit.Count, 1);
+      metrics.publishStoredMetrics();
+    },
+    s3Endpoint: env.S3_ENDPOINT,
+    region: env.AWS_REGION,
+  });
+}
+
+async function buildService(env: ApiEnv): Promise<{ service: ApiService; serving: ServingModel }> {
+  const serving = await openModel(env);
+  const model = serving.model;
   const engine = createAthenaEngine({
     ...athenaOptionsOf(env),
     ...(env.LAKE_SQL_DIR ? { sqlDir: env.LAKE_SQL_DIR } : {}),
@@ -67,7 +92,7 @@ async function buildService(env: ApiEnv): Promise<ApiService> {
     (timings) => logger.info('warm-up done', { timings }),
     (error: unknown) => logger.warn('warm-up failed; requests will retry what they need', { error: error as Error }),
   );
-  return service;
+  return { service, serving };
 }
 
 let handlerPromise: Promise<ApiGatewayHandler> | undefined;
@@ -76,13 +101,16 @@ function coldStart(): Promise<ApiGatewayHandler> {
   return (async () => {
     const env = readApiEnv();
     logger.setLogLevel(env.LOG_LEVEL);
-    let service: Promise<ApiService> | undefined;
+    let built: Promise<{ service: ApiService; serving: ServingModel }> | undefined;
     return createApiHandler({
-      service: () => {
-        service ??= buildService(env).catch((error: unknown) => {
-          service = undefined;
+      // The model store's pointer is looked at before a request (at most once per MODEL_REFRESH_SECONDS).
+      service: async () => {
+        built ??= buildService(env).catch((error: unknown) => {
+          built = undefined;
           throw error;
         });
+        const { service, serving } = await built;
+        await serving.refresh();
         return service;
       },
       cors: { allowedOrigins: parseAllowedOrigins(env.CORS_ALLOWED_ORIGINS) },

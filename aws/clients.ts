@@ -36,5 +36,5 @@ export const dynamoClient = (options: ClientOptions = {}) => new DynamoDBClient(
 export const eventBridgeClient = (options: ClientOptions = {}) => new EventBridgeClient(clientConfig(options));
 export const sqsClient = (options: ClientOptions = {}) => new SQSClient(clientConfig(options));
 export const athenaClient = (options: ClientOptions = {}) => new AthenaClient(clientConfig(options));
-/** Path-style addressing with an endpoint (a local stand-in has no per-bucket host names). */
+/** S3; a local stand-in is addressed in path style (`http://127.0.0.1:port/bucket/key`). */
 export const s3Client = (options: ClientOptions = {}) => new S3Client({ ...clientConfig(options), ...(options.endpoint ? { forcePathStyle: true } : {}) });

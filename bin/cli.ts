@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 
 /**
  * The `demand-insights` CLI. Each command's module is imported only when it runs, so
@@ -48,11 +48,22 @@ function buildProgram(): Command {
     .description('fit the churn/CLV model on a dataset and write the versioned artifact')
     .requiredOption('--data <file>', 'dataset')
     .addOption(formatOption().makeOptionMandatory())
-    .requiredOption('--out <file>', 'model artifact to write (JSON)')
+    .requiredOption('--out <file>', 'model artifact to write (JSON); or a model store, s3://bucket/prefix or a directory ending in /, to publish to')
     .option('--calibration-end <date>', 'last day of training history (YYYY-MM-DD; default: last day of the data)')
     .option('--horizon-days <n>', 'horizon of churn and CLV', '90')
     .addOption(new Option('--model <kind>', 'hybrid: BTYD + boosted trees (labels from the last horizon of the data); btyd: BG/NBD + Gamma-Gamma alone').choices(['hybrid', 'btyd']).default('hybrid'))
+    .option('--force', 'model store only: publish even when worse than the serving model on the holdout')
+    .option('--s3-endpoint <url>', 'model store only: a local S3 stand-in')
     .action(lazy(() => import('./commands/train.ts')));
+
+  program
+    .command('model')
+    .description('a model store (s3://bucket/prefix or a directory): list its versions (* = serving), or roll back to one')
+    .addArgument(new Argument('<action>', 'list | rollback').choices(['list', 'rollback']))
+    .requiredOption('--store <uri>', 's3://bucket/prefix or a directory')
+    .option('--to <version>', 'rollback: the version to serve')
+    .option('--s3-endpoint <url>', 'a local S3 stand-in')
+    .action(lazy(() => import('./commands/model.ts')));
 
   program
     .command('generate')

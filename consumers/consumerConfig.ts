@@ -9,6 +9,10 @@ export const ConsumerEnvSchema = z.object({
   EVENT_BUS_NAME: z.string().min(1).default('default'),
   DEAD_LETTER_QUEUE_URL: z.string().url(),
   MODEL_PATH: z.string().min(1).default('./model.json'),
+  /** Published models (s3://bucket/prefix or a directory), hot-loaded; unset, MODEL_PATH serves alone. */
+  MODEL_URI: z.string().trim().min(1).optional(),
+  /** How often, at most, a container looks at the model store's pointer for a new version. */
+  MODEL_REFRESH_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   /** Segment model for alert segment names (models/segmentation); unset, alerts say segment null. */
   SEGMENT_MODEL_PATH: z.string().min(1).optional(),
   /** The at-risk measure of repeat customers and its level (models/customer/riskPolicy.ts). */
@@ -33,6 +37,7 @@ export const ConsumerEnvSchema = z.object({
   DYNAMODB_ENDPOINT: z.string().url().optional(),
   EVENTBRIDGE_ENDPOINT: z.string().url().optional(),
   SQS_ENDPOINT: z.string().url().optional(),
+  S3_ENDPOINT: z.string().url().optional(),
 });
 
 export type ConsumerEnv = z.infer<typeof ConsumerEnvSchema>;

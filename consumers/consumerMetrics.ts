@@ -1,4 +1,5 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { LiveModelMetric } from '../aws/liveModel.ts';
 
 /** The counts a consumer or sweep run reports; an adapter decides where they go. */
 export interface ConsumerMetrics {
@@ -33,7 +34,9 @@ export type CounterName =
   /** Customers the sweep found listed before their due day and indexed anew (SaveOptions.earlyDueKey). */
   | 'DueKeysMoved'
   /** Writes of the store's event-time watermark item: at most one per container per interval. */
-  | 'WatermarkWrites';
+  | 'WatermarkWrites'
+  /** The model store (MODEL_URI, aws/liveModel.ts): versions taken, refused, looks that failed, cold starts on the bundled model. */
+  | LiveModelMetric;
 
 /** Counters in memory: the local runner's summary, tests and benchmarks read them. */
 export class CounterMetrics implements ConsumerMetrics {

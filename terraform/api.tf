@@ -118,11 +118,13 @@ module "api" {
 
   # api/lambda.ts, ApiEnvSchema (the module sets ATHENA_*, LOG_LEVEL and STATE_TABLE).
   environment = {
-    MODEL_PATH           = "./model.json"
-    LAKE_SQL_DIR         = "./sql"
-    CORS_ALLOWED_ORIGINS = join(",", var.api_cors_allowed_origins)
-    SCORE_CLOCK          = var.score_clock
-    NODE_OPTIONS         = "--enable-source-maps"
+    MODEL_PATH            = "./model.json"
+    MODEL_URI             = local.model_store_uri
+    MODEL_REFRESH_SECONDS = tostring(var.model_refresh_seconds)
+    LAKE_SQL_DIR          = "./sql"
+    CORS_ALLOWED_ORIGINS  = join(",", var.api_cors_allowed_origins)
+    SCORE_CLOCK           = var.score_clock
+    NODE_OPTIONS          = "--enable-source-maps"
   }
 }
 

@@ -39,7 +39,7 @@ resource "aws_iam_role" "consumer" {
 }
 
 data "aws_iam_policy_document" "consumer" {
-  source_policy_documents = [data.aws_iam_policy_document.publish_alerts.json, data.aws_iam_policy_document.kms_use.json, data.aws_iam_policy_document.tracing.json]
+  source_policy_documents = [data.aws_iam_policy_document.publish_alerts.json, data.aws_iam_policy_document.kms_use.json, data.aws_iam_policy_document.tracing.json, data.aws_iam_policy_document.read_models.json]
 
   statement {
     sid       = "Logs"
@@ -91,7 +91,7 @@ resource "aws_iam_role" "sweep" {
 }
 
 data "aws_iam_policy_document" "sweep" {
-  source_policy_documents = [data.aws_iam_policy_document.publish_alerts.json, data.aws_iam_policy_document.kms_use.json, data.aws_iam_policy_document.tracing.json]
+  source_policy_documents = [data.aws_iam_policy_document.publish_alerts.json, data.aws_iam_policy_document.kms_use.json, data.aws_iam_policy_document.tracing.json, data.aws_iam_policy_document.read_models.json]
 
   statement {
     sid       = "Logs"

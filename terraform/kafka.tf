@@ -129,7 +129,7 @@ data "aws_iam_policy_document" "kafka_consumer" {
   #checkov:skip=CKV_AWS_111:The VPC statement's ec2 network-interface actions are what Lambda's Kafka pollers need for a self-managed cluster in a VPC, and EC2 takes no resource-level constraint on them.
   #checkov:skip=CKV_AWS_356:EC2 evaluates CreateNetworkInterface and the Describe calls only against "*" (AWS's AWSLambdaVPCAccessExecutionRole grants them the same way); every other statement names its resource.
   count                   = local.kafka_count
-  source_policy_documents = [data.aws_iam_policy_document.publish_alerts.json, data.aws_iam_policy_document.kms_use.json, data.aws_iam_policy_document.tracing.json]
+  source_policy_documents = [data.aws_iam_policy_document.publish_alerts.json, data.aws_iam_policy_document.kms_use.json, data.aws_iam_policy_document.tracing.json, data.aws_iam_policy_document.read_models.json]
 
   statement {
     sid       = "Logs"

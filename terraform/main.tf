@@ -31,6 +31,8 @@ locals {
     EVENT_BUS_NAME           = aws_cloudwatch_event_bus.alerts.name
     DEAD_LETTER_QUEUE_URL    = aws_sqs_queue.dead_letters.url
     MODEL_PATH               = "./model.json"
+    MODEL_URI                = local.model_store_uri
+    MODEL_REFRESH_SECONDS    = tostring(var.model_refresh_seconds)
     RISK_TRIGGER             = var.risk_trigger
     RISK_LEVEL               = tostring(var.risk_level)
     RISK_MIN_CHURN           = tostring(var.risk_min_churn)

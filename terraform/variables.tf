@@ -499,3 +499,57 @@ variable "kafka_sasl_scram_secret_arn" {
   type        = string
   default     = ""
 }
+
+# Models (terraform/trainer.tf): retrained on a schedule, hot-loaded by the scoring functions.
+
+variable "model_refresh_seconds" {
+  description = "How often, at most, the consumer, sweep and API look at the model store's pointer for a new model."
+  type        = number
+  default     = 300
+  validation {
+    condition     = var.model_refresh_seconds >= 1 && var.model_refresh_seconds <= 86400
+    error_message = "model_refresh_seconds must be from 1 to 86400."
+  }
+}
+
+variable "trainer_schedule" {
+  description = "EventBridge Scheduler expression for retraining the model."
+  type        = string
+  default     = "rate(7 days)"
+}
+
+variable "trainer_memory_mb" {
+  description = "Trainer Lambda memory: the lake's orders and the boosted trees are fitted in memory (CPU scales with it)."
+  type        = number
+  default     = 3008
+}
+
+variable "trainer_timeout_seconds" {
+  description = "Trainer Lambda timeout (Lambda's maximum is 900)."
+  type        = number
+  default     = 900
+}
+
+variable "trainer_training_days" {
+  description = "Days of the lake the trainer reads, back from the run's day."
+  type        = number
+  default     = 730
+}
+
+variable "trainer_horizon_days" {
+  description = "Churn and CLV horizon of the trained model, in days."
+  type        = number
+  default     = 90
+}
+
+variable "trainer_tolerance_churn_auc" {
+  description = "How far below the serving model's holdout churn ROC-AUC a new model may fall and still be published."
+  type        = number
+  default     = 0.01
+}
+
+variable "trainer_tolerance_clv_spearman" {
+  description = "How far below the serving model's holdout CLV Spearman a new model may fall and still be published."
+  type        = number
+  default     = 0.02
+}

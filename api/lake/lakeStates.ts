@@ -52,6 +52,11 @@ export function statesFromLines(lines: readonly LakeOrderLine[]): Map<string, Cu
  * first, as statesFromLines merges lines.
  */
 export function statesFromOrderTotals(totals: readonly LakeOrderTotal[]): Map<string, CustomerState> {
+  return statesFromEvents(eventsFromOrderTotals(totals)).states;
+}
+
+/** The order events of order totals (one line each), totals of one event merged first; the trainer reads the lake this way. */
+export function eventsFromOrderTotals(totals: readonly LakeOrderTotal[]): Generator<OrderEvent> {
   const merged = new Map<string, LakeOrderTotal>();
   for (const total of totals) {
     const key = `${total.type}\u0000${total.orderId}\u0000${total.customerId}`;
@@ -59,7 +64,7 @@ export function statesFromOrderTotals(totals: readonly LakeOrderTotal[]): Map<st
     if (seen) merged.set(key, { ...seen, cents: seen.cents + total.cents, units: seen.units + total.units, country: greaterCountry(seen.country, total.country) });
     else merged.set(key, total);
   }
-  return statesFromEvents(eventsOfTotals(merged.values())).states;
+  return eventsOfTotals(merged.values());
 }
 
 function* eventsOfTotals(totals: Iterable<LakeOrderTotal>): Generator<OrderEvent> {

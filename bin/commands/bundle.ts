@@ -52,6 +52,8 @@ export const LAMBDA_ENTRIES: readonly LambdaEntry[] = [
   { name: 'api', entry: 'api/lambda.ts', model: true, assets: { from: 'api/sql', to: 'sql' } },
   // The lake's curation drives Athena with the SQL files of lake/sql, shipped in ./curation-sql.
   { name: 'curation', entry: 'lake/lambda/curation.ts', model: false, assets: { from: 'lake/sql', to: 'curation-sql' } },
+  // The weekly trainer publishes to the model store (MODEL_URI); it compares with what the store serves, not a bundled model.
+  { name: 'trainer', entry: 'trainer/lambda/trainer.ts', model: false },
 ];
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -21,7 +21,14 @@ export interface TrainOptions {
   horizonDays?: unknown;
   /** 'hybrid' (the CLI's default) or 'btyd'; absent: 'btyd', what run() trained before --model existed. */
   model?: unknown;
+  /** With a model store --out: publish even a model worse than the serving one. */
+  force?: unknown;
+  /** With an s3:// --out: a local S3 stand-in. */
+  s3Endpoint?: unknown;
 }
+
+/** `--out s3://bucket/prefix` or a directory ending in `/`: a model store (aws/modelStore.ts), not a file. */
+export const isModelStoreUri = (out: string): boolean => out.startsWith('s3://') || out.endsWith('/');
 
 const MAX_HORIZON_DAYS = 3650;
 
@@ -41,6 +48,12 @@ export async function run(options: TrainOptions): Promise<void> {
   const { events, report } = await readDataset(data, format);
   if (events.length === 0) throw new Error(`${data}: no events could be read (${report.unreadableCount} unreadable rows)`);
   const calibrationEnd = requestedEnd ?? isoDay(dayIndex(Date.parse(events[events.length - 1].occurredAt)));
+  if (isModelStoreUri(out)) {
+    if (kind !== 'hybrid') throw new Error('--out: a model store takes hybrid models only (--model hybrid)');
+    const { publishFromLaptop } = await import('./trainPublish.ts');
+    await publishFromLaptop(events, { store: out, calibrationEnd, horizonDays, force: options.force === true, s3Endpoint: options.s3Endpoint });
+    return;
+  }
   if (kind === 'hybrid') {
     const { trainHybridFromEvents } = await import('../../models/clv/hybridTraining.ts');
     const artifact = trainHybridFromEvents(events, { calibrationEnd, horizonDays });

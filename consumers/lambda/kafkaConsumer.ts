@@ -2,23 +2,27 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { tracedHandler } from '../../aws/handlerTracing.ts';
-import { buildAwsConsumerDeps } from '../awsConsumerDeps.ts';
+import { type AwsConsumerDeps, buildAwsConsumerDeps } from '../awsConsumerDeps.ts';
 import { readConsumerEnv } from '../consumerConfig.ts';
 import { PowertoolsMetrics } from '../consumerMetrics.ts';
-import type { ConsumerDeps } from '../customerBatch.ts';
 import { createKafkaHandler, type KafkaHandler } from '../kafkaHandler.ts';
 
 const logger = new Logger({ serviceName: 'demand-insights-kafka-consumer' });
 const metrics = new Metrics({ namespace: 'DemandInsights', serviceName: 'kafka-consumer' });
 const tracer = new Tracer({ serviceName: 'demand-insights-kafka-consumer' });
-let awsDeps: Promise<ConsumerDeps> | undefined;
+let awsDeps: Promise<AwsConsumerDeps> | undefined;
 
 /** The MSK / self-managed Kafka Lambda entry point (bundled as index.mjs; Terraform: handler = "index.handler"). */
 export const handler: KafkaHandler = tracedHandler(
   tracer,
   'kafka-consumer',
   createKafkaHandler(
-    () => (awsDeps ??= buildAwsConsumerDeps(readConsumerEnv(), new PowertoolsMetrics(metrics))),
+    // The model store's pointer is looked at before a batch (at most once per MODEL_REFRESH_SECONDS), never during one.
+    async () => {
+      const deps = await (awsDeps ??= buildAwsConsumerDeps(readConsumerEnv(), new PowertoolsMetrics(metrics), logger));
+      await deps.refreshModel();
+      return deps;
+    },
     logger,
     () => metrics.publishStoredMetrics(),
   ),

@@ -5,14 +5,14 @@ import { tracedHandler } from '../../aws/handlerTracing.ts';
 import { buildAwsConsumerDeps } from '../awsConsumerDeps.ts';
 import { type ConsumerEnv, readConsumerEnv } from '../consumerConfig.ts';
 import { PowertoolsMetrics } from '../consumerMetrics.ts';
-import type { ConsumerDeps } from '../customerBatch.ts';
+import type { AwsConsumerDeps } from '../awsConsumerDeps.ts';
 import { type SweepResult, sweepAll } from '../sweep.ts';
 import { boundedWatermark } from '../watermark.ts';
 
 const logger = new Logger({ serviceName: 'demand-insights-sweep' });
 const metrics = new Metrics({ namespace: 'DemandInsights', serviceName: 'sweep' });
 const tracer = new Tracer({ serviceName: 'demand-insights-sweep' });
-let cold: Promise<{ env: ConsumerEnv; deps: ConsumerDeps }> | undefined;
+let cold: Promise<{ env: ConsumerEnv; deps: AwsConsumerDeps }> | undefined;
 
 /**
  * The scheduled sweep (EventBridge Scheduler / rule, e.g. every 15 minutes). It sweeps as of
@@ -22,9 +22,10 @@ let cold: Promise<{ env: ConsumerEnv; deps: ConsumerDeps }> | undefined;
 async function sweep(): Promise<SweepResult> {
   cold ??= (async () => {
     const env = readConsumerEnv();
-    return { env, deps: await buildAwsConsumerDeps(env, new PowertoolsMetrics(metrics)) };
+    return { env, deps: await buildAwsConsumerDeps(env, new PowertoolsMetrics(metrics), logger) };
   })();
   const { env, deps } = await cold;
+  await deps.refreshModel();
   const now = Date.now();
   // Bounded on reading too: a watermark stored before the bound existed may lie in the future.
   const watermark = boundedWatermark(await deps.store.getWatermark(), now, deps.eventTime?.maxSkewMs);

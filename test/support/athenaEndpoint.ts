@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,6 +79,11 @@ export interface AthenaEndpointOptions {
   outcome?: (query: StartedQuery, index: number) => InjectedOutcome | undefined;
   /** Honour ResultReuseConfiguration (default true). */
   resultReuse?: boolean;
+  /**
+   * Buckets UNLOAD may write to: name → local directory (the S3 stand-in's `buckets`, so what
+   * UNLOAD writes, S3 serves). Without it UNLOAD fails as on a bucket the caller cannot write.
+   */
+  s3Buckets?: Record<string, string>;
 }
 
 export interface AthenaEndpoint {
@@ -160,6 +165,7 @@ export async function startAthenaEndpoint(options: AthenaEndpointOptions): Promi
     }
   };
   const run = async (query: StartedQuery): Promise<ResultTable | Failure> => {
+    if (/^\s*UNLOAD\s*\(/i.test(query.queryString)) return unload(connection, query, database, options.s3Buckets ?? {});
     if (/^\s*(CREATE|ALTER|DROP)\b/i.test(query.queryString) && query.database === database) {
       await adoptTables();
       const scannedBytes = catalog.rawBytes(query.queryString);
@@ -558,6 +564,40 @@ async function execute(connection: DuckDBConnection, query: StartedQuery, databa
   } finally {
     statement?.destroySync();
   }
+}
+
+/**
+ * `UNLOAD (SELECT ...) TO 's3://bucket/prefix/' WITH (format = ..., compression = ...)`, as Athena
+ * runs it: the SELECT's rows written under the prefix, which must be empty, as objects named
+ * `<query id>_<n>` with no extension; PARQUET (GZIP unless told otherwise, as Athena's default)
+ * or JSON (gzip-compressed lines). No rows come back to GetQueryResults.
+ */
+async function unload(connection: DuckDBConnection, query: StartedQuery, database: string, buckets: Record<string, string>): Promise<ResultTable | Failure> {
+  const syntax = (reason: string): Failure => ({ reason: `SYNTAX_ERROR: ${reason}`, category: 2, type: 1006 });
+  if (query.database !== database) return { reason: `SCHEMA_NOT_FOUND: Schema '${query.database ?? ''}' does not exist`, category: 2, type: 1100 };
+  const match = /^\s*UNLOAD\s*\(([\s\S]*)\)\s*TO\s*'([^']*)'\s*WITH\s*\(([\s\S]*)\)\s*;?\s*$/i.exec(query.queryString);
+  if (!match) return syntax("UNLOAD takes (SELECT ...) TO 's3://...' WITH (...)");
+  const [, select, target, withText] = match;
+  const properties = new Map([...withText.matchAll(/(\w+)\s*=\s*'([^']*)'/g)].map((m) => [m[1].toLowerCase(), m[2].toUpperCase()]));
+  const format = properties.get('format') ?? 'TEXTFILE';
+  if (format !== 'PARQUET' && format !== 'JSON') return syntax(`this stand-in unloads PARQUET and JSON, not ${format}`);
+  const compression = properties.get('compression') ?? 'GZIP';
+  if (!['GZIP', 'SNAPPY', 'ZSTD', 'NONE'].includes(compression)) return syntax(`unknown compression ${compression}`);
+  const location = /^s3:\/\/([^/]+)\/(.*)$/.exec(target);
+  if (!location || !target.endsWith('/')) return syntax(`the UNLOAD target must be an s3:// prefix ending in /: ${target}`);
+  const root = buckets[location[1]];
+  if (!root) return { reason: `Access Denied: s3://${location[1]} (no such bucket, or no permission to write it)`, category: 1, type: 1000 };
+  const dir = join(root, ...location[2].split('/').filter(Boolean));
+  if (existsSync(dir) && readdirSync(dir).length > 0) return { reason: `HIVE_PATH_ALREADY_EXISTS: Target directory for table already exists: ${target}`, category: 2, type: 1100 };
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${query.id}_0`);
+  const options = format === 'PARQUET' ? `FORMAT PARQUET, COMPRESSION ${compression === 'NONE' ? 'UNCOMPRESSED' : compression}` : `FORMAT JSON, COMPRESSION ${compression === 'NONE' ? 'UNCOMPRESSED' : 'GZIP'}`;
+  try {
+    await connection.run(`COPY (${select}) TO ${literal(file)} (${options})`);
+  } catch (error) {
+    return syntax((error as Error).message);
+  }
+  return { columnInfo: [], rows: [] };
 }
 
 /** An ExecutionParameters entry as Trino reads a literal; an Error for anything else. */

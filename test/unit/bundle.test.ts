@@ -167,7 +167,7 @@ describe('bundle (every Lambda Terraform deploys, real entry points)', () => {
 
   it('builds exactly the packages Terraform deploys, each with the handler Terraform names', async () => {
     const deployed = await terraformFunctions();
-    expect(deployed.map((f) => f.name)).toEqual(['api', 'consumer', 'curation', 'kafka-consumer', 'sweep']);
+    expect(deployed.map((f) => f.name)).toEqual(['api', 'consumer', 'curation', 'kafka-consumer', 'sweep', 'trainer']);
     expect(reports.map((r) => r.name).sort()).toEqual(deployed.map((f) => f.name));
     expect(LAMBDA_ENTRIES.map((e) => e.name).sort()).toEqual(deployed.map((f) => f.name));
     for (const f of deployed) expect(f.handler, f.name).toBe(LAMBDA_HANDLER);
@@ -177,7 +177,7 @@ describe('bundle (every Lambda Terraform deploys, real entry points)', () => {
   it('writes index.mjs and a zip holding the code, its source map, the model and (API) the SQL files', async () => {
     const sqlFiles = readdirSync(fileURLToPath(new URL('../../api/sql/', import.meta.url))).filter((f) => f.endsWith('.sql'));
     expect(sqlFiles.length).toBeGreaterThan(0);
-    for (const report of reports.filter((r) => r.name !== 'curation')) {
+    for (const report of reports.filter((r) => r.name !== 'curation' && r.name !== 'trainer')) {
       expect(report.bytes).toBeGreaterThan(10_000);
       // Lambda's direct-upload limit is 50 MB zipped; stay far below it.
       expect(report.zipBytes).toBeLessThan(10 * 1024 * 1024);
@@ -208,6 +208,15 @@ describe('bundle (every Lambda Terraform deploys, real entry points)', () => {
     const result = parseProbe(await runNode(args, report.dir));
     expect(result.handlerType).toBe('function');
     expect(result.readAtImport.filter((key) => ['ATHENA_DATABASE', 'CURATED_ROOT', 'LOOKBACK_DAYS'].includes(key))).toEqual([]);
+  }, 60_000);
+
+  it('writes the trainer with no model (it compares with what the store serves); it imports in Node and reads no config at import', async () => {
+    const report = reports.find((r) => r.name === 'trainer')!;
+    expect([...readZip(await readFile(report.zip!)).keys()].sort()).toEqual(['index.mjs', 'index.mjs.map']);
+    const args = ['--import', pathToFileURL(join(work, 'env-spy.mjs')).href, join(work, 'probe.mjs'), pathToFileURL(report.file).href, 'import-only'];
+    const result = parseProbe(await runNode(args, report.dir));
+    expect(result.handlerType).toBe('function');
+    expect(result.readAtImport.filter((key) => ['ATHENA_DATABASE', 'MODEL_URI', 'TRAINING_DAYS'].includes(key))).toEqual([]);
   }, 60_000);
 
   it('the consumer imports in Node, exports handler, reads no config at import, and cold-starts from its own directory', async () => {

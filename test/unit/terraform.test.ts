@@ -12,6 +12,7 @@ import { CONSUMER_V8_FLAGS, ConsumerEnvSchema } from '../../consumers/consumerCo
 import { DUE_INDEX, OUTBOX_INDEX, stateTableDefinition } from '../../consumers/stateStore/dynamoStateStore.ts';
 import { ApiEnvSchema } from '../../api/lambda.ts';
 import { CurationEnvSchema } from '../../lake/curationConfig.ts';
+import { TrainerEnvSchema } from '../../trainer/trainerConfig.ts';
 import { ALERT_DETAIL_TYPES, ALERT_SOURCE } from '../../models/customer/alertEvent.ts';
 import { DEFAULT_RISK_POLICY } from '../../models/customer/riskPolicy.ts';
 
@@ -681,6 +682,71 @@ describe('terraform: tracing and encryption', () => {
   });
 });
 
+describe('terraform: the trainer and hot-loaded models (trainer.tf)', () => {
+  const fn = resource('aws_lambda_function', 'trainer');
+  const shape = TrainerEnvSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>;
+  const env = new Map(Object.entries(mapOf(nested(fn, 'environment')[0].variables)).map(([key, v]) => [key, expr(v)]));
+
+  it('deploys trainer/lambda/trainer.ts from the bundle with X-Ray, the customer key and its own encrypted log group', () => {
+    expect(LAMBDA_ENTRIES.find((e) => e.name === 'trainer')?.entry).toBe('trainer/lambda/trainer.ts');
+    expect(fn.runtime).toBe('nodejs22.x');
+    expect(fn.handler).toBe(LAMBDA_HANDLER);
+    expect(String(fn.filename)).toMatch(/\/trainer\.zip$/);
+    expect(expr(nested(fn, 'tracing_config')[0].mode)).toBe('var.tracing_mode');
+    expect(expr(fn.kms_key_arn)).toBe('local.kms_key_arn');
+    const logs = resource('aws_cloudwatch_log_group', 'trainer');
+    expect([expr(logs.kms_key_id), expr(logs.retention_in_days)]).toEqual(['local.kms_key_arn', 'var.log_retention_days']);
+    expect(Number(variableDefault('trainer_timeout_seconds'))).toBeLessThanOrEqual(900);
+    expect(readFileSync(join(ROOT, 'trainer', 'lambda', 'trainer.ts'), 'utf8')).toMatch(/tracedHandler\(tracer, 'trainer'/);
+  });
+
+  it('sets every required TrainerEnvSchema variable and nothing unknown; defaults match the code', () => {
+    const required = Object.keys(shape).filter((key) => !shape[key].safeParse(undefined).success);
+    expect(required.sort()).toEqual(['ATHENA_DATABASE', 'ATHENA_WORKGROUP', 'MODEL_URI']);
+    expect(required.filter((key) => !env.has(key))).toEqual([]);
+    expect([...env.keys()].filter((key) => !(key in shape) && !/^(NODE_OPTIONS|POWERTOOLS_[A-Z_]+)$/.test(key))).toEqual([]);
+    expect([...env.keys()].filter((key) => key === 'AWS_REGION' || key.endsWith('_ENDPOINT'))).toEqual([]);
+    expect(env.get('MODEL_URI')).toBe('local.model_store_uri');
+    const defaults = TrainerEnvSchema.parse({ ATHENA_DATABASE: 'd', ATHENA_WORKGROUP: 'w', MODEL_URI: 's3://b/p' });
+    expect(variableDefault('trainer_training_days')).toBe(defaults.TRAINING_DAYS);
+    expect(variableDefault('trainer_horizon_days')).toBe(defaults.HORIZON_DAYS);
+    expect(variableDefault('trainer_tolerance_churn_auc')).toBe(defaults.TOLERANCE_CHURN_AUC);
+    expect(variableDefault('trainer_tolerance_clv_spearman')).toBe(defaults.TOLERANCE_CLV_SPEARMAN);
+  });
+
+  it('runs weekly from EventBridge Scheduler with an empty input', () => {
+    const schedule = resource('aws_scheduler_schedule', 'trainer');
+    expect(expr(schedule.schedule_expression)).toBe('var.trainer_schedule');
+    expect(variableDefault('trainer_schedule')).toBe('rate(7 days)');
+    const target = nested(schedule, 'target')[0];
+    expect([expr(target.arn), expr(target.input)]).toEqual(['aws_lambda_function.trainer.arn', 'jsonencode({})']);
+    expect(statements(dataSource(tf, 'aws_iam_policy_document', 'trainer_scheduler')).map((statement) => statement.actions)).toEqual([['lambda:InvokeFunction']]);
+  });
+
+  it('may write only under the model store prefix and Athena results, delete only its UNLOAD output, and never page results', () => {
+    const all = statements(dataSource(tf, 'aws_iam_policy_document', 'trainer'));
+    const on = (action: string) => all.filter((statement) => (statement.actions as string[]).includes(action)).flatMap((statement) => statement.resources as string[]);
+    expect(on('s3:PutObject').sort()).toEqual(['${aws_s3_bucket.lake.arn}/${local.model_store_prefix}/*', '${aws_s3_bucket.lake.arn}/athena-results/*'].sort());
+    expect(on('s3:DeleteObject')).toEqual(['${aws_s3_bucket.lake.arn}/${local.model_store_prefix}/training-data/*']);
+    expect(on('athena:GetQueryResults')).toEqual([]);
+    expect(all.flatMap((statement) => statement.actions as string[]).filter((a) => /^glue:(Create|Delete|Update|BatchCreate|BatchDelete)/.test(a))).toEqual([]);
+  });
+
+  it('gives MODEL_URI and MODEL_REFRESH_SECONDS to the consumer, sweep and API, and each of them read access to models/ only', () => {
+    const scorer = mapOf(tf.locals.scorer_environment);
+    expect([expr(scorer.MODEL_URI), expr(scorer.MODEL_REFRESH_SECONDS)]).toEqual(['local.model_store_uri', 'tostring(var.model_refresh_seconds)']);
+    const api = mapOf(tf.module.api[0].environment);
+    expect([expr(api.MODEL_URI), expr(api.MODEL_REFRESH_SECONDS)]).toEqual(['local.model_store_uri', 'tostring(var.model_refresh_seconds)']);
+    expect(variableDefault('model_refresh_seconds')).toBe(ConsumerEnvSchema.parse({ STATE_TABLE: 't', DEAD_LETTER_QUEUE_URL: 'https://example.com/q' }).MODEL_REFRESH_SECONDS);
+    const read = statements(dataSource(tf, 'aws_iam_policy_document', 'read_models'));
+    expect(read.map((statement) => [statement.actions, statement.resources])).toEqual([[['s3:GetObject'], ['${aws_s3_bucket.lake.arn}/${local.model_store_prefix}/models/*']]]);
+    for (const role of ['consumer', 'sweep']) {
+      expect(expr(dataSource(tf, 'aws_iam_policy_document', role).source_policy_documents), role).toContain('${data.aws_iam_policy_document.read_models.json}');
+    }
+    expect(expr(resource('aws_iam_role_policy', 'api_read_models').policy)).toBe('data.aws_iam_policy_document.read_models.json');
+  });
+});
+
 describe('terraform: lake curation (curation.tf)', () => {
   const fn = resource('aws_lambda_function', 'curation');
   const shape = CurationEnvSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>;
@@ -801,7 +867,7 @@ describe.skipIf(!terraform || !existsSync(join(pluginDir, 'registry.terraform.io
       // closed by default, the JWT authorizer, the NONE warning, and the module's old interface.
       const zips = join(scratch, 'zips');
       await mkdir(zips);
-      for (const name of ['consumer', 'sweep', 'api', 'curation', 'kafka-consumer']) await writeFile(join(zips, `${name}.zip`), 'not a real package: plans only hash it');
+      for (const name of ['consumer', 'sweep', 'api', 'curation', 'kafka-consumer', 'trainer']) await writeFile(join(zips, `${name}.zip`), 'not a real package: plans only hash it');
       const rootTests = await sh(terraform!, ['test', '-no-color', `-var=lambda_artifacts_dir=${zips}`], dir);
       expect(rootTests.code, `terraform test (root)\n${rootTests.output}`).toBe(0);
       expect(rootTests.output).toMatch(/Success! 5 passed, 0 failed/);
