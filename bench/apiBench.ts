@@ -181,8 +181,9 @@ function event(bench: Case) {
 }
 
 /**
- * A state store as the stream would have left it: customers with an event in the last
- * `recentDays` days are in it, with their state and their score as of their last event.
+ * A state store as the stream and the sweep would have left it: customers with an event in the
+ * last `recentDays` days are in it (Infinity: every customer), scored as of their last event and
+ * then swept as of the history's end, which flags the silent ones at risk as the sweep would.
  */
 export async function streamStore(events: readonly OrderEvent[], model: CustomerModel, recentDays: number): Promise<MemoryStateStore> {
   let lastMs = -Infinity;
@@ -193,6 +194,7 @@ export async function streamStore(events: readonly OrderEvent[], model: Customer
   const store = new MemoryStateStore();
   for (const state of states.values()) {
     rescore(state, model, DEFAULT_RISK_POLICY, state.lastEventMs);
+    if (lastMs > state.lastEventMs) rescore(state, model, DEFAULT_RISK_POLICY, lastMs);
     state.outbox = [];
     await store.save(state);
   }

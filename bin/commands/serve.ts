@@ -25,6 +25,7 @@ import type { CustomerModel } from '../../models/clv/customerModel.ts';
 import { loadModel } from '../../models/clv/modelArtifact.ts';
 import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
+import { streamStore } from '../../bench/apiBench.ts';
 
 /**
  * `demand-insights serve`: the API on this machine. The lake is DuckDB over Parquet files (built
@@ -100,7 +101,9 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
   const engine = await createDuckDbEngine({ lakeDir });
   const service = new ApiService({
     lake: createLakeQueries(engine),
-    store: options.store ?? new MemoryStateStore(),
+    // Without a live scorer, the history's states as the stream and sweep would leave them: the
+    // listing and the at-risk list page through a store, never the lake.
+    store: options.store ?? (options.events ? await streamStore(options.events, model, Number.POSITIVE_INFINITY) : new MemoryStateStore()),
     model,
     config: { scoreClock: 'event', ...options.config },
     onBackgroundError: (error, what) => say(`! background refresh of ${what} failed: ${(error as Error).message}`),

@@ -355,7 +355,8 @@ export class DynamoStateStore implements StateStore {
     if (limit <= 0) return { states: [], next: null };
     const ids: string[] = [];
     let bucket = after?.bucket ?? 0;
-    let afterId = after?.afterId;
+    // DynamoDB refuses an empty key value: an empty id is the start of its bucket.
+    let afterId = after?.afterId || undefined;
     // Buckets in turn, ids in order within each: at most `limit` keys read, plus one empty
     // answer per exhausted bucket.
     while (bucket < this.dueBuckets) {
@@ -381,6 +382,7 @@ export class DynamoStateStore implements StateStore {
 
   async atRiskCustomers(limit: number, after?: string): Promise<{ states: CustomerState[]; next: string | null }> {
     if (limit <= 0) return { states: [], next: null };
+    if (after === '') after = undefined;
     const keys: string[] = [];
     const ids: string[] = [];
     let startKey: Item | undefined;
