@@ -33,7 +33,8 @@ beforeAll(async () => {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const result = await next(args);
-      counts.commands.set(context.commandName, (counts.commands.get(context.commandName) ?? 0) + 1);
+      const name = context.commandName ?? 'unknown';
+      counts.commands.set(name, (counts.commands.get(name) ?? 0) + 1);
       if (context.commandName === 'QueryCommand') counts.items += (result.output as QueryCommandOutput).ScannedCount ?? 0;
       if (context.commandName === 'BatchGetItemCommand') for (const items of Object.values((result.output as BatchGetItemCommandOutput).Responses ?? {})) counts.items += items.length;
       return result;
