@@ -1,24 +1,10 @@
 import { z } from 'zod';
-import { compareCodeUnits } from '../models/customer/customerIds.ts';
 import type { ListingPosition } from './services/customerStateReader.ts';
 
 /**
- * Paging over a sorted id list: a page starts after the last id of the previous one, which the
- * caller gets back as an opaque cursor. Ids are in UTF-16 code-unit order (compareCodeUnits),
- * the order the customer listing is sorted in.
+ * Cursors: a page starts after the place the previous one ended, which the caller gets back as
+ * opaque base64url text. Named ids page by the last id; the listing by a store position.
  */
-
-/** First index whose id sorts after `id`, in an id list sorted by compareCodeUnits. */
-export function upperBound(ids: readonly string[], id: string): number {
-  let lo = 0;
-  let hi = ids.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (compareCodeUnits(ids[mid], id) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** Cursors are opaque to callers: the last id of the page, base64url. */
 export function encodeCursor(lastId: string): string {
