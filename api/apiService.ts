@@ -22,7 +22,7 @@ import type {
   SegmentsRequest,
   SegmentsResponse,
 } from './schemas.ts';
-import { CustomerPopulation } from './services/customerPopulation.ts';
+import { CustomerLookup } from './services/customerLookup.ts';
 import { CustomerOrdersService } from './services/customerOrders.ts';
 import { CustomerScoresService } from './services/customerScores.ts';
 import type { CustomerStateReader } from './services/customerStateReader.ts';
@@ -51,13 +51,14 @@ export interface ApiServiceDeps {
  * and is what the routes call.
  *
  * Nothing is trained per request. What depends only on the lake (RFM, K-Means fits per k, daily
- * series and fitted forecasters per scope, elasticity estimates per scope, the lake customers'
- * states) is computed once and cached (api/services/refreshingCache.ts):
+ * series and fitted forecasters per scope, elasticity estimates per scope) is computed once and
+ * cached (api/services/refreshingCache.ts):
  *
  *   t ──────────┬──────── ttl ────────┬──── stale window ────┬──────────►
  *               loaded                │ served + refresh     │ callers wait for a reload
  *
- * Customer scores are live (api/services/customerPopulation.ts).
+ * Customer scores are live and bounded: by id, or a page of a store index, never the whole
+ * table or lake per request (api/services/customerLookup.ts).
  */
 export class ApiService {
   readonly config: ApiServiceConfig;
@@ -65,7 +66,7 @@ export class ApiService {
   private readonly segmentsService: SegmentsService;
   private readonly demand: DemandService;
   private readonly pricing: PricingService;
-  private readonly customers: CustomerPopulation;
+  private readonly customers: CustomerLookup;
   private readonly scores: CustomerScoresService;
   private readonly orders: CustomerOrdersService;
   private readonly catalog: ProductCatalogService;
@@ -77,7 +78,7 @@ export class ApiService {
     this.segmentsService = new SegmentsService(this.context);
     this.demand = new DemandService(this.context);
     this.pricing = new PricingService(this.context);
-    this.customers = new CustomerPopulation(this.context, deps.store, deps.model);
+    this.customers = new CustomerLookup(this.context, deps.store, deps.model);
     this.scores = new CustomerScoresService(this.customers, deps.model);
     this.orders = new CustomerOrdersService(this.context);
     this.catalog = new ProductCatalogService(this.context);
@@ -99,12 +100,10 @@ export class ApiService {
     await Promise.all([
       time('storeDemand', () => this.demand.storeDemand()),
       time('rfm', () => this.segmentsService.rfm()),
-      time('lakeCustomers', () => this.customers.lakeCustomers()),
     ]);
     await time('storeForecast', () => this.demand.fittedForecast({}));
     await time('storeElasticity', () => this.pricing.elasticity({}));
     for (const k of this.config.precomputeSegments) await time(`segments.k${k}`, () => this.segments({ n_clusters: k }).catch(() => undefined));
-    await time('population', () => this.customers.population());
     await time('products', () => this.catalog.products({ limit: 1 }));
     return timings;
   }
@@ -138,7 +137,7 @@ export class ApiService {
   }
 
   async segmentMembers(request: SegmentMembersRequest): Promise<SegmentMembersResponse> {
-    return this.segmentsService.segmentMembers(request, await this.customers.population(), this.model.version);
+    return this.segmentsService.segmentMembers(request, (ids) => this.customers.storedScores(ids), this.model.version);
   }
 
   customerOrders(request: CustomerOrdersRequest): Promise<CustomerOrdersResponse> {

@@ -22,7 +22,7 @@ import { createLakeQueries } from './lake/lakeQueriesSql.ts';
  * failing to load.
  */
 export const ApiEnvSchema = AthenaEnvSchema.extend({
-  /** The scorer's live state; without it (the old module's callers) every customer is scored from the lake. */
+  /** The scorer's live state; without it (the old module's callers) named customers are scored from the lake and listings are empty. */
   STATE_TABLE: z.string().min(1).optional(),
   MODEL_PATH: z.string().min(1).default('./model.json'),
   /** Published models (s3://bucket/prefix or a directory), hot-loaded; unset, MODEL_PATH serves alone. */

@@ -1,22 +1,10 @@
-import { compareCodeUnits } from '../models/customer/customerIds.ts';
+import { z } from 'zod';
+import type { ListingPosition } from './services/customerStateReader.ts';
 
 /**
- * Paging over a sorted id list: a page starts after the last id of the previous one, which the
- * caller gets back as an opaque cursor. Ids are in UTF-16 code-unit order (compareCodeUnits),
- * the order the customer listing is sorted in.
+ * Cursors: a page starts after the place the previous one ended, which the caller gets back as
+ * opaque base64url text. Named ids page by the last id; the listing by a store position.
  */
-
-/** First index whose id sorts after `id`, in an id list sorted by compareCodeUnits. */
-export function upperBound(ids: readonly string[], id: string): number {
-  let lo = 0;
-  let hi = ids.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (compareCodeUnits(ids[mid], id) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** Cursors are opaque to callers: the last id of the page, base64url. */
 export function encodeCursor(lastId: string): string {
@@ -31,4 +19,28 @@ export function encodeCursor(lastId: string): string {
  */
 export function decodeCursor(cursor: string): string {
   return Buffer.from(cursor, 'base64url').toString('utf8');
+}
+
+/**
+ * Listing cursors name a place in the store's listing: its bucket and the last id listed there,
+ * as base64url JSON `{"b":bucket,"a":id}`, checked on the way in with zod. A cursor that is not
+ * such JSON (a caller's own text) is read as a place too, in bucket 0 after that text: a forged
+ * cursor can move a page, never widen it (the store reads at most `limit` keys from any place).
+ */
+const ListingCursorSchema = z.strictObject({ b: z.number().int().min(0).max(1_000_000), a: z.string().max(300) });
+
+export function encodeListingCursor(position: ListingPosition): string {
+  return Buffer.from(JSON.stringify({ b: position.bucket, a: position.afterId }), 'utf8').toString('base64url');
+}
+
+export function decodeListingCursor(cursor: string): ListingPosition {
+  const text = decodeCursor(cursor);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { bucket: 0, afterId: text };
+  }
+  const parsed = ListingCursorSchema.safeParse(json);
+  return parsed.success ? { bucket: parsed.data.b, afterId: parsed.data.a } : { bucket: 0, afterId: text };
 }

@@ -150,7 +150,7 @@ export const CustomersBodySchema = z.strictObject({
     .min(1, 'give at least one id, or leave customer_ids out for all customers')
     .max(CUSTOMER_IDS_MAX, `at most ${CUSTOMER_IDS_MAX} ids per request`)
     .optional()
-    .describe(`Customers to score (at most ${CUSTOMER_IDS_MAX}), answered in request order. Without it: all customers, by id.`),
+    .describe(`Customers to score (at most ${CUSTOMER_IDS_MAX}), answered in request order. Without it: the live customers (the state store's), a page at a time in the store's key order.`),
   limit: z
     .number({ error: `must be an integer from 1 to ${CUSTOMER_PAGE_MAX}` })
     .int(`must be an integer from 1 to ${CUSTOMER_PAGE_MAX}`)
@@ -163,7 +163,7 @@ export const CustomersBodySchema = z.strictObject({
     .regex(CURSOR, 'must be base64url text of 1 to 400 characters, as next_cursor is')
     .optional()
     .describe(
-      'The next_cursor of the previous page: the page starts after the id it names (without customer_ids: after that id in id order, whether or not it is a known customer; with customer_ids: after that id in the request\'s list, and an id not in the list gives an empty last page).',
+      'The next_cursor of the previous page (opaque). Without customer_ids: a place in the store\'s listing; any other text is read as a place too, so a cursor can move a page but never widen it. With customer_ids: after that id in the request\'s list, and an id not in the list gives an empty last page.',
     ),
 });
 
@@ -179,7 +179,12 @@ export const AtRiskQuerySchema = z.strictObject({
       .max(AT_RISK_LIMIT_MAX, `must be an integer from 1 to ${AT_RISK_LIMIT_MAX}`),
   )
     .default(100)
-    .describe(`At most this many customers, 1..${AT_RISK_LIMIT_MAX}.`),
+    .describe(`At most this many customers read per page, 1..${AT_RISK_LIMIT_MAX}.`),
+  cursor: z
+    .string({ error: 'must be the next_cursor of a previous page' })
+    .regex(CURSOR, 'must be base64url text of 1 to 400 characters, as next_cursor is')
+    .optional()
+    .describe('The next_cursor of the previous page (opaque): the page continues after the place it names in the ranking.'),
 });
 
 const ClustersParam = SegmentsQuerySchema.shape.n_clusters;
@@ -366,7 +371,7 @@ const ListingFields = {
   horizon_days: z.number().int().positive(),
   model_version: z.string(),
   as_of: IsoDateTime.describe('Scores are as of this time (the store\'s event-time watermark, or the lake\'s last day).'),
-  total: z.number().int().nonnegative().describe('Customers in this answer\'s universe: the distinct ids asked for, or every known customer.'),
+  total: z.number().int().nonnegative().nullable().describe('The distinct ids asked for; null for the listing (counting every customer would read the whole table).'),
   next_cursor: z.string().nullable().describe('Pass it as cursor (with the same customer_ids, if any) for the next page; null on the last page.'),
 };
 
@@ -386,14 +391,14 @@ export const AtRiskResponseSchema = z.object({
   horizon_days: z.number().int().positive(),
   model_version: z.string(),
   as_of: IsoDateTime,
-  total_at_risk: z.number().int().nonnegative().describe('Customers at or above the threshold, before the limit.'),
+  next_cursor: z.string().nullable().describe('Pass it as cursor (with the same threshold and limit) for the next page; null on the last page.'),
   customers: z.array(
     z.object({
       customer_id: z.string(),
       source: SourceSchema,
       churn_probability: Probability,
       clv: z.number().nonnegative(),
-      expected_loss: z.number().nonnegative().describe('churn_probability × clv: the sort key, highest first.'),
+      expected_loss: z.number().nonnegative().describe('churn_probability × clv now; the ranking is by the expected loss stored at the customer\'s last save (event or sweep).'),
       as_of: IsoDateTime,
     }),
   ),

@@ -10,15 +10,10 @@ import { httpApiEvent } from '../api/http/events.ts';
 import { buildLake } from '../api/lake/buildLake.ts';
 import type { LakeQueries } from '../api/lake/lakeQueries.ts';
 import { createLakeQueries } from '../api/lake/lakeQueriesSql.ts';
-import { MemoryStateStore } from '../consumers/stateStore/memoryStateStore.ts';
 import { BtydModel } from '../models/clv/btydModel.ts';
 import { trainBtyd } from '../models/clv/btydTraining.ts';
-import { DAY_MS, dayIndex } from '../models/time/calendar.ts';
-import type { CustomerModel } from '../models/clv/customerModel.ts';
-import { statesFromEvents } from '../models/customer/customerStates.ts';
 import { eligibility } from '../models/demand/elasticity.ts';
-import type { OrderEvent } from '../models/customer/orderEvent.ts';
-import { DEFAULT_RISK_POLICY, rescore } from '../models/customer/riskPolicy.ts';
+import { streamStore } from '../consumers/stateBootstrap.ts';
 import { readDataset } from '../producers/datasets/index.ts';
 import { generateEvents } from '../producers/syntheticGenerator.ts';
 
@@ -180,24 +175,5 @@ function event(bench: Case) {
   });
 }
 
-/**
- * A state store as the stream would have left it: customers with an event in the last
- * `recentDays` days are in it, with their state and their score as of their last event.
- */
-export async function streamStore(events: readonly OrderEvent[], model: CustomerModel, recentDays: number): Promise<MemoryStateStore> {
-  let lastMs = -Infinity;
-  for (const event of events) lastMs = Math.max(lastMs, Date.parse(event.occurredAt));
-  const since = (dayIndex(lastMs) - recentDays + 1) * DAY_MS;
-  const recent = new Set(events.filter((event) => Date.parse(event.occurredAt) >= since).map((event) => event.customerId));
-  const { states } = statesFromEvents(events, { customers: recent });
-  const store = new MemoryStateStore();
-  for (const state of states.values()) {
-    rescore(state, model, DEFAULT_RISK_POLICY, state.lastEventMs);
-    state.outbox = [];
-    await store.save(state);
-  }
-  await store.advanceWatermark(lastMs);
-  return store;
-}
 
 

@@ -1,7 +1,9 @@
 # Per-customer state. Must equal stateTableDefinition() in consumers/stateStore/dynamoStateStore.ts
 # (test/unit/terraform.test.ts checks it): one item per customer, plus the two sparse indexes the
 # sweep queries: due-index (only customers with a due time carry dueBucket/dueAt) and outbox-index
-# (only customers with undelivered alerts carry outboxBucket/outboxAt).
+# (only customers with undelivered alerts carry outboxBucket/outboxAt), and the two the API pages:
+# list-index (every customer, by bucket then id; written once per customer) and risk-index (only
+# customers flagged at risk, by expected loss). All four KEYS_ONLY, encrypted with the table's key.
 resource "aws_dynamodb_table" "state" {
   name                        = "${local.prefix}-customers"
   billing_mode                = "PAY_PER_REQUEST"
@@ -33,6 +35,21 @@ resource "aws_dynamodb_table" "state" {
     type = "N"
   }
 
+  attribute {
+    name = "listBucket"
+    type = "N"
+  }
+
+  attribute {
+    name = "riskPart"
+    type = "N"
+  }
+
+  attribute {
+    name = "riskKey"
+    type = "S"
+  }
+
   global_secondary_index {
     name            = "due-index"
     hash_key        = "dueBucket"
@@ -44,6 +61,20 @@ resource "aws_dynamodb_table" "state" {
     name            = "outbox-index"
     hash_key        = "outboxBucket"
     range_key       = "outboxAt"
+    projection_type = "KEYS_ONLY"
+  }
+
+  global_secondary_index {
+    name            = "list-index"
+    hash_key        = "listBucket"
+    range_key       = "customerId"
+    projection_type = "KEYS_ONLY"
+  }
+
+  global_secondary_index {
+    name            = "risk-index"
+    hash_key        = "riskPart"
+    range_key       = "riskKey"
     projection_type = "KEYS_ONLY"
   }
 

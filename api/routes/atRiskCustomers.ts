@@ -7,7 +7,7 @@ export const atRiskCustomersRoute = defineRoute({
   operationId: 'getAtRiskCustomers',
   summary: 'Customers at risk, most value at stake first',
   description:
-    'Every known customer (stream and lake, scored as for churn and clv) whose churn probability is at least threshold, sorted by churn probability × CLV (the expected loss), highest first, at most limit of them. The ranking is a snapshot rebuilt at most a few seconds after the state store changes.',
+    'The customers the scorer flags at risk (those "Customer At Risk" announced and not yet recovered), a page of at most limit at a time from a sparse index, ranked by the expected loss (churn probability × CLV) stored at each one\'s last save, highest first; each is scored now, and those whose churn probability is now below threshold are left out of the page. next_cursor continues the ranking.',
   input: 'query',
   schema: AtRiskQuerySchema,
   response: AtRiskResponseSchema,

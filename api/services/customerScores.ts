@@ -1,15 +1,15 @@
 import type { CustomerModel } from '../../models/clv/customerModel.ts';
 import { NotFoundError } from '../errors.ts';
-import { decodeCursor, encodeCursor, upperBound } from '../pagination.ts';
+import { decodeCursor, decodeListingCursor, encodeCursor, encodeListingCursor } from '../pagination.ts';
 import { type AtRiskRequest, type AtRiskResponse, type ChurnResponse, CUSTOMER_PAGE_DEFAULT, type ClvResponse, type CustomersRequest } from '../schemas.ts';
-import { type CustomerPopulation, expectedLoss, type ScoredCustomer } from './customerPopulation.ts';
+import { type CustomerLookup, expectedLoss, type ScoredCustomer } from './customerLookup.ts';
 
 type CustomerRow = ScoredCustomer | { customerId: string; found: false };
 
-/** POST clv, POST churn, GET at-risk-customers: the rows of CustomerPopulation, as responses. */
+/** POST clv, POST churn, GET at-risk-customers: the rows of CustomerLookup, as responses. */
 export class CustomerScoresService {
   constructor(
-    private readonly customers: CustomerPopulation,
+    private readonly customers: CustomerLookup,
     private readonly model: CustomerModel,
   ) {}
 
@@ -33,36 +33,44 @@ export class CustomerScoresService {
     }));
   }
 
+  /**
+   * One page of the customers the scorer flags at risk (the sparse risk-index), most expected
+   * loss first by their stored scores, scored now; those whose churn probability is now below
+   * `threshold` are left out of the page, so a page may hold fewer than `limit`.
+   */
   async atRiskCustomers(request: AtRiskRequest): Promise<AtRiskResponse> {
-    const population = await this.customers.population();
-    const atRisk = population.ranked.filter((row) => row.score.churnProbability >= request.threshold);
+    const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
+    const page = await this.customers.atRiskPage(request.limit, after === '' ? undefined : after);
     return {
       threshold: request.threshold,
       limit: request.limit,
       horizon_days: this.model.horizonDays,
       model_version: this.model.version,
-      as_of: new Date(population.asOfMs).toISOString(),
-      total_at_risk: atRisk.length,
-      customers: atRisk.slice(0, request.limit).map((row) => ({
-        customer_id: row.customerId,
-        source: row.source,
-        churn_probability: row.score.churnProbability,
-        clv: row.score.clv,
-        expected_loss: expectedLoss(row),
-        as_of: new Date(row.asOfMs).toISOString(),
-      })),
+      as_of: new Date(page.asOfMs).toISOString(),
+      next_cursor: page.next === null ? null : encodeCursor(page.next),
+      customers: page.rows
+        .filter((row) => row.score.churnProbability >= request.threshold)
+        .map((row) => ({
+          customer_id: row.customerId,
+          source: row.source,
+          churn_probability: row.score.churnProbability,
+          clv: row.score.clv,
+          expected_loss: expectedLoss(row),
+          as_of: new Date(row.asOfMs).toISOString(),
+        })),
     };
   }
 
   /**
    * The rows of a clv/churn request, a page at a time (limit, cursor). Named customers: in
    * request order (duplicates once), a `found: false` row for each unknown id, 404 when none of
-   * the named ids is known, whichever page is asked for. No ids: every known customer by id.
+   * the named ids is known, whichever page is asked for. No ids: one page of the store's
+   * listing (its key order), with no total (counting every customer would read the table).
    */
-  private async customerRows(request: CustomersRequest): Promise<{ asOfMs: number; total: number; nextCursor: string | null; rows: CustomerRow[] }> {
+  private async customerRows(request: CustomersRequest): Promise<{ asOfMs: number; total: number | null; nextCursor: string | null; rows: CustomerRow[] }> {
     const limit = request.limit ?? CUSTOMER_PAGE_DEFAULT;
-    const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
     if (request.customer_ids !== undefined) {
+      const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
       const ids = [...new Set(request.customer_ids)];
       const { asOfMs, scored } = await this.customers.scoreCustomers(ids);
       if (scored.size === 0) {
@@ -78,16 +86,8 @@ export class CustomerScoresService {
         rows: pageIds.map((id) => scored.get(id) ?? { customerId: id, found: false as const }),
       };
     }
-    const population = await this.customers.population();
-    const start = after === undefined ? 0 : upperBound(population.ids, after);
-    const pageIds = population.ids.slice(start, start + limit);
-    const { asOfMs, scored } = await this.customers.scoreCustomers(pageIds);
-    return {
-      asOfMs,
-      total: population.ids.length,
-      nextCursor: nextCursor(pageIds, start + limit < population.ids.length),
-      rows: pageIds.map((id) => scored.get(id) ?? population.byId.get(id)!),
-    };
+    const page = await this.customers.listPage(limit, request.cursor === undefined ? undefined : decodeListingCursor(request.cursor));
+    return { asOfMs: page.asOfMs, total: null, nextCursor: page.next === null ? null : encodeListingCursor(page.next), rows: page.rows };
   }
 
   /** The envelope clv and churn share: model, as-of, paging, and per id either its fields or found: false. */

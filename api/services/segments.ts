@@ -2,7 +2,7 @@ import { fitSegments, type Segmentation } from '../../models/segmentation/segmen
 import { UnprocessableError } from '../errors.ts';
 import type { CustomerRfm } from '../lake/lakeQueries.ts';
 import type { SegmentMembersRequest, SegmentMembersResponse, SegmentsRequest, SegmentsResponse } from '../schemas.ts';
-import type { Population } from './customerPopulation.ts';
+import type { ScoredCustomer } from './customerLookup.ts';
 import type { RefreshingCache } from './refreshingCache.ts';
 import { STORE_KEY, type ServiceContext } from './serviceContext.ts';
 
@@ -63,32 +63,38 @@ export class SegmentsService {
   }
 
   /**
-   * The customers of each segment with their RFM and CLV, and each segment's mean CLV over all of
-   * its customers. More customers than `limit`: every (n / limit)-th in lake order, so the picture
-   * is the same sample on every call.
+   * The customers of each segment with their RFM and CLV, and each segment's mean CLV over its
+   * listed members. More customers than `limit`: every (n / limit)-th in lake order, so the
+   * picture is the same sample on every call. CLVs are the live store's, read by id for the
+   * listed members only (`scoreMembers`: bounded by `limit`), never every customer per request;
+   * a member the stream has not seen has none.
    */
-  async segmentMembers(request: SegmentMembersRequest, population: Population, modelVersion: string): Promise<SegmentMembersResponse> {
+  async segmentMembers(
+    request: SegmentMembersRequest,
+    scoreMembers: (ids: readonly string[]) => Promise<{ asOfMs: number; scored: Map<string, ScoredCustomer> }>,
+    modelVersion: string,
+  ): Promise<SegmentMembersResponse> {
     const { asOf, rfm, fit } = await this.fitted(request.n_clusters);
-    const clvOf = (id: string) => population.byId.get(id)?.score.clv ?? null;
+    const step = Math.max(1, rfm.length / request.limit);
+    const sample: number[] = [];
+    for (let at = 0; at < rfm.length && sample.length < request.limit; at += step) sample.push(Math.floor(at));
+    const { asOfMs, scored } = await scoreMembers(sample.map((i) => rfm[i].customerId));
+    const clvOf = (id: string) => scored.get(id)?.score.clv ?? null;
     const clvSums = new Float64Array(fit.segments.length);
     const clvCounts = new Int32Array(fit.segments.length);
-    rfm.forEach((row, i) => {
-      const clv = clvOf(row.customerId);
-      if (clv === null) return;
-      clvSums[fit.assignments[i]] += clv;
-      clvCounts[fit.assignments[i]]++;
-    });
-    const step = Math.max(1, rfm.length / request.limit);
-    const members: SegmentMembersResponse['members'] = [];
-    for (let at = 0; at < rfm.length && members.length < request.limit; at += step) {
-      const i = Math.floor(at);
+    const members: SegmentMembersResponse['members'] = sample.map((i) => {
       const row = rfm[i];
-      members.push({ customer_id: row.customerId, segment: fit.assignments[i], recency_days: row.recencyDays, frequency: row.frequency, monetary: row.monetary, clv: clvOf(row.customerId) });
-    }
+      const clv = clvOf(row.customerId);
+      if (clv !== null) {
+        clvSums[fit.assignments[i]] += clv;
+        clvCounts[fit.assignments[i]]++;
+      }
+      return { customer_id: row.customerId, segment: fit.assignments[i], recency_days: row.recencyDays, frequency: row.frequency, monetary: row.monetary, clv };
+    });
     return {
       n_clusters: request.n_clusters,
       as_of: asOf,
-      scores_as_of: new Date(population.asOfMs).toISOString(),
+      scores_as_of: new Date(asOfMs).toISOString(),
       model_version: modelVersion,
       customers: rfm.length,
       sampled: members.length < rfm.length,

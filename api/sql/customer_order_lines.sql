@@ -1,5 +1,9 @@
 -- Every order line (orders and returns) of every customer, by customer then time.
 -- Parameters: none.
+-- One event per (customer, type, order id), as the stream's order-id memory keeps one: a
+-- producer retry or a second Firehose delivery on another day carries the same type and id, and
+-- the earliest event time is kept (copies with the same time are one event, already deduplicated
+-- by the curation, lake/sql/curate_order_lines.sql).
 SELECT
   order_id,
   customer_id,
@@ -10,5 +14,10 @@ SELECT
   occurred_at,
   type,
   country
-FROM {{orders}}
+FROM (
+  SELECT order_id, customer_id, product_id, category_id, quantity, unit_price, occurred_at, type, country,
+         DENSE_RANK() OVER (PARTITION BY customer_id, type, order_id ORDER BY occurred_at) AS copy
+  FROM {{orders}}
+) deduplicated
+WHERE copy = 1
 ORDER BY customer_id, occurred_at, order_id, product_id, quantity, unit_price, type, category_id NULLS LAST, country NULLS LAST

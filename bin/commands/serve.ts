@@ -27,6 +27,7 @@ import type { CustomerModel } from '../../models/clv/customerModel.ts';
 import { loadModel } from '../../models/clv/modelArtifact.ts';
 import type { OrderEvent } from '../../models/customer/orderEvent.ts';
 import { readDataset } from '../../producers/datasets/index.ts';
+import { streamStore } from '../../consumers/stateBootstrap.ts';
 
 /**
  * `demand-insights serve`: the API on this machine. The lake is DuckDB over Parquet files (built
@@ -99,7 +100,9 @@ export interface LocalApi {
 export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi> {
   const say = options.say ?? (() => {});
   const model = options.model ?? trainOn(options.events, say);
-  const store = options.store ?? new MemoryStateStore();
+  // Without a live scorer, the history's states as the stream and sweep would leave them: the
+  // listing and the at-risk list page through a store, never the lake.
+  const store = options.store ?? (options.events ? await streamStore(options.events, model, Number.POSITIVE_INFINITY) : new MemoryStateStore());
   const serviceOver = (lake: LakeQueries) =>
     new ApiService({
       lake,

@@ -7,6 +7,7 @@ import {
   PutItemCommand,
   QueryCommand,
   ScanCommand,
+  type QueryCommandInput,
   UpdateItemCommand,
   type AttributeValue,
   type CreateTableCommandInput,
@@ -14,10 +15,22 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { type CustomerState, upgradeStoredState } from '../../models/customer/customerState.ts';
 import { type LegacyRecentOrder, packOrderMemory, unpackOrderMemory } from '../../models/customer/orderMemory.ts';
-import { oldestAlertMs, type ReadOptions, type SaveOptions, VersionConflictError, type StateStore } from './stateStore.ts';
+import {
+  type ListingPosition,
+  oldestAlertMs,
+  type ReadOptions,
+  riskRankKey,
+  type SaveOptions,
+  type StateStore,
+  VersionConflictError,
+} from './stateStore.ts';
 
 export const DUE_INDEX = 'due-index';
 export const OUTBOX_INDEX = 'outbox-index';
+export const LIST_INDEX = 'list-index';
+export const RISK_INDEX = 'risk-index';
+/** The at-risk index has one partition: its writes are transitions and rescored at-risk customers, few. */
+const RISK_PARTITION = '0';
 /** Customer ids cannot contain control characters (OrderEventSchema), so this key is free. */
 export const WATERMARK_KEY = '\u0000watermark';
 /** Receipts of invocations that settled their alerts in flight (StateStore.noteSettled). */
@@ -64,6 +77,9 @@ export function stateTableDefinition(tableName: string): CreateTableCommandInput
       { AttributeName: 'dueAt', AttributeType: 'N' },
       { AttributeName: 'outboxBucket', AttributeType: 'N' },
       { AttributeName: 'outboxAt', AttributeType: 'N' },
+      { AttributeName: 'listBucket', AttributeType: 'N' },
+      { AttributeName: 'riskPart', AttributeType: 'N' },
+      { AttributeName: 'riskKey', AttributeType: 'S' },
     ],
     KeySchema: [{ AttributeName: 'customerId', KeyType: 'HASH' }],
     GlobalSecondaryIndexes: [
@@ -88,6 +104,26 @@ export function stateTableDefinition(tableName: string): CreateTableCommandInput
         ],
         Projection: { ProjectionType: 'KEYS_ONLY' },
       },
+      {
+        // Every customer item carries listBucket (never changes), so this index is written once
+        // per customer: the API lists customers a page at a time with a Query, never a Scan.
+        IndexName: LIST_INDEX,
+        KeySchema: [
+          { AttributeName: 'listBucket', KeyType: 'HASH' },
+          { AttributeName: 'customerId', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+      {
+        // Sparse: only customers flagged at risk carry riskPart/riskKey (riskRankKey: expected
+        // loss, then id), so the at-risk list reads a page of exactly those, highest first.
+        IndexName: RISK_INDEX,
+        KeySchema: [
+          { AttributeName: 'riskPart', KeyType: 'HASH' },
+          { AttributeName: 'riskKey', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
     ],
   };
 }
@@ -107,7 +143,7 @@ async function waitUntilActive(client: DynamoDBClient, tableName: string): Promi
   for (let attempt = 0; ; attempt++) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
     const indexes = Table?.GlobalSecondaryIndexes ?? [];
-    for (const required of [DUE_INDEX, OUTBOX_INDEX]) {
+    for (const required of [DUE_INDEX, OUTBOX_INDEX, LIST_INDEX, RISK_INDEX]) {
       if (!indexes.some((index) => index.IndexName === required)) throw new Error(`table ${tableName} exists without the ${required} index`);
     }
     if (Table?.TableStatus === 'ACTIVE' && indexes.every((index) => index.IndexStatus === 'ACTIVE')) return;
@@ -206,7 +242,13 @@ export class DynamoStateStore implements StateStore {
       customerId: { S: state.customerId },
       v: { N: String(version + 1) },
       body: { B: packBody(JSON.stringify(body)) },
+      listBucket: { N: String(dueBucketOf(state.customerId, this.dueBuckets)) },
     };
+    const riskKey = riskRankKey(state);
+    if (riskKey !== null) {
+      item.riskPart = { N: RISK_PARTITION };
+      item.riskKey = { S: riskKey };
+    }
     // The order memory as binary: 12 bytes an order, where its JSON would take about 30.
     if (orderMemory.length > 0) item.o = { B: packOrderMemory(orderMemory) };
     let dueKey: number | undefined;
@@ -307,6 +349,69 @@ export class DynamoStateStore implements StateStore {
       if (states.length > 0) yield states;
       startKey = page.LastEvaluatedKey;
     } while (startKey);
+  }
+
+  async listCustomers(limit: number, after?: ListingPosition): Promise<{ states: CustomerState[]; next: ListingPosition | null }> {
+    if (limit <= 0) return { states: [], next: null };
+    const ids: string[] = [];
+    let bucket = after?.bucket ?? 0;
+    // DynamoDB refuses an empty key value: an empty id is the start of its bucket.
+    let afterId = after?.afterId || undefined;
+    // Buckets in turn, ids in order within each: at most `limit` keys read, plus one empty
+    // answer per exhausted bucket.
+    while (bucket < this.dueBuckets) {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: LIST_INDEX,
+          KeyConditionExpression: afterId === undefined ? 'listBucket = :b' : 'listBucket = :b AND customerId > :after',
+          ExpressionAttributeValues: { ':b': { N: String(bucket) }, ...(afterId === undefined ? {} : { ':after': { S: afterId } }) },
+          Limit: limit - ids.length,
+        }),
+      );
+      for (const item of page.Items ?? []) ids.push(item.customerId.S!);
+      if (ids.length >= limit) return { states: await this.inOrder(ids), next: { bucket, afterId: ids[ids.length - 1] } };
+      if (page.LastEvaluatedKey) afterId = page.LastEvaluatedKey.customerId.S!;
+      else {
+        bucket++;
+        afterId = undefined;
+      }
+    }
+    return { states: await this.inOrder(ids), next: null };
+  }
+
+  async atRiskCustomers(limit: number, after?: string): Promise<{ states: CustomerState[]; next: string | null }> {
+    if (limit <= 0) return { states: [], next: null };
+    if (after === '') after = undefined;
+    const keys: string[] = [];
+    const ids: string[] = [];
+    let startKey: Item | undefined;
+    do {
+      const input: QueryCommandInput = {
+        TableName: this.tableName,
+        IndexName: RISK_INDEX,
+        KeyConditionExpression: after === undefined ? 'riskPart = :p' : 'riskPart = :p AND riskKey < :after',
+        ExpressionAttributeValues: { ':p': { N: RISK_PARTITION }, ...(after === undefined ? {} : { ':after': { S: after } }) },
+        ScanIndexForward: false,
+        Limit: limit - ids.length,
+        ExclusiveStartKey: startKey,
+      };
+      const page = await this.client.send(new QueryCommand(input));
+      for (const item of page.Items ?? []) {
+        keys.push(item.riskKey.S!);
+        ids.push(item.customerId.S!);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && ids.length < limit);
+    // The index may lag a save briefly: a state no longer at risk is left out of the page.
+    const states = (await this.inOrder(ids)).filter((state) => riskRankKey(state) !== null);
+    return { states, next: startKey && ids.length > 0 ? keys[keys.length - 1] : null };
+  }
+
+  /** The states of `ids`, in that order (eventually consistent: listings, not decisions). */
+  private async inOrder(ids: readonly string[]): Promise<CustomerState[]> {
+    const found = await this.getMany(ids);
+    return ids.map((id) => found.get(id)).filter((state): state is CustomerState => state !== undefined);
   }
 
   async getWatermark(): Promise<number> {

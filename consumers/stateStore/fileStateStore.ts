@@ -2,7 +2,7 @@ import { appendFileSync, closeSync, openSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { CustomerState } from '../../models/customer/customerState.ts';
 import { MemoryStateStore } from './memoryStateStore.ts';
-import type { ReadOptions, SaveOptions, StateStore } from './stateStore.ts';
+import type { ListingPosition, ReadOptions, SaveOptions, StateStore } from './stateStore.ts';
 
 /** One line of the journal: a saved state (with its version and outbox flag), the watermark, or a receipt of settled alerts. */
 type JournalEntry = { state: CustomerState; pendingOutbox: boolean } | { watermark: number } | { settled: string };
@@ -60,6 +60,14 @@ export class FileStateStore implements StateStore {
 
   scan(): AsyncIterable<CustomerState[]> {
     return this.memory.scan();
+  }
+
+  listCustomers(limit: number, after?: ListingPosition): Promise<{ states: CustomerState[]; next: ListingPosition | null }> {
+    return this.memory.listCustomers(limit, after);
+  }
+
+  atRiskCustomers(limit: number, after?: string): Promise<{ states: CustomerState[]; next: string | null }> {
+    return this.memory.atRiskCustomers(limit, after);
   }
 
   getWatermark(): Promise<number> {

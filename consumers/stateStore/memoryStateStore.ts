@@ -1,5 +1,14 @@
+import { compareCodePoints } from '../../models/customer/customerIds.ts';
 import { cloneState, type CustomerState } from '../../models/customer/customerState.ts';
-import { oldestAlertMs, type SaveOptions, VersionConflictError, type StateStore, type ReadOptions } from './stateStore.ts';
+import {
+  type ListingPosition,
+  oldestAlertMs,
+  type ReadOptions,
+  riskRankKey,
+  type SaveOptions,
+  type StateStore,
+  VersionConflictError,
+} from './stateStore.ts';
 
 const SCAN_PAGE_SIZE = 1_000;
 
@@ -11,7 +20,10 @@ const SCAN_PAGE_SIZE = 1_000;
  * Due times are kept the way the DynamoDB store keeps them, in a sparse index: a map holding only
  * the customers that have one. A save updates it in O(1); `dueBefore` reads only that map, never
  * the states, and sorts only the customers already due. Outboxes saved as pending are indexed the
- * same way, by the as-of time of their oldest alert.
+ * same way, by the as-of time of their oldest alert, and customers at risk by their rank key.
+ * The listing is one bucket in code-point order (the DynamoDB store's order within a bucket):
+ * the sorted ids are rebuilt on the first listing after a new customer, and each page then
+ * copies at most `limit` states.
  */
 export class MemoryStateStore implements StateStore {
   private readonly states = new Map<string, CustomerState>();
@@ -19,6 +31,8 @@ export class MemoryStateStore implements StateStore {
   private readonly outboxSince = new Map<string, number>();
   private watermark = 0;
   private readonly settled = new Set<string>();
+  private readonly riskKeys = new Map<string, string>();
+  private sortedIds: string[] | null = null;
 
   // Always consistent: one process, no replicas.
   async getMany(customerIds: readonly string[], _options?: ReadOptions): Promise<Map<string, CustomerState>> {
@@ -36,7 +50,11 @@ export class MemoryStateStore implements StateStore {
     if ((this.states.get(customerId)?.version ?? 0) !== state.version) throw new VersionConflictError(customerId, state.version);
     const copy = cloneState(state);
     copy.version = state.version + 1;
+    if (state.version === 0) this.sortedIds = null;
     this.states.set(customerId, copy);
+    const riskKey = riskRankKey(state);
+    if (riskKey === null) this.riskKeys.delete(customerId);
+    else this.riskKeys.set(customerId, riskKey);
     if (state.dueAtMs === null) this.dueAt.delete(customerId);
     else this.dueAt.set(customerId, state.dueAtMs);
     if (state.outbox.length === 0 || !options?.pendingOutbox) this.outboxSince.delete(customerId);
@@ -71,6 +89,28 @@ export class MemoryStateStore implements StateStore {
     if (page.length > 0) yield page;
   }
 
+  async listCustomers(limit: number, after?: ListingPosition): Promise<{ states: CustomerState[]; next: ListingPosition | null }> {
+    if (limit <= 0 || (after !== undefined && after.bucket !== 0)) return { states: [], next: null };
+    this.sortedIds ??= [...this.states.keys()].sort(compareCodePoints);
+    const ids = this.sortedIds;
+    const start = after === undefined ? 0 : upperBound(ids, after.afterId);
+    const page = ids.slice(start, start + limit);
+    const next = start + limit < ids.length ? { bucket: 0, afterId: page[page.length - 1] } : null;
+    return { states: page.map((id) => cloneState(this.states.get(id)!)), next };
+  }
+
+  async atRiskCustomers(limit: number, after?: string): Promise<{ states: CustomerState[]; next: string | null }> {
+    if (limit <= 0) return { states: [], next: null };
+    const ranked: { customerId: string; key: string }[] = [];
+    for (const [customerId, key] of this.riskKeys) if (after === undefined || key < after) ranked.push({ customerId, key });
+    ranked.sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
+    const page = ranked.slice(0, limit);
+    return {
+      states: page.map((entry) => cloneState(this.states.get(entry.customerId)!)),
+      next: ranked.length > limit ? page[page.length - 1].key : null,
+    };
+  }
+
   async getWatermark(): Promise<number> {
     return this.watermark;
   }
@@ -87,4 +127,16 @@ export class MemoryStateStore implements StateStore {
   async noteSettled(invocation: string): Promise<void> {
     this.settled.add(invocation);
   }
+}
+
+/** First index whose id sorts after `id` in code-point order. */
+function upperBound(ids: readonly string[], id: string): number {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareCodePoints(ids[mid], id) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

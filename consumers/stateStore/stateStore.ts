@@ -66,8 +66,26 @@ export interface StateStore {
    * briefly, so the sweep rereads each state.
    */
   pendingOutboxes(limit: number): Promise<string[]>;
-  /** Every stored state, in pages: for the API's listings and for exports. */
+  /**
+   * Every stored state, in pages: for exports, tests and the local runner's summary. Never on a
+   * request path: a scan reads the whole table (the API's role has no dynamodb:Scan).
+   */
   scan(): AsyncIterable<CustomerState[]>;
+  /**
+   * One page of the customer listing, at most `limit` states, starting after `after` (a position
+   * an earlier page returned; none for the first page). The listing's order is the store's own
+   * key order (DynamoDB: listing bucket, then customer id in UTF-8 byte order), so a page reads
+   * at most `limit` index keys and `limit` states whatever the table size. Every customer stored
+   * before the first page and not saved since is listed exactly once. `next` is null on the last
+   * page; a page may be empty. A position no page returned is still a place in the listing.
+   */
+  listCustomers(limit: number, after?: ListingPosition): Promise<{ states: CustomerState[]; next: ListingPosition | null }>;
+  /**
+   * One page of the customers flagged at risk (state.atRisk), most expected loss first (rankKey:
+   * the stored score's churn × CLV), starting after `after`: read from a sparse index of only
+   * those customers, at most `limit` index keys and `limit` states per page.
+   */
+  atRiskCustomers(limit: number, after?: string): Promise<{ states: CustomerState[]; next: string | null }>;
   /**
    * The event-time watermark: the latest event time the consumers have published (0 if none),
    * written at most once a minute per consumer container (consumers/watermark.ts). Only the
@@ -89,6 +107,24 @@ export interface StateStore {
    * batches of one shard (a parallelization factor above 1) never vouch for each other.
    */
   noteSettled(invocation: string): Promise<void>;
+}
+
+/** A place in a store's customer listing: the listing bucket, and the last id listed in it. */
+export interface ListingPosition {
+  bucket: number;
+  afterId: string;
+}
+
+/**
+ * The at-risk index's sort key of a state, or null when it is not flagged at risk: its stored
+ * expected loss (churn probability × CLV, in 1/10,000 units, 16 digits) then its id, so that
+ * text order is rank order with no ties. Both stores rank by it; pages continue after a key.
+ */
+export function riskRankKey(state: CustomerState): string | null {
+  if (!state.atRisk || state.score === null) return null;
+  const raw = Math.round(state.score.churnProbability * state.score.clv * 10_000);
+  const loss = Number.isFinite(raw) ? Math.min(Math.max(raw, 0), Number.MAX_SAFE_INTEGER) : 0;
+  return `${String(loss).padStart(16, '0')} ${state.customerId}`;
 }
 
 /** The as-of time of a state's oldest pending alert: the key both stores index outboxes by. */

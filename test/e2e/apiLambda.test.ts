@@ -94,7 +94,6 @@ describe('api/lambda.ts handler over Athena and DynamoDB stand-ins', () => {
       ['POST', '/demand-insights/forecast', { forecast_days: 14 }],
       ['POST', '/demand-insights/price-elasticity', {}],
       ['POST', '/demand-insights/clv', { customer_ids: [customers[3], 'ghost', customers[9]] }],
-      ['POST', '/demand-insights/churn', { limit: 50 }],
       ['GET', '/demand-insights/at-risk-customers?threshold=0.5&limit=20'],
       ['POST', '/demand-insights/forecast', { product_id: 'NOPE' }],
       ['GET', '/demand-insights/segments?n_clusters=x'],
@@ -114,6 +113,25 @@ describe('api/lambda.ts handler over Athena and DynamoDB stand-ins', () => {
       }
     }
     expect(ROUTES.length).toBe(10);
+  }, 120_000);
+
+  it('lists the same customers as the oracle, paged through DynamoDB\'s list-index in its own key order', async () => {
+    const byId = (rows: { customer_id: string }[]) => [...rows].sort((a, b) => (a.customer_id < b.customer_id ? -1 : a.customer_id > b.customer_id ? 1 : 0));
+    const expected = JSON.parse((await oracle.call('POST', '/demand-insights/churn', { limit: 5000 })).raw);
+    const rows: { customer_id: string }[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const response = await handler(httpApiEvent({ method: 'POST', url: '/demand-insights/churn', body: { limit: 50, ...(cursor ? { cursor } : {}) } }));
+      expect(response.statusCode, response.body.slice(0, 300)).toBe(200);
+      const body = JSON.parse(response.body);
+      expect(body.customers.length).toBeLessThanOrEqual(50);
+      expect(body.total).toBeNull();
+      rows.push(...body.customers);
+      cursor = body.next_cursor ?? undefined;
+      pages++;
+    } while (cursor && pages < 1_000);
+    expectClose(byId(rows), byId(expected.customers));
   }, 120_000);
 
   it('sends caller values to Athena as ExecutionParameters, never in the query text', async () => {

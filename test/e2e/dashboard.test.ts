@@ -94,7 +94,7 @@ beforeAll(async () => {
   });
 
   lakeDir = await mkdtemp(join(tmpdir(), 'di-dashboard-'));
-  api = await startLocalApi({ events, lakeOut: lakeDir, model, store, alertFeed: feed, config: { populationTtlMs: 300, populationStaleMs: 300 } });
+  api = await startLocalApi({ events, lakeOut: lakeDir, model, store, alertFeed: feed });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   await mkdir(OUT, { recursive: true });
 });

@@ -11,6 +11,8 @@ import {
   bodyJson,
   DUE_INDEX,
   OUTBOX_INDEX,
+  LIST_INDEX,
+  RISK_INDEX,
   DynamoStateStore,
   createStateTable,
   dueBucketOf,
@@ -89,8 +91,8 @@ describe('DynamoStateStore table and items', () => {
     expect(Table?.TableStatus).toBe('ACTIVE');
     expect(Table?.KeySchema).toEqual(definition.KeySchema);
     expect(Table?.BillingModeSummary?.BillingMode ?? 'PAY_PER_REQUEST').toBe('PAY_PER_REQUEST');
-    expect(Table?.GlobalSecondaryIndexes).toHaveLength(2);
-    for (const [at, name] of [DUE_INDEX, OUTBOX_INDEX].entries()) {
+    expect(Table?.GlobalSecondaryIndexes).toHaveLength(4);
+    for (const [at, name] of [DUE_INDEX, OUTBOX_INDEX, LIST_INDEX, RISK_INDEX].entries()) {
       expect(Table?.GlobalSecondaryIndexes?.find((index) => index.IndexName === name)).toMatchObject({
         IndexName: name,
         KeySchema: definition.GlobalSecondaryIndexes?.[at].KeySchema,
@@ -111,14 +113,14 @@ describe('DynamoStateStore table and items', () => {
     };
 
     await store.save({ ...emptyState('risky'), atRisk: true, outbox: [alert] });
-    expect(Object.keys((await raw('risky'))!).sort()).toEqual(['body', 'customerId', 'v']);
+    expect(Object.keys((await raw('risky'))!).sort()).toEqual(['body', 'customerId', 'listBucket', 'v']);
     await store.save({ ...emptyState('risky'), atRisk: true, outbox: [alert], version: 1 }, { pendingOutbox: true });
     expect(await raw('risky')).toMatchObject({ outboxAt: { N: String(Date.parse(alert.detail.asOf)) }, outboxBucket: { N: String(dueBucketOf('risky', 4)) } });
     expect(await raw('risky')).not.toHaveProperty('dueAt');
     expect(await store.pendingOutboxes(10)).toEqual(['risky']);
 
     await store.save({ ...emptyState('risky'), atRisk: true, outbox: [], version: 2 }, { pendingOutbox: true });
-    expect(Object.keys((await raw('risky'))!).sort()).toEqual(['body', 'customerId', 'v']);
+    expect(Object.keys((await raw('risky'))!).sort()).toEqual(['body', 'customerId', 'listBucket', 'v']);
     expect(await store.pendingOutboxes(10)).toEqual([]);
   });
 
@@ -130,7 +132,7 @@ describe('DynamoStateStore table and items', () => {
 
     await store.save({ ...emptyState('idle'), dueAtMs: null });
     await store.save({ ...emptyState('due'), dueAtMs: 1_000 });
-    expect(Object.keys((await raw('idle'))!).sort()).toEqual(['body', 'customerId', 'v']);
+    expect(Object.keys((await raw('idle'))!).sort()).toEqual(['body', 'customerId', 'listBucket', 'v']);
     expect(await raw('due')).toMatchObject({
       v: { N: '1' },
       dueAt: { N: '1000' },
@@ -139,7 +141,7 @@ describe('DynamoStateStore table and items', () => {
     expect(JSON.parse(bodyJson((await raw('due'))!)!)).not.toHaveProperty('version');
 
     await store.save({ ...emptyState('due'), dueAtMs: null, version: 1 });
-    expect(Object.keys((await raw('due'))!).sort()).toEqual(['body', 'customerId', 'v']);
+    expect(Object.keys((await raw('due'))!).sort()).toEqual(['body', 'customerId', 'listBucket', 'v']);
     let indexed = 0;
     for (let bucket = 0; bucket < 4; bucket++) {
       const { Count } = await client.send(

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyEvent, emptyState, type CustomerState } from '../../models/customer/customerState.ts';
 import type { OrderEvent } from '../../models/customer/orderEvent.ts';
-import { VersionConflictError, type StateStore } from '../../consumers/stateStore/stateStore.ts';
+import { type ListingPosition, VersionConflictError, type StateStore } from '../../consumers/stateStore/stateStore.ts';
 
 export interface StoreUnderTest {
   store: StateStore;
@@ -320,6 +320,63 @@ export function describeStateStoreContract(
         const states = await scanAll(store);
         expect(states.map((state) => state.customerId).sort()).toEqual([...ids].sort());
         for (const state of states) expect(state).toEqual({ ...withDue(state.customerId, dueOf(state.customerId)), version: 1 });
+      }));
+
+    it('lists every customer exactly once in pages of at most the limit, and never the watermark or receipts', () =>
+      withStore(async (store) => {
+        const ids = Array.from({ length: 53 }, (_, at) => `L-${at}`).concat(['é-accent', '\u{1F600}-astral', '\uFFFD-replacement']);
+        await saveAll(store, ids.map((id) => withDue(id, null)));
+        await store.advanceWatermark(99);
+        await store.noteSettled('batch-1');
+        for (const limit of [1, 7, 56, 1_000]) {
+          const listed: string[] = [];
+          let after: ListingPosition | undefined;
+          for (let pages = 0; pages < 200; pages++) {
+            const { states, next } = await store.listCustomers(limit, after);
+            expect(states.length).toBeLessThanOrEqual(limit);
+            for (const state of states) expect(state).toEqual({ ...withDue(state.customerId, null), version: 1 });
+            listed.push(...states.map((state) => state.customerId));
+            if (next === null) break;
+            after = next;
+          }
+          expect(listed.length, `limit ${limit}`).toBe(ids.length);
+          expect(new Set(listed), `limit ${limit}`).toEqual(new Set(ids));
+        }
+        expect(await store.listCustomers(0)).toEqual({ states: [], next: null });
+        // A position no page returned is a place in the listing, not an error.
+        const forged = await store.listCustomers(5, { bucket: 0, afterId: '\u{10FFFF}' });
+        expect(forged.states.length).toBeLessThanOrEqual(5);
+        expect((await store.listCustomers(5, { bucket: 1_000_000, afterId: '' })).states).toEqual([]);
+      }));
+
+    it('lists exactly the customers flagged at risk, most expected loss first, a page at a time, and follows them as they change', () =>
+      withStore(async (store) => {
+        const atRisk = (customerId: string, churn: number, clv: number, flagged = true) => {
+          const state = withDue(customerId, null);
+          state.score = { ...richState().score!, churnProbability: churn, clv };
+          state.atRisk = flagged;
+          return state;
+        };
+        await saveAll(store, [atRisk('r-low', 0.7, 10), atRisk('r-high', 0.9, 500), atRisk('r-mid', 0.8, 100), atRisk('r-tie-b', 0.8, 100), atRisk('calm', 0.95, 900, false), withDue('unscored', 5)]);
+        const pages: string[][] = [];
+        let after: string | undefined;
+        for (;;) {
+          const { states, next } = await store.atRiskCustomers(2, after);
+          expect(states.length).toBeLessThanOrEqual(2);
+          pages.push(states.map((state) => state.customerId));
+          if (next === null) break;
+          after = next;
+        }
+        expect(pages.flat()).toEqual(['r-high', 'r-tie-b', 'r-mid', 'r-low']);
+        // Recovered: out of the index; newly at risk: in it, ranked by its new score.
+        const mid = await stored(store, 'r-mid');
+        await store.save({ ...mid, atRisk: false });
+        const calm = await stored(store, 'calm');
+        await store.save({ ...calm, atRisk: true });
+        const all = await store.atRiskCustomers(100);
+        expect(all.states.map((state) => state.customerId)).toEqual(['calm', 'r-high', 'r-tie-b', 'r-low']);
+        expect(all.next).toBeNull();
+        expect(await store.atRiskCustomers(0)).toEqual({ states: [], next: null });
       }));
 
     it('keeps a watermark that starts at 0 and only rises', () =>

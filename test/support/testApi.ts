@@ -1,6 +1,6 @@
 import type { ApiServiceConfig } from '../../api/apiConfig.ts';
 import { ApiService } from '../../api/apiService.ts';
-import { streamStore } from '../../bench/apiBench.ts';
+import { streamStore } from '../../consumers/stateBootstrap.ts';
 import { type ApiLogger, createApiHandler } from '../../api/http/apiHandler.ts';
 import type { CorsConfig } from '../../api/http/cors.ts';
 import { httpApiEvent, restApiEvent } from '../../api/http/events.ts';

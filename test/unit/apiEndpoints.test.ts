@@ -16,6 +16,7 @@ import { statesUpTo } from '../../models/clv/btydTraining.ts';
 import { dayIndex, isoDay, parseIsoDay } from '../../models/time/calendar.ts';
 import { featuresOf } from '../../models/customer/customerFeatures.ts';
 import { cloneState } from '../../models/customer/customerState.ts';
+import { riskRankKey } from '../../consumers/stateStore/stateStore.ts';
 import { eligibility } from '../../models/demand/elasticity.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
 import { createTestApi, type TestApi } from '../support/testApi.ts';
@@ -413,72 +414,110 @@ async function firstStreamState() {
   throw new Error('no stream customers in the fixture');
 }
 
+async function storeIds(store: TestApi['store']): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const page of store.scan()) for (const state of page) ids.push(state.customerId);
+  return ids.sort();
+}
+
 describe('POST /demand-insights/clv and /churn: all customers', () => {
-  it('lists every known customer once, by id, a page at a time', async () => {
+  it('lists every live customer once, in the store\'s key order, a page at a time, with no total', async () => {
     const seen: string[] = [];
     let cursor: string | undefined;
     let pages = 0;
     do {
-      const response = await api.call('POST', '/demand-insights/clv', { limit: 70, ...(cursor ? { cursor } : {}) });
+      const response = await api.call('POST', '/demand-insights/clv', { limit: 17, ...(cursor ? { cursor } : {}) });
       expect(response.status, JSON.stringify(response.body)).toBe(200);
       const body = ClvResponseSchema.parse(response.body);
-      expect(body.total).toBe(300);
-      expect(body.customers.length).toBeLessThanOrEqual(70);
+      expect(body.total).toBeNull();
+      expect(body.customers.length).toBeLessThanOrEqual(17);
       seen.push(...body.customers.map((row) => row.customer_id));
       cursor = body.next_cursor ?? undefined;
       pages++;
-    } while (cursor);
-    expect(pages).toBe(5);
-    expect(seen).toEqual([...new Set(events.map((e) => e.customerId))].sort());
+    } while (cursor && pages < 100);
+    const live = await storeIds(api.store);
+    expect(live.length).toBeGreaterThan(17);
+    expect(pages).toBe(Math.ceil(live.length / 17));
+    expect(seen).toEqual(live);
   });
 
-  it('defaults to pages of 1000 and says where each score comes from', async () => {
+  it('defaults to pages of 1000, all from the stream (lake-only customers are answered by id, never listed)', async () => {
     const body = ChurnResponseSchema.parse((await api.call('POST', '/demand-insights/churn', {})).body);
-    expect(body.customers).toHaveLength(300);
+    expect(body.customers).toHaveLength((await storeIds(api.store)).length);
     expect(body.next_cursor).toBeNull();
-    const sources = new Set(body.customers.map((row) => (row.found ? row.source : 'none')));
-    expect(sources).toEqual(new Set(['stream', 'lake']));
+    expect(new Set(body.customers.map((row) => (row.found ? row.source : 'none')))).toEqual(new Set(['stream']));
   });
 
-  it('takes any base64url cursor as a place in id order, and rejects other text and limits outside 1..5000', async () => {
-    const all = [...new Set(events.map((e) => e.customerId))].sort();
+  it('takes any base64url cursor as a place in the listing (a forged one moves the page, never widens it), and rejects other text and limits outside 1..5000', async () => {
+    const all = await storeIds(api.store);
     const after = ChurnResponseSchema.parse((await api.call('POST', '/demand-insights/churn', { cursor: encodeCursor('U000100a') })).body);
     expect(after.customers.map((row) => row.customer_id)).toEqual(all.filter((id) => id > 'U000100a'));
     const first = ChurnResponseSchema.parse((await api.call('POST', '/demand-insights/churn', { cursor: 'AAAA', limit: 3 })).body);
     expect(first.customers.map((row) => row.customer_id)).toEqual(all.slice(0, 3));
+    // JSON of the right shape but a bucket no store has: an empty last page, not an error.
+    const far = ChurnResponseSchema.parse((await api.call('POST', '/demand-insights/churn', { cursor: encodeCursor('{"b":999999,"a":""}') })).body);
+    expect([far.customers, far.next_cursor]).toEqual([[], null]);
+    // Wrong shapes are read as text: still a place, still at most limit rows.
+    for (const forged of ['{"b":-1,"a":"x"}', '{"b":0,"a":"x","admin":true}', '[1,2]', '{"b":1e308}']) {
+      const page = ChurnResponseSchema.parse((await api.call('POST', '/demand-insights/churn', { cursor: encodeCursor(forged), limit: 5 })).body);
+      expect(page.customers.length).toBeLessThanOrEqual(5);
+    }
     expectError(await api.call('POST', '/demand-insights/churn', { cursor: 'not a cursor!' }), 400, 'cursor');
     expectError(await api.call('POST', '/demand-insights/churn', { cursor: 'Zm9v=' }), 400, 'cursor');
-    for (const limit of [0, 5001, 2.5, '10']) expectError(await api.call('POST', '/demand-insights/churn', { limit }), 400, 'limit');
+    for (const limit of [0, 5001, 2.5, '10', 1e9]) expectError(await api.call('POST', '/demand-insights/churn', { limit }), 400, 'limit');
   });
 });
 
 describe('GET /demand-insights/at-risk-customers', () => {
-  it('lists customers at or above the threshold by churn probability × CLV, at most limit', async () => {
-    const response = await api.call('GET', '/demand-insights/at-risk-customers?threshold=0.5&limit=25');
-    expect(response.status).toBe(200);
-    const body = AtRiskResponseSchema.parse(response.body);
-    expect(body.customers.length).toBe(Math.min(25, body.total_at_risk));
-    for (const row of body.customers) {
-      expect(row.churn_probability).toBeGreaterThanOrEqual(0.5);
-      expect(row.expected_loss).toBeCloseTo(row.churn_probability * row.clv, 9);
-    }
-    const losses = body.customers.map((row) => row.expected_loss);
-    expect(losses).toEqual([...losses].sort((a, b) => b - a));
+  // Every customer in the store, swept as of the history's end: the scorer's at-risk flags are set.
+  let whole: TestApi;
+  beforeAll(async () => {
+    whole = await createTestApi({ events, streamDays: 100_000, model: api.model });
   });
 
-  it('agrees with /churn on who is at risk', async () => {
-    const churn = ChurnResponseSchema.parse((await api.call('POST', '/demand-insights/churn', {})).body);
-    const atRisk = AtRiskResponseSchema.parse((await api.call('GET', '/demand-insights/at-risk-customers?threshold=0.6&limit=1000')).body);
-    const expected = churn.customers.filter((row) => row.found && row.churn_probability >= 0.6).map((row) => row.customer_id).sort();
-    expect(atRisk.customers.map((row) => row.customer_id).sort()).toEqual(expected);
-    expect(atRisk.total_at_risk).toBe(expected.length);
+  async function flagged(store: TestApi['store']) {
+    const rows: { id: string; key: string }[] = [];
+    for await (const page of store.scan()) for (const state of page) if (riskRankKey(state) !== null) rows.push({ id: state.customerId, key: riskRankKey(state)! });
+    return rows.sort((a, b) => (a.key < b.key ? 1 : -1)).map((row) => row.id);
+  }
+
+  async function allPages(target: TestApi, query: string): Promise<{ ids: string[]; pages: number }> {
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const response = await target.call('GET', `/demand-insights/at-risk-customers?${query}${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(response.status, JSON.stringify(response.body)).toBe(200);
+      const body = AtRiskResponseSchema.parse(response.body);
+      expect(body.customers.length).toBeLessThanOrEqual(body.limit);
+      for (const row of body.customers) expect(row.expected_loss).toBeCloseTo(row.churn_probability * row.clv, 9);
+      ids.push(...body.customers.map((row) => row.customer_id));
+      cursor = body.next_cursor ?? undefined;
+      pages++;
+    } while (cursor && pages < 1_000);
+    return { ids, pages };
+  }
+
+  it('pages through exactly the customers the scorer flags at risk, ranked by stored expected loss', async () => {
+    const expected = await flagged(whole.store);
+    expect(expected.length).toBeGreaterThan(10);
+    const { ids, pages } = await allPages(whole, 'threshold=0&limit=7');
+    expect(ids).toEqual(expected);
+    expect(pages).toBeGreaterThanOrEqual(Math.ceil(expected.length / 7));
   });
 
-  it('uses threshold 0.6 and limit 100 by default; threshold 0 lists everyone', async () => {
-    const defaults = AtRiskResponseSchema.parse((await api.call('GET', '/demand-insights/at-risk-customers')).body);
+  it('leaves out of each page those whose churn probability is now below threshold', async () => {
+    const body = AtRiskResponseSchema.parse((await whole.call('GET', '/demand-insights/at-risk-customers?threshold=0.9&limit=1000')).body);
+    for (const row of body.customers) expect(row.churn_probability).toBeGreaterThanOrEqual(0.9);
+    const all = (await allPages(whole, 'threshold=0&limit=1000')).ids;
+    const churn = ChurnResponseSchema.parse((await whole.call('POST', '/demand-insights/churn', { customer_ids: all })).body);
+    const high = churn.customers.filter((row) => row.found && row.churn_probability >= 0.9).map((row) => row.customer_id);
+    expect(body.customers.map((row) => row.customer_id).sort()).toEqual(high.sort());
+  });
+
+  it('uses threshold 0.6 and limit 100 by default', async () => {
+    const defaults = AtRiskResponseSchema.parse((await whole.call('GET', '/demand-insights/at-risk-customers')).body);
     expect([defaults.threshold, defaults.limit]).toEqual([0.6, 100]);
-    const all = AtRiskResponseSchema.parse((await api.call('GET', '/demand-insights/at-risk-customers?threshold=0&limit=1000')).body);
-    expect(all.total_at_risk).toBe(300);
   });
 
   it.each([
@@ -488,29 +527,29 @@ describe('GET /demand-insights/at-risk-customers', () => {
     ['threshold=', 'threshold'],
     ['limit=0', 'limit'],
     ['limit=1001', 'limit'],
+    ['limit=1000000000', 'limit'],
     ['limit=10.5', 'limit'],
     ['limit=1&limit=2', 'limit'],
+    ['cursor=not%20a%20cursor', 'cursor'],
     ['treshold=0.5', 'treshold'],
   ])('rejects %s with a 400 naming %s', async (query, field) => {
     expectError(await api.call('GET', `/demand-insights/at-risk-customers?${query}`), 400, field);
   });
 
-  it('shows a store change once the population snapshot expires (populationTtlMs)', async () => {
-    let now = 0;
-    const live = await createTestApi({ events, now: () => now, config: { populationTtlMs: 1_000, populationStaleMs: 0 } });
+  it('shows a store change on the next request: a customer who buys leaves the list (no snapshot in between)', async () => {
+    const live = await createTestApi({ events, streamDays: 100_000, model: api.model });
     const first = AtRiskResponseSchema.parse((await live.call('GET', '/demand-insights/at-risk-customers?threshold=0&limit=1000')).body);
-    const target = first.customers.find((row) => row.source === 'stream')!;
+    const target = first.customers[0];
     const state = (await live.store.getMany([target.customer_id])).get(target.customer_id)!;
     const { applyEvent } = await import('../../models/customer/customerState.ts');
     applyEvent(state, order(state.customerId, 'fresh-order', new Date(live.lastMs).toISOString(), 5000));
-    state.score = null;
+    const { rescore, DEFAULT_RISK_POLICY } = await import('../../models/customer/riskPolicy.ts');
+    rescore(state, live.model, DEFAULT_RISK_POLICY, live.lastMs, 'order');
+    expect(state.atRisk).toBe(false);
     await live.store.save(state);
-    now = 500;
-    const cached = (await live.call('GET', '/demand-insights/at-risk-customers?threshold=0&limit=1000')).body;
-    expect(cached.customers.find((row: { customer_id: string }) => row.customer_id === target.customer_id).clv).toBe(target.clv);
-    now = 1_001;
-    const refreshed = (await live.call('GET', '/demand-insights/at-risk-customers?threshold=0&limit=1000')).body;
-    expect(refreshed.customers.find((row: { customer_id: string }) => row.customer_id === target.customer_id).clv).not.toBe(target.clv);
+    const next = AtRiskResponseSchema.parse((await live.call('GET', '/demand-insights/at-risk-customers?threshold=0&limit=1000')).body);
+    expect(next.customers.map((row) => row.customer_id)).not.toContain(target.customer_id);
+    expect(next.customers).toHaveLength(first.customers.length - 1);
   });
 });
 

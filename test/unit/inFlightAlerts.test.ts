@@ -5,7 +5,7 @@ import { CounterMetrics } from '../../consumers/consumerMetrics.ts';
 import { type ConsumerDeps, processRecords } from '../../consumers/customerBatch.ts';
 import { MemoryDeadLetterSink } from '../../consumers/deadLetters/memoryDeadLetterSink.ts';
 import { MemoryStateStore } from '../../consumers/stateStore/memoryStateStore.ts';
-import type { ReadOptions, SaveOptions, StateStore } from '../../consumers/stateStore/stateStore.ts';
+import type { ListingPosition, ReadOptions, SaveOptions, StateStore } from '../../consumers/stateStore/stateStore.ts';
 import { sweepAll } from '../../consumers/sweep.ts';
 import { cloneState, type CustomerState } from '../../models/customer/customerState.ts';
 import { alertEventId } from '../../models/customer/riskPolicy.ts';
@@ -51,6 +51,8 @@ class TestStore implements StateStore {
   dueBefore = (asOfMs: number, limit: number) => this.inner.dueBefore(asOfMs, limit);
   pendingOutboxes = (limit: number) => this.inner.pendingOutboxes(limit);
   scan = () => this.inner.scan();
+  listCustomers = (limit: number, after?: ListingPosition) => this.inner.listCustomers(limit, after);
+  atRiskCustomers = (limit: number, after?: string) => this.inner.atRiskCustomers(limit, after);
   getWatermark = () => this.inner.getWatermark();
   advanceWatermark = (ms: number) => this.inner.advanceWatermark(ms);
   isSettled = (invocation: string) => this.inner.isSettled(invocation);

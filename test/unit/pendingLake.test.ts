@@ -3,8 +3,7 @@ import { ApiService } from '../../api/apiService.ts';
 import { createApiHandler } from '../../api/http/apiHandler.ts';
 import { httpApiEvent } from '../../api/http/events.ts';
 import { PendingLake } from '../../api/lake/pendingLake.ts';
-import { MemoryStateStore } from '../../consumers/stateStore/memoryStateStore.ts';
-import { statesFromEvents } from '../../models/customer/customerStates.ts';
+import { streamStore } from '../../consumers/stateBootstrap.ts';
 import { generateEvents } from '../../producers/syntheticGenerator.ts';
 import { RecencyModel } from '../support/recencyModel.ts';
 
@@ -13,10 +12,9 @@ import { RecencyModel } from '../support/recencyModel.ts';
  * 503, Retry-After and a plain reason; customer scores answer from the scorer's state alone.
  */
 async function pendingApi() {
-  const store = new MemoryStateStore();
   const events = generateEvents({ customers: 60, days: 200, seed: 3, start: '2024-01-01' });
-  for (const state of statesFromEvents(events).states.values()) await store.save(state);
-  await store.advanceWatermark(Date.parse('2024-07-19T23:59:59.999Z'));
+  // As the stream and the sweep leave it: scored, the silent customers flagged at risk.
+  const store = await streamStore(events, new RecencyModel(), Number.POSITIVE_INFINITY);
   const service = new ApiService({ lake: new PendingLake('the lake is being built from the replay: available when the replay ends', 7), store, model: new RecencyModel() });
   return { handler: createApiHandler({ service: () => service }), service };
 }

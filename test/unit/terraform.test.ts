@@ -479,7 +479,10 @@ describe('terraform: API (api.tf and modules/demand-insights-lambda)', () => {
   it('may query the lake and only read the state table', () => {
     const policy = statements(dataSource(mod, 'aws_iam_policy_document', 'this'));
     const dynamo = policy.flatMap((statement) => (statement.actions as string[]).filter((action) => action.startsWith('dynamodb:')));
-    expect(dynamo.sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Scan']);
+    expect(dynamo.sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
+    // Query only on the two paging indexes; no Scan anywhere (issue 16: bounded reads per request).
+    const query = policy.find((statement) => (statement.actions as string[]).includes('dynamodb:Query'))!;
+    expect((query.resources as string[]).map((arn) => arn.replace(/.*\/index\//, ''))).toEqual(['list-index', 'risk-index']);
     expect(policy.flatMap((s) => s.actions as string[])).toEqual(expect.arrayContaining(['athena:StartQueryExecution', 'athena:GetQueryResults', 'glue:GetTable']));
     expect(expr(one(mod, 'aws_iam_role_policy', 'this').role)).toBe('aws_iam_role.this.id');
     expect(expr(fn.role)).toBe('aws_iam_role.this.arn');

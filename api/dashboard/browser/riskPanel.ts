@@ -59,8 +59,9 @@ export function riskPanel(onCustomer: (customerId: string) => void): { ready: Pr
       (fresh) => {
         answer = fresh;
         panel.meta(`Scores as of ${dateTime(fresh.as_of)} · model ${fresh.model_version} · churn over ${fresh.horizon_days} days ≥ ${fresh.threshold}`);
-        if (fresh.total_at_risk === 0 && lastAlert.size === 0) panel.set('empty', `No customer is at risk (churn probability ≥ ${fresh.threshold}) as of ${dateTime(fresh.as_of)}.`);
-        else panel.set('ready', `${fresh.total_at_risk.toLocaleString('en-GB')} customers at risk; the ${Math.min(LIMIT, fresh.total_at_risk)} with most at stake are listed.`);
+        const shown = fresh.customers.length;
+        if (shown === 0 && lastAlert.size === 0) panel.set('empty', `No customer is at risk (churn probability ≥ ${fresh.threshold}) as of ${dateTime(fresh.as_of)}.`);
+        else panel.set('ready', `The ${shown.toLocaleString('en-GB')} customers at risk with most at stake${fresh.next_cursor === null ? '' : ' (more follow)'}.`);
         render();
       },
       (error) => {

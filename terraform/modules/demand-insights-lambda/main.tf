@@ -125,12 +125,26 @@ data "aws_iam_policy_document" "this" {
     resources = distinct(concat(["arn:${local.partition}:s3:::${local.results_bucket}"], local.data_buckets))
   }
 
+  # Customers by id (BatchGetItem) and the watermark (GetItem). No Scan: listings are one Query
+  # page of the list-index, the at-risk list one of the sparse risk-index (api/services/customerScores.ts).
   dynamic "statement" {
     for_each = var.state_table_name == null ? [] : [var.state_table_name]
     content {
       sid       = "ReadState"
-      actions   = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Scan"]
+      actions   = ["dynamodb:BatchGetItem", "dynamodb:GetItem"]
       resources = ["arn:${local.partition}:dynamodb:${var.aws_region}:${local.account_id}:table/${statement.value}"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.state_table_name == null ? [] : [var.state_table_name]
+    content {
+      sid     = "PageState"
+      actions = ["dynamodb:Query"]
+      resources = [
+        "arn:${local.partition}:dynamodb:${var.aws_region}:${local.account_id}:table/${statement.value}/index/list-index",
+        "arn:${local.partition}:dynamodb:${var.aws_region}:${local.account_id}:table/${statement.value}/index/risk-index",
+      ]
     }
   }
 
