@@ -1,33 +1,45 @@
-import { fitSegments, type Segmentation } from '../../models/segmentation/segmentation.ts';
+import { fitSegments, type Segmentation, type SegmentSummary } from '../../models/segmentation/segmentation.ts';
 import { UnprocessableError } from '../errors.ts';
-import type { CustomerRfm } from '../lake/lakeQueries.ts';
+import { hasAggregates, type CustomerRfm, type LakeAggregates, type LakeQueries } from '../lake/lakeQueries.ts';
 import type { SegmentMembersRequest, SegmentMembersResponse, SegmentsRequest, SegmentsResponse } from '../schemas.ts';
 import type { Population } from './customerPopulation.ts';
 import type { RefreshingCache } from './refreshingCache.ts';
 import { STORE_KEY, type ServiceContext } from './serviceContext.ts';
 
+/**
+ * A fit and what it says of every customer of the lake. `fitted` holds the customers the model
+ * was fitted on: all of them (the in-memory lake), or a bounded random sample (a SQL lake, which
+ * then assigns everyone in SQL and returns only per-segment sizes and means).
+ */
 interface FittedSegments {
   asOf: string;
-  rfm: CustomerRfm[];
+  customers: number;
+  fitted: CustomerRfm[];
   fit: Segmentation;
+  segments: SegmentSummary[];
 }
+
+type Member = SegmentMembersResponse['members'][number];
 
 /** GET segments and GET segment-members: RFM K-Means over the lake's customers, one cached fit per k. */
 export class SegmentsService {
   private readonly rfmCache: RefreshingCache<string, { asOf: string; rfm: CustomerRfm[] }>;
   private readonly fitCache: RefreshingCache<number, FittedSegments>;
+  private readonly membersCache: RefreshingCache<string, Omit<Member, 'clv'>[]>;
 
   constructor(private readonly context: ServiceContext) {
     this.rfmCache = context.lakeCache(1, 'rfm');
     this.fitCache = context.lakeCache(16, 'segments');
+    this.membersCache = context.lakeCache(16, 'segment members');
   }
 
-  /** RFM per customer as of the lake's last day. */
+  /** The customers to fit on as of the lake's last day: a bounded sample when the lake can aggregate, else all. */
   rfm(): Promise<{ asOf: string; rfm: CustomerRfm[] }> {
     return this.rfmCache.get(STORE_KEY, async () => {
       const range = await this.context.dateRange();
       if (!range) return { asOf: '', rfm: [] };
-      return { asOf: range.last, rfm: await this.context.lake.customerRfm(range.last) };
+      const lake = this.context.lake;
+      return { asOf: range.last, rfm: hasAggregates(lake) ? await lake.segmentSample(range.last) : await lake.customerRfm(range.last) };
     });
   }
 
@@ -37,19 +49,22 @@ export class SegmentsService {
       if (rfm.length < k) {
         throw new UnprocessableError('too_few_customers', `${rfm.length} customers cannot form ${k} segments`, { customers: rfm.length, n_clusters: k });
       }
-      return { asOf, rfm, fit: fitSegments(rfm, { k }) };
+      const fit = fitSegments(rfm, { k });
+      const lake = this.context.lake;
+      if (!hasAggregates(lake)) return { asOf, customers: rfm.length, fitted: rfm, fit, segments: fit.segments };
+      return { asOf, fitted: rfm, fit, ...(await everyCustomer(lake, asOf, fit)) };
     });
   }
 
   async segments(request: SegmentsRequest): Promise<SegmentsResponse> {
     const k = request.n_clusters;
-    const { asOf, rfm, fit } = await this.fitted(k);
+    const { asOf, customers, fit, segments } = await this.fitted(k);
     return {
       n_clusters: k,
       as_of: asOf,
-      customers: rfm.length,
+      customers,
       method: 'rfm-kmeans' as const,
-      segments: fit.segments.map((segment) => ({
+      segments: segments.map((segment) => ({
         segment: segment.segment,
         name: segment.name,
         size: segment.size,
@@ -63,36 +78,30 @@ export class SegmentsService {
   }
 
   /**
-   * The customers of each segment with their RFM and CLV, and each segment's mean CLV over all of
-   * its customers. More customers than `limit`: every (n / limit)-th in lake order, so the picture
-   * is the same sample on every call.
+   * The customers of each segment with their RFM and CLV, and each segment's mean CLV over the
+   * members listed that have a score. More customers than `limit`: a deterministic sample (every
+   * (n / limit)-th in id order in memory; the first `limit` in MD5 order from a SQL lake), the same
+   * on every call.
    */
   async segmentMembers(request: SegmentMembersRequest, population: Population, modelVersion: string): Promise<SegmentMembersResponse> {
-    const { asOf, rfm, fit } = await this.fitted(request.n_clusters);
+    const fitted = await this.fitted(request.n_clusters);
     const clvOf = (id: string) => population.byId.get(id)?.score.clv ?? null;
-    const clvSums = new Float64Array(fit.segments.length);
-    const clvCounts = new Int32Array(fit.segments.length);
-    rfm.forEach((row, i) => {
-      const clv = clvOf(row.customerId);
-      if (clv === null) return;
-      clvSums[fit.assignments[i]] += clv;
-      clvCounts[fit.assignments[i]]++;
-    });
-    const step = Math.max(1, rfm.length / request.limit);
-    const members: SegmentMembersResponse['members'] = [];
-    for (let at = 0; at < rfm.length && members.length < request.limit; at += step) {
-      const i = Math.floor(at);
-      const row = rfm[i];
-      members.push({ customer_id: row.customerId, segment: fit.assignments[i], recency_days: row.recencyDays, frequency: row.frequency, monetary: row.monetary, clv: clvOf(row.customerId) });
+    const members = (await this.members(fitted, request)).map((member) => ({ ...member, clv: clvOf(member.customer_id) }));
+    const clvSums = new Float64Array(fitted.segments.length);
+    const clvCounts = new Int32Array(fitted.segments.length);
+    for (const member of members) {
+      if (member.clv === null) continue;
+      clvSums[member.segment] += member.clv;
+      clvCounts[member.segment]++;
     }
     return {
       n_clusters: request.n_clusters,
-      as_of: asOf,
+      as_of: fitted.asOf,
       scores_as_of: new Date(population.asOfMs).toISOString(),
       model_version: modelVersion,
-      customers: rfm.length,
-      sampled: members.length < rfm.length,
-      segments: fit.segments.map((segment) => ({
+      customers: fitted.customers,
+      sampled: members.length < fitted.customers,
+      segments: fitted.segments.map((segment) => ({
         segment: segment.segment,
         name: segment.name,
         size: segment.size,
@@ -106,4 +115,46 @@ export class SegmentsService {
       members,
     };
   }
+
+  private members(fitted: FittedSegments, request: SegmentMembersRequest): Promise<Omit<Member, 'clv'>[]> {
+    const lake = this.context.lake;
+    if (!hasAggregates(lake)) return Promise.resolve(evenSample(fitted, request.limit));
+    return this.membersCache.get(`${request.n_clusters}\u0000${request.limit}`, async () =>
+      (await lake.segmentMembers(fitted.asOf, fitted.fit.model, request.limit)).map((row) => ({
+        customer_id: row.customerId,
+        segment: row.segment,
+        recency_days: row.recencyDays,
+        frequency: row.frequency,
+        monetary: row.monetary,
+      })),
+    );
+  }
+}
+
+/** Every (n / limit)-th fitted customer, in order. */
+function evenSample({ fitted, fit }: FittedSegments, limit: number): Omit<Member, 'clv'>[] {
+  const step = Math.max(1, fitted.length / limit);
+  const members: Omit<Member, 'clv'>[] = [];
+  for (let at = 0; at < fitted.length && members.length < limit; at += step) {
+    const i = Math.floor(at);
+    const row = fitted[i];
+    members.push({ customer_id: row.customerId, segment: fit.assignments[i], recency_days: row.recencyDays, frequency: row.frequency, monetary: row.monetary });
+  }
+  return members;
+}
+
+/** Sizes and means of every segment over all the lake's customers, assigned by the lake's SQL. */
+async function everyCustomer(lake: LakeQueries & LakeAggregates, asOf: string, fit: Segmentation): Promise<{ customers: number; segments: SegmentSummary[] }> {
+  const rows = await lake.segmentSummary(asOf, fit.model);
+  const customers = rows.reduce((sum, row) => sum + row.size, 0);
+  const segments = fit.segments.map((fitted) => {
+    const row = rows.find((candidate) => candidate.segment === fitted.segment);
+    return {
+      ...fitted,
+      size: row?.size ?? 0,
+      share: customers > 0 ? (row?.size ?? 0) / customers : 0,
+      means: row ? { recencyDays: row.recencyDays, frequency: row.frequency, monetary: row.monetary } : { recencyDays: 0, frequency: 0, monetary: 0 },
+    };
+  });
+  return { customers, segments };
 }
