@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { compareCodePoints } from '../../models/customer/customerIds.ts';
 import { fitSegments, type Segmentation, type SegmentSummary } from '../../models/segmentation/segmentation.ts';
 import { UnprocessableError } from '../errors.ts';
 import { hasAggregates, type CustomerRfm, type LakeAggregates, type LakeQueries } from '../lake/lakeQueries.ts';
@@ -39,7 +41,10 @@ export class SegmentsService {
       const range = await this.context.dateRange();
       if (!range) return { asOf: '', rfm: [] };
       const lake = this.context.lake;
-      return { asOf: range.last, rfm: hasAggregates(lake) ? await lake.segmentSample(range.last) : await lake.customerRfm(range.last) };
+      if (!hasAggregates(lake)) return { asOf: range.last, rfm: await lake.customerRfm(range.last) };
+      // Fitted in id order, as the whole population was: a lake smaller than the sample gets the very same fit as before.
+      const sample = await lake.segmentSample(range.last);
+      return { asOf: range.last, rfm: sample.sort((a, b) => compareCodePoints(a.customerId, b.customerId)) };
     });
   }
 
@@ -79,9 +84,8 @@ export class SegmentsService {
 
   /**
    * The customers of each segment with their RFM and CLV, and each segment's mean CLV over the
-   * members listed that have a score. More customers than `limit`: a deterministic sample (every
-   * (n / limit)-th in id order in memory; the first `limit` in MD5 order from a SQL lake), the same
-   * on every call.
+   * members listed that have a score. More customers than `limit`: the first `limit` in MD5-of-id
+   * order, a deterministic random sample, the same on every call and from either kind of lake.
    */
   async segmentMembers(request: SegmentMembersRequest, population: Population, modelVersion: string): Promise<SegmentMembersResponse> {
     const fitted = await this.fitted(request.n_clusters);
@@ -118,7 +122,7 @@ export class SegmentsService {
 
   private members(fitted: FittedSegments, request: SegmentMembersRequest): Promise<Omit<Member, 'clv'>[]> {
     const lake = this.context.lake;
-    if (!hasAggregates(lake)) return Promise.resolve(evenSample(fitted, request.limit));
+    if (!hasAggregates(lake)) return Promise.resolve(md5Sample(fitted, request.limit));
     return this.membersCache.get(`${request.n_clusters}\u0000${request.limit}`, async () =>
       (await lake.segmentMembers(fitted.asOf, fitted.fit.model, request.limit)).map((row) => ({
         customer_id: row.customerId,
@@ -131,16 +135,14 @@ export class SegmentsService {
   }
 }
 
-/** Every (n / limit)-th fitted customer, in order. */
-function evenSample({ fitted, fit }: FittedSegments, limit: number): Omit<Member, 'clv'>[] {
-  const step = Math.max(1, fitted.length / limit);
-  const members: Omit<Member, 'clv'>[] = [];
-  for (let at = 0; at < fitted.length && members.length < limit; at += step) {
-    const i = Math.floor(at);
+/** The first `limit` fitted customers in MD5-of-id order (ties by id), as segment_members.sql picks them. */
+function md5Sample({ fitted, fit }: FittedSegments, limit: number): Omit<Member, 'clv'>[] {
+  const keyed = fitted.map((row, i) => ({ i, key: createHash('md5').update(row.customerId, 'utf8').digest('hex') }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : compareCodePoints(fitted[a.i].customerId, fitted[b.i].customerId)));
+  return keyed.slice(0, limit).map(({ i }) => {
     const row = fitted[i];
-    members.push({ customer_id: row.customerId, segment: fit.assignments[i], recency_days: row.recencyDays, frequency: row.frequency, monetary: row.monetary });
-  }
-  return members;
+    return { customer_id: row.customerId, segment: fit.assignments[i], recency_days: row.recencyDays, frequency: row.frequency, monetary: row.monetary };
+  });
 }
 
 /** Sizes and means of every segment over all the lake's customers, assigned by the lake's SQL. */
