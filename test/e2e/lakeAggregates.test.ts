@@ -196,6 +196,14 @@ describe('on the Online Retail II sample, the aggregates answer as the whole-tab
     expect(new Set(sample.map((row) => row.customerId))).toEqual(new Set(everyone.map((row) => row.customerId)));
 
     const full = fitSegments(everyone, { k: 5 });
+    // The SQL assignment of the full model gives the model's own sizes, and its means to rounding.
+    const assigned = await lake.segmentSummary(asOf, full.model);
+    for (const segment of full.segments) {
+      const row = assigned.find((candidate) => candidate.segment === segment.segment)!;
+      expect(row.size, segment.name).toBe(segment.size);
+      expect(Math.abs(row.monetary - segment.means.monetary)).toBeLessThanOrEqual(1e-9 * segment.means.monetary);
+      expect(Math.abs(row.recencyDays - segment.means.recencyDays)).toBeLessThanOrEqual(1e-9 * Math.max(1, segment.means.recencyDays));
+    }
     // 2,000 is too few here: one segment is then named differently and sizes move by up to 2.4 points (README).
     const sampled = fitSegments(sample.slice(0, 3000), { k: 5 });
     // The sampled model's sizes over every customer, as the API serves them (assigned in SQL).
