@@ -1,5 +1,5 @@
 -- The customers of a fitted segment model, assigned in SQL as segment_summary does (same CTEs),
--- with their RFM: the first `limit` customers in the order of the MD5 of their id, a deterministic
+-- with their RFM: the first "limit" customers in the order of the MD5 of their id, a deterministic
 -- random sample that is the same on every call; one GetQueryResults page per 1,000 members.
 -- Parameters: as-of day twice, twice again (as segment_summary), then how many members (1..20,000).
 WITH as_of AS (

@@ -1,5 +1,5 @@
--- The 1,000 best-selling products over the whole lake (the API's largest `limit`), by units, then
--- id: as product_sales, plus how many products have priced sales in all (`products`, the same on
+-- The 1,000 best-selling products over the whole lake (the largest limit the API takes), by units, then
+-- id: as product_sales, plus how many products have priced sales in all ("products", the same on
 -- every row). Bounded at one GetQueryResults page whatever the number of products.
 -- Parameters: none.
 SELECT product_id, category_id, units, revenue, weeks, products
