@@ -458,7 +458,7 @@ export const ProductsResponseSchema = z.object({
       weekly_units: z.number().describe('units per week of the lake\'s span.'),
     }),
   ),
-  categories: z.array(z.object({ category_id: z.string(), products: z.number().int(), units: z.number() })).describe('Every category, by units, highest first.'),
+  categories: z.array(z.object({ category_id: z.string(), products: z.number().int(), units: z.number() })).describe('The categories, by units, highest first (at most 1,000).'),
 });
 
 export const ErrorResponseSchema = z.object({

@@ -16,6 +16,7 @@ import { eligibility } from '../models/demand/elasticity.ts';
 import { streamStore } from '../consumers/stateBootstrap.ts';
 import { readDataset } from '../producers/datasets/index.ts';
 import { generateEvents } from '../producers/syntheticGenerator.ts';
+import { runLargeLake } from './largeLakeBench.ts';
 
 /**
  * `demand-insights bench api`: per endpoint, the first call on a fresh service (cold) and 200
@@ -37,7 +38,9 @@ const BenchOptionsSchema = z.object({
   data: z.string().min(1).optional(),
   format: z.enum(['cdnow', 'online-retail', 'jsonl']).optional(),
   json: z.boolean().default(false),
-  customers: z.coerce.number().int().min(10).max(1_000_000).optional(),
+  customers: z.coerce.number().int().min(10).max(5_000_000).optional(),
+  /** Where the synthetic lake of --customers is written (kept for the next run); a temporary directory by default. */
+  lake: z.string().min(1).optional(),
   calls: z.coerce.number().int().min(1).max(100_000).default(200),
 }).refine((o) => !o.data || o.format, { message: '--format is required with --data', path: ['format'] });
 
@@ -46,6 +49,11 @@ export interface EndpointResult {
   coldMs: number;
   p50Ms: number;
   p99Ms: number;
+  /** Through Athena: rows the cold call's queries returned, and the most GetQueryResults pages one of them took. */
+  rowsReturned?: number;
+  pages?: number;
+  /** A cold call that failed (the endpoint is then not measured warm). */
+  error?: string;
 }
 
 interface Case {
@@ -61,6 +69,7 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
   if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `--${String(i.path[0] ?? '')}: ${i.message}`).join('; '));
   const options = parsed.data;
   const say = (line: string) => process.stderr.write(`${line}\n`);
+  if (options.customers !== undefined && !options.data) return runLargeLake({ ...options, customers: options.customers }, say);
 
   const events = options.data
     ? (await readDataset(options.data, options.format!)).events

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { athenaClient } from '../../aws/clients.ts';
 import {
   checkParams,
+  fillFragments,
   isoTimestamp,
   loadQueries,
   QueryEngineError,
@@ -22,6 +23,7 @@ import {
   type QueryName,
   type QueryResult,
   type Row,
+  type SqlFragments,
   type SqlParam,
   type SqlValue,
 } from './queryEngine.ts';
@@ -163,9 +165,9 @@ export function createAthenaEngine(options: AthenaEngineOptions): AthenaEngine {
   const factor = options.backoffFactor ?? 2;
   let closed = false;
 
-  const start = async (name: QueryName, params: readonly SqlParam[]): Promise<string> => {
+  const start = async (name: QueryName, params: readonly SqlParam[], fragments?: SqlFragments): Promise<string> => {
     const input: StartQueryExecutionCommandInput = {
-      QueryString: texts[name],
+      QueryString: fillFragments(name, texts[name], fragments),
       WorkGroup: options.workgroup,
       QueryExecutionContext: { Database: options.database, ...(options.catalog ? { Catalog: options.catalog } : {}) },
       ...(options.outputLocation ? { ResultConfiguration: { OutputLocation: options.outputLocation } } : {}),
@@ -236,11 +238,11 @@ export function createAthenaEngine(options: AthenaEngineOptions): AthenaEngine {
   return {
     kind: 'athena',
     sqlText: (name) => texts[name],
-    async query(name, params = []) {
+    async query(name, params = [], fragments) {
       if (closed) throw new QueryEngineError('the Athena engine is closed');
       checkParams(name, params);
       const deadline = Date.now() + timeoutMs;
-      const id = await start(name, params);
+      const id = await start(name, params, fragments);
       await awaitCompletion(name, id, deadline);
       return fetchResults(name, id, deadline);
     },

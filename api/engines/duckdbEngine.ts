@@ -18,6 +18,7 @@ import {
 import { ORDER_LINE_COLUMNS, ORDERS_DIR, PARTITION_COLUMN, PRODUCT_COLUMNS, PRODUCTS_DIR, sqlString, type LakeColumn } from '../lake/lakeLayout.ts';
 import {
   checkParams,
+  fillFragments,
   loadQueries,
   QueryEngineError,
   quotedName,
@@ -27,6 +28,7 @@ import {
   type QueryName,
   type QueryResult,
   type Row,
+  type SqlFragments,
   type SqlParam,
   type SqlValue,
 } from './queryEngine.ts';
@@ -80,6 +82,7 @@ export async function createDuckDbEngine(options: DuckDbEngineOptions): Promise<
   try {
     texts = loadQueries(tables, options.sqlDir);
     await connection.run('SET parquet_metadata_cache = true');
+    await defineTrinoFunctions(connection);
     await createLakeViews(connection, lakeDir);
     if (snapshot) await loadSnapshot(connection);
   } catch (error) {
@@ -88,17 +91,24 @@ export async function createDuckDbEngine(options: DuckDbEngineOptions): Promise<
     throw error;
   }
 
-  const prepared = new Map<QueryName, DuckDBPreparedStatement>();
+  // By text: a query with generated parts (QUERY_FRAGMENTS) is one statement per model.
+  const prepared = new Map<string, DuckDBPreparedStatement>();
   const cache = new Map<string, QueryResult>();
   const cacheEntries = snapshot ? (options.resultCacheEntries ?? 32) : 0;
   const serial = new Serial();
   let closed = false;
 
-  const statement = async (name: QueryName) => {
-    let found = prepared.get(name);
+  const statement = async (text: string) => {
+    let found = prepared.get(text);
     if (!found) {
-      found = await connection.prepare(texts[name]);
-      prepared.set(name, found);
+      // Statements of fitted models come and go with the fits: keep the latest few.
+      if (prepared.size >= 64) {
+        const [oldest, statement] = prepared.entries().next().value as [string, DuckDBPreparedStatement];
+        statement.destroySync();
+        prepared.delete(oldest);
+      }
+      found = await connection.prepare(text);
+      prepared.set(text, found);
     }
     return found;
   };
@@ -112,11 +122,12 @@ export async function createDuckDbEngine(options: DuckDbEngineOptions): Promise<
   return {
     kind: 'duckdb',
     sqlText: (name) => texts[name],
-    query: (name, params = []) =>
+    query: (name, params = [], fragments?: SqlFragments) =>
       serial.run(async () => {
         if (closed) throw new QueryEngineError('the DuckDB engine is closed');
         checkParams(name, params);
-        const key = cacheEntries > 0 ? JSON.stringify([name, params]) : '';
+        const text = fillFragments(name, texts[name], fragments);
+        const key = cacheEntries > 0 ? JSON.stringify([text, params]) : '';
         const cached = cache.get(key);
         if (cached) {
           cache.delete(key);
@@ -125,7 +136,7 @@ export async function createDuckDbEngine(options: DuckDbEngineOptions): Promise<
         }
         // Live: the files are listed again per query (new partitions and rebuilds show at once).
         if (!snapshot) await relist();
-        const prepared = await statement(name);
+        const prepared = await statement(text);
         prepared.clearBindings();
         params.forEach((param, index) => bindParam(prepared, index + 1, param));
         let result: QueryResult;
@@ -158,6 +169,15 @@ export async function createDuckDbEngine(options: DuckDbEngineOptions): Promise<
         instance.closeSync();
       }),
   };
+}
+
+/**
+ * The Trino functions the lake SQL uses that DuckDB lacks, as macros. `to_utf8` is the identity:
+ * DuckDB's md5 of a VARCHAR hashes its UTF-8 bytes and returns them as lowercase hex, which sorts
+ * as Trino's md5 varbinary does (byte by byte), the only use the SQL makes of it.
+ */
+export async function defineTrinoFunctions(connection: DuckDBConnection): Promise<void> {
+  await connection.run('CREATE OR REPLACE MACRO to_utf8(text) AS text');
 }
 
 /**

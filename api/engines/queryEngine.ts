@@ -48,15 +48,55 @@ export const QUERIES = {
   customer_order_lines_for: CUSTOMER_BATCH,
   customer_order_totals: 0,
   customer_order_totals_for: CUSTOMER_BATCH,
+  segment_sample: 2,
+  segment_summary: 4,
+  segment_members: 5,
+  pooled_elasticity: 4,
+  top_products: 0,
+  product_categories: 0,
 } as const satisfies Record<string, number>;
+
+/**
+ * Queries whose text has generated parts: numbers this code computed (a fitted model's scaler and
+ * centroids), never caller input, filled in at run time by `fillFragments`. Every other
+ * placeholder of these files is a table.
+ */
+export const QUERY_FRAGMENTS: Partial<Record<QueryName, readonly string[]>> = {
+  segment_summary: ['scaled', 'distances', 'nearest'],
+  segment_members: ['scaled', 'distances', 'nearest'],
+};
+
+/** Generated SQL text a query is filled with, by placeholder name. */
+export type SqlFragments = Readonly<Record<string, string>>;
+
+/**
+ * What a fragment may contain: names, numbers, arithmetic, comparisons, commas, parentheses. No
+ * quote, no `?`, no semicolon, no comment: a fragment cannot open a literal, take a parameter,
+ * end the statement or hide text.
+ */
+const FRAGMENT_TEXT = /^[A-Za-z0-9_.,+\-*/()<=>\s]*$/;
+
+/** The query's text with its generated parts in place; each must be given, and be only arithmetic. */
+export function fillFragments(name: QueryName, template: string, fragments: SqlFragments = {}): string {
+  const expected = QUERY_FRAGMENTS[name] ?? [];
+  for (const key of Object.keys(fragments)) if (!expected.includes(key)) throw new Error(`${name}: unexpected fragment ${key}`);
+  let text = template;
+  for (const key of expected) {
+    const fragment = fragments[key];
+    if (fragment === undefined) throw new Error(`${name}: fragment ${key} is required`);
+    if (!FRAGMENT_TEXT.test(fragment) || fragment.includes('--') || fragment.includes('/*')) throw new Error(`${name}: fragment ${key} is not plain arithmetic`);
+    text = text.replaceAll(`{{${key}}}`, fragment);
+  }
+  return text;
+}
 
 export type QueryName = keyof typeof QUERIES;
 export const QUERY_NAMES = Object.keys(QUERIES) as QueryName[];
 
 export interface QueryEngine {
   readonly kind: 'duckdb' | 'athena';
-  /** Runs api/sql/<name>.sql with `params` bound to its `?`s, in order. */
-  query(name: QueryName, params?: readonly SqlParam[]): Promise<QueryResult>;
+  /** Runs api/sql/<name>.sql with `params` bound to its `?`s, in order, and its generated parts (QUERY_FRAGMENTS) filled in. */
+  query(name: QueryName, params?: readonly SqlParam[], fragments?: SqlFragments): Promise<QueryResult>;
   close(): Promise<void>;
 }
 
@@ -106,7 +146,9 @@ export function renderSql(name: QueryName, text: string, tables: TableRefs): str
     .filter((line) => !/^\s*--/.test(line))
     .join('\n')
     .trim();
-  const rendered = body.replace(PLACEHOLDER, (_, key: string) => {
+  const fragments = QUERY_FRAGMENTS[name] ?? [];
+  const rendered = body.replace(PLACEHOLDER, (whole, key: string) => {
+    if (fragments.includes(key)) return whole;
     if (key !== 'orders' && key !== 'products') throw new Error(`${name}.sql: unknown placeholder {{${key}}}`);
     return tables[key];
   });

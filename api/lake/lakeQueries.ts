@@ -95,3 +95,74 @@ export interface LakeQueries {
   customerOrderLines(customerIds?: readonly string[]): Promise<LakeOrderLine[]>;
   close(): Promise<void>;
 }
+
+/** One segment of a fitted model over every customer of the lake: its size and RFM means. */
+export interface SegmentAggregate {
+  segment: number;
+  size: number;
+  recencyDays: number;
+  frequency: number;
+  monetary: number;
+}
+
+/** A customer of a segment, as segment_members assigns it. */
+export interface SegmentMember extends CustomerRfm {
+  segment: number;
+}
+
+/** The within-product sums of a pooled elasticity (pooled_elasticity.sql). */
+export interface PooledElasticitySums {
+  /** Products and product-weeks in scope with a price, eligible or not. */
+  allProducts: number;
+  allObservations: number;
+  /** Eligible products and their weeks. */
+  products: number;
+  observations: number;
+  sxx: number;
+  sxy: number;
+  syy: number;
+  rss: number;
+  meat: number;
+}
+
+/** The best sellers (at most TOP_PRODUCTS) and how many products sold in all. */
+export interface TopProducts {
+  total: number;
+  products: ProductSales[];
+}
+
+export interface CategorySales {
+  categoryId: string;
+  products: number;
+  units: number;
+}
+
+/**
+ * An optional LakeQueries extension: aggregates computed by the lake engine, each a bounded
+ * number of rows whatever the lake's size. When the lake offers them the services use them
+ * instead of fetching per-customer or per-product-week rows (the SQL lakes do; the in-memory
+ * test double does not, and is answered by the older whole-table path).
+ */
+export interface LakeAggregates {
+  /** RFM of a deterministic random sample of at most SEGMENT_SAMPLE_SIZE customers (api/lake/segmentSql.ts). */
+  segmentSample(asOf: string): Promise<CustomerRfm[]>;
+  /** Every customer assigned to the model's nearest centroid: per-segment sizes and means (segments with none left out). */
+  segmentSummary(asOf: string, model: SegmentModelNumbers): Promise<SegmentAggregate[]>;
+  /** The first `limit` customers in MD5 order, assigned as segmentSummary does. */
+  segmentMembers(asOf: string, model: SegmentModelNumbers, limit: number): Promise<SegmentMember[]>;
+  /** Pooled elasticity sums for a category or the store. */
+  pooledElasticitySums(scope: DemandScope): Promise<PooledElasticitySums>;
+  topProducts(): Promise<TopProducts>;
+  productCategories(): Promise<CategorySales[]>;
+}
+
+/** What the SQL needs of a segment model. */
+export interface SegmentModelNumbers {
+  mean: readonly [number, number, number];
+  std: readonly [number, number, number];
+  centroids: readonly (readonly [number, number, number])[];
+}
+
+export function hasAggregates(lake: LakeQueries): lake is LakeQueries & LakeAggregates {
+  return typeof (lake as Partial<LakeAggregates>).segmentSummary === 'function';
+}

@@ -1,4 +1,16 @@
-import type { CustomerRfm, DailyUnits, DemandScope, LakeOrderLine, LakeOrderTotal, LakeOrderTotals, LakeQueries, ProductSales, WeeklyProductSales } from './lakeQueries.ts';
+import type {
+  CustomerRfm,
+  DailyUnits,
+  DemandScope,
+  LakeAggregates,
+  LakeOrderLine,
+  LakeOrderTotal,
+  LakeOrderTotals,
+  LakeQueries,
+  ProductSales,
+  WeeklyProductSales,
+} from './lakeQueries.ts';
+import { segmentFragments } from './segmentSql.ts';
 import { compareCodePoints } from '../../models/customer/customerIds.ts';
 import { CUSTOMER_BATCH, QueryEngineError, type QueryEngine, type Row, type SqlParam } from '../engines/queryEngine.ts';
 
@@ -6,7 +18,7 @@ import { CUSTOMER_BATCH, QueryEngineError, type QueryEngine, type Row, type SqlP
  * LakeQueries over the SQL files of api/sql/, on any QueryEngine (DuckDB locally, Athena on
  * AWS). Caller values become positional parameters; nothing a caller sends reaches the SQL text.
  */
-export function createLakeQueries(engine: QueryEngine, options: { concurrency?: number } = {}): LakeQueries & LakeOrderTotals {
+export function createLakeQueries(engine: QueryEngine, options: { concurrency?: number } = {}): LakeQueries & LakeOrderTotals & LakeAggregates {
   const concurrency = Math.max(1, options.concurrency ?? 4);
 
   return {
@@ -62,6 +74,80 @@ export function createLakeQueries(engine: QueryEngine, options: { concurrency?: 
         frequency: number(row, 'frequency'),
         monetary: number(row, 'monetary'),
       }));
+    },
+
+    async segmentSample(asOf) {
+      const asOfDay = dayNumber(asOf, 'asOf');
+      const { rows } = await engine.query('segment_sample', [asOf, asOf]);
+      return rows.map((row) => ({
+        customerId: requiredText(row, 'customer_id'),
+        recencyDays: asOfDay - dayNumber(requiredText(row, 'last_order_day'), 'last_order_day'),
+        frequency: number(row, 'frequency'),
+        monetary: number(row, 'monetary'),
+      }));
+    },
+
+    async segmentSummary(asOf, model) {
+      dayNumber(asOf, 'asOf');
+      const { rows } = await engine.query('segment_summary', [asOf, asOf, asOf, asOf], segmentFragments(model));
+      return rows.map((row) => {
+        const size = number(row, 'size');
+        return {
+          segment: number(row, 'segment'),
+          size,
+          recencyDays: number(row, 'recency_days') / size,
+          frequency: number(row, 'orders') / size,
+          monetary: number(row, 'cents') / 100 / size,
+        };
+      });
+    },
+
+    async segmentMembers(asOf, model, limit) {
+      dayNumber(asOf, 'asOf');
+      if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
+      const { rows } = await engine.query('segment_members', [asOf, asOf, asOf, asOf, limit], segmentFragments(model));
+      return rows.map((row) => ({
+        customerId: requiredText(row, 'customer_id'),
+        segment: number(row, 'segment'),
+        recencyDays: number(row, 'recency'),
+        frequency: number(row, 'frequency'),
+        monetary: number(row, 'monetary'),
+      }));
+    },
+
+    async pooledElasticitySums(scope) {
+      const [row] = (await engine.query('pooled_elasticity', scopeParams(scope))).rows;
+      const sum = (column: string) => (row?.[column] === null ? 0 : number(row, column));
+      return {
+        allProducts: number(row, 'all_products'),
+        allObservations: number(row, 'all_observations'),
+        products: number(row, 'products'),
+        observations: sum('observations'),
+        sxx: sum('sxx'),
+        sxy: sum('sxy'),
+        syy: sum('syy'),
+        rss: sum('rss'),
+        meat: sum('meat'),
+      };
+    },
+
+    async topProducts() {
+      const { rows } = await engine.query('top_products');
+      return {
+        total: rows.length > 0 ? number(rows[0], 'products') : 0,
+        products: rows.map((row) => ({
+          productId: requiredText(row, 'product_id'),
+          categoryId: optionalText(row, 'category_id'),
+          units: number(row, 'units'),
+          revenue: number(row, 'revenue'),
+          weeks: number(row, 'weeks'),
+        })),
+      };
+    },
+
+    async productCategories() {
+      const { rows } = await engine.query('product_categories');
+      return rows.map((row) => ({ categoryId: requiredText(row, 'category_id'), products: number(row, 'products'), units: number(row, 'units') }));
     },
 
     async customerOrderLines(customerIds): Promise<LakeOrderLine[]> {

@@ -3,12 +3,13 @@ import {
   type ElasticityEstimate,
   InsufficientPriceVariationError,
   pooledElasticity,
+  pooledElasticityFromSums,
   productElasticity,
 } from '../../models/demand/elasticity.ts';
 import { optimizePrice } from '../../models/demand/priceOptimization.ts';
 import { parseIsoDay, weekIndex } from '../../models/time/calendar.ts';
 import { UnprocessableError } from '../errors.ts';
-import type { DemandScope, WeeklyProductSales } from '../lake/lakeQueries.ts';
+import { hasAggregates, type DemandScope, type WeeklyProductSales } from '../lake/lakeQueries.ts';
 import type { ElasticityResponse, PriceElasticityRequest, PriceOptimizationRequest, PriceOptimizationResponse } from '../schemas.ts';
 import type { RefreshingCache } from './refreshingCache.ts';
 import { type ServiceContext, scopeKey, scopeOf } from './serviceContext.ts';
@@ -25,11 +26,8 @@ export class PricingService {
 
   async elasticity(scope: DemandScope): Promise<ElasticityEstimate> {
     const outcome = await this.elasticityCache.get(scopeKey(scope), async (): Promise<ElasticityOutcome> => {
-      const tables = weeklyTables(await this.context.lake.weeklyProductSales(scope));
       try {
-        const estimate = scope.productId !== undefined
-          ? productElasticity(tables.get(scope.productId) ?? emptyTable(scope.productId))
-          : pooledElasticity([...tables.values()]);
+        const estimate = await this.estimate(scope);
         if (!Number.isFinite(estimate.coefficient) || !Number.isFinite(estimate.standardError)) {
           throw new InsufficientPriceVariationError('the weekly prices do not identify an elasticity (the fit is degenerate)', { productId: scope.productId, observations: estimate.observations });
         }
@@ -44,6 +42,18 @@ export class PricingService {
       throw new UnprocessableError('insufficient_price_variation', outcome.error.reason, { ...outcome.error.details });
     }
     return outcome.estimate;
+  }
+
+  /**
+   * A product's weeks are few (one row per week of the lake's span), so they come to the Lambda;
+   * a category or the store is pooled in the lake's SQL when it can (one row of sums), and from
+   * every product-week otherwise (the in-memory lake of the tests).
+   */
+  private async estimate(scope: DemandScope): Promise<ElasticityEstimate> {
+    const lake = this.context.lake;
+    if (scope.productId === undefined && hasAggregates(lake)) return pooledElasticityFromSums(await lake.pooledElasticitySums(scope));
+    const tables = weeklyTables(await lake.weeklyProductSales(scope));
+    return scope.productId !== undefined ? productElasticity(tables.get(scope.productId) ?? emptyTable(scope.productId)) : pooledElasticity([...tables.values()]);
   }
 
   async priceElasticity(request: PriceElasticityRequest): Promise<ElasticityResponse> {

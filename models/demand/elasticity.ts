@@ -17,7 +17,7 @@ export interface ElasticityOptions {
   confidence: number;
 }
 
-const DEFAULT_ELASTICITY_OPTIONS: ElasticityOptions = {
+export const ELASTICITY_DEFAULTS: Readonly<ElasticityOptions> = {
   minWeeks: 20,
   minDistinctPrices: 3,
   priceDecimals: 2,
@@ -76,7 +76,7 @@ export function roundHalfEven(value: number, decimals: number): number {
 }
 
 export function eligibility(table: WeeklyTable, options: Partial<ElasticityOptions> = {}): Eligibility {
-  const opts = { ...DEFAULT_ELASTICITY_OPTIONS, ...options };
+  const opts = { ...ELASTICITY_DEFAULTS, ...options };
   const weeks = table.weeks.length;
   const distinctPrices = new Set(Array.from(table.price, (price) => roundHalfEven(price, opts.priceDecimals))).size;
   let reason: string | undefined;
@@ -88,7 +88,7 @@ export function eligibility(table: WeeklyTable, options: Partial<ElasticityOptio
 }
 
 export function productElasticity(table: WeeklyTable, options: Partial<ElasticityOptions> = {}): ElasticityEstimate {
-  const opts = { ...DEFAULT_ELASTICITY_OPTIONS, ...options };
+  const opts = { ...ELASTICITY_DEFAULTS, ...options };
   const check = eligibility(table, opts);
   if (!check.eligible) {
     throw new InsufficientPriceVariationError(`product ${table.productId}: ${check.reason}`, {
@@ -122,7 +122,7 @@ export function productElasticity(table: WeeklyTable, options: Partial<Elasticit
  * Stata's xtreg, fe does), and a t distribution with G − 1 df.
  */
 export function pooledElasticity(tables: readonly WeeklyTable[], options: Partial<ElasticityOptions> = {}): ElasticityEstimate {
-  const opts = { ...DEFAULT_ELASTICITY_OPTIONS, ...options };
+  const opts = { ...ELASTICITY_DEFAULTS, ...options };
   const eligible = tables.filter((table) => eligibility(table, opts).eligible);
   const n = eligible.reduce((sum, table) => sum + table.weeks.length, 0);
   const groups = eligible.length;
@@ -146,6 +146,51 @@ export function pooledElasticity(tables: readonly WeeklyTable[], options: Partia
     confidence: opts.confidence,
     clustered,
     interpretation: interpret(fit.slope, classical.ci, opts.confidence),
+  };
+}
+
+/**
+ * Within-product sums of a pooled fit, computed elsewhere (the lake's SQL): eligible products and
+ * their weeks, Σdx², Σdx·dy, Σdy² of the demeaned logs, the residual sum of squares about the
+ * slope, and Σ over products of their score (Sxy_g − b·Sxx_g)². With all products and weeks in
+ * scope, for the refusal.
+ */
+export interface PooledSums {
+  allProducts: number;
+  allObservations: number;
+  products: number;
+  observations: number;
+  sxx: number;
+  sxy: number;
+  syy: number;
+  rss: number;
+  meat: number;
+}
+
+/** `pooledElasticity` from its sums: the same estimate, whatever the number of products and weeks behind them. */
+export function pooledElasticityFromSums(sums: PooledSums, options: Partial<Pick<ElasticityOptions, 'confidence' | 'minWeeks' | 'minDistinctPrices'>> = {}): ElasticityEstimate {
+  const opts = { ...ELASTICITY_DEFAULTS, ...options };
+  const { products: groups, observations: n } = sums;
+  if (groups === 0) {
+    throw new InsufficientPriceVariationError(
+      `none of the ${sums.allProducts} products has enough price variation (at least ${opts.minWeeks} weeks and ${opts.minDistinctPrices} distinct weekly prices)`,
+      { observations: sums.allObservations, eligibleProducts: 0 },
+    );
+  }
+  const slope = sums.sxy / sums.sxx;
+  const classical = tInference(slope, Math.sqrt(sums.rss / (n - groups - 1) / sums.sxx), n - groups - 1, opts.confidence);
+  const correction = (groups / (groups - 1)) * ((n - 1) / (n - 1));
+  const clustered = tInference(slope, Math.sqrt((correction * sums.meat) / (sums.sxx * sums.sxx)), groups - 1, opts.confidence);
+  return {
+    scope: 'pooled',
+    coefficient: slope,
+    ...classical,
+    rSquared: sums.syy > 0 ? 1 - sums.rss / sums.syy : 0,
+    observations: n,
+    products: groups,
+    confidence: opts.confidence,
+    clustered,
+    interpretation: interpret(slope, classical.ci, opts.confidence),
   };
 }
 

@@ -20,7 +20,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
  *   the camelCase keys to Glue's lower-case columns as the OpenX SerDe does; malformed lines are
  *   skipped (ignore.malformed.json). DataScannedInBytes of a statement over it is the size of the
  *   objects of the days its `order_date BETWEEN 'a' AND 'b'` names: JSON is read whole.
- * - the Presto functions DuckDB lacks are macros: from_iso8601_timestamp, sequence, cardinality.
+ * - the Presto functions DuckDB lacks are macros: from_iso8601_timestamp, sequence, cardinality, to_utf8.
  */
 
 export interface CatalogTable {
@@ -59,6 +59,8 @@ export class AthenaCatalog {
     await this.connection.run('CREATE MACRO from_iso8601_timestamp(text) AS CAST(text AS TIMESTAMPTZ)');
     await this.connection.run('CREATE MACRO sequence(first, last) AS generate_series(first, last)');
     await this.connection.run('CREATE MACRO cardinality(list) AS len(list)');
+    // md5 of a VARCHAR is DuckDB's hex of the UTF-8 bytes' digest, which sorts as Trino's varbinary.
+    await this.connection.run('CREATE MACRO to_utf8(text) AS text');
     // Unqualified names resolve in the QueryExecutionContext's database (there is only one here).
     await this.connection.run(`SET search_path = ${q(`${this.database},main`)}`);
   }

@@ -84,7 +84,38 @@ export interface AthenaEndpointOptions {
    * UNLOAD writes, S3 serves). Without it UNLOAD fails as on a bucket the caller cannot write.
    */
   s3Buckets?: Record<string, string>;
+  /** Athena's costs in time (off by default: unit tests would only wait). ATHENA_LATENCY is a measured set. */
+  latency?: AthenaLatency;
+  /**
+   * Load the curated tables into memory once (default false: read the files per query). For
+   * benchmarks over a large lake, where DuckDB re-reading hundreds of files per query on a shared
+   * 2-core machine would measure the stand-in, not the queries; the latency model stands for
+   * Athena's own scan. Not with DDL (the curation's catalog needs the file views).
+   */
+  materialize?: boolean;
 }
+
+/**
+ * What a query costs in time in Athena, applied by the stand-in: a query cannot be SUCCEEDED
+ * before `startupMs` plus its bytes scanned at `scanBytesPerMs` have passed since it was
+ * submitted, and each GetQueryResults call waits `pageMs` before it answers.
+ */
+export interface AthenaLatency {
+  startupMs: number;
+  scanBytesPerMs: number;
+  pageMs: number;
+}
+
+/**
+ * One Athena engine v2 query's timeline, as GetQueryExecution reported it (qiita.com/zumax,
+ * "Athenaで統計情報を取得する", 2022): 79,139,461 bytes scanned, queue 295 ms, planning 798 ms,
+ * engine 5,083 ms, service processing 68 ms. Start-up = queue + planning + service processing;
+ * scan rate = bytes / engine time (15.6 MB/s, a pessimistic rate: Athena spreads larger scans
+ * over more workers). The page round trip is this project's assumption (150 ms: an HTTPS call
+ * that reads the result object from S3; no AWS figure was found); MaxResults is at most 1,000
+ * rows (GetQueryResults API reference).
+ */
+export const ATHENA_LATENCY: AthenaLatency = { startupMs: 295 + 798 + 68, scanBytesPerMs: 79_139_461 / 5_083, pageMs: 150 };
 
 export interface AthenaEndpoint {
   endpoint: string;
@@ -96,6 +127,9 @@ export interface AthenaEndpoint {
   operations: RecordedOperation[];
   /** Query ids StopQueryExecution was called for. */
   stopped: string[];
+  /** GetQueryResults calls a query's results took. */
+  pagesOf(queryExecutionId: string): number;
+  scannedBytesOf(queryExecutionId: string): number;
   close(): Promise<void>;
 }
 
@@ -124,6 +158,8 @@ interface Execution {
   reason?: string;
   error?: Failure;
   reused: boolean;
+  /** GetQueryResults calls answered. */
+  pages: number;
   injected?: InjectedOutcome;
   result?: Promise<ResultTable | Failure>;
   table?: ResultTable;
@@ -148,7 +184,7 @@ export async function startAthenaEndpoint(options: AthenaEndpointOptions): Promi
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
   const connection = await instance.connect();
   const glueTables = glueTablesFromTerraform();
-  await createGlueTables(connection, options.lakeDir, database, glueTables);
+  await createGlueTables(connection, options.lakeDir, database, glueTables, options.materialize ?? false);
   const catalog = new AthenaCatalog(connection, database, options.s3Root ?? 's3://demand-insights-lake/curated', options.lakeDir, options.rawDir);
   await catalog.init();
   await catalog.refreshRaw();
@@ -164,6 +200,7 @@ export async function startAthenaEndpoint(options: AthenaEndpointOptions): Promi
       await catalog.rebuild(entry);
     }
   };
+  const columnBytes = options.latency ? await parquetColumnBytes(connection, options.lakeDir, glueTables) : new Map<string, Map<string, number>>();
   const run = async (query: StartedQuery): Promise<ResultTable | Failure> => {
     if (/^\s*UNLOAD\s*\(/i.test(query.queryString)) return unload(connection, query, database, options.s3Buckets ?? {});
     if (/^\s*(CREATE|ALTER|DROP)\b/i.test(query.queryString) && query.database === database) {
@@ -183,7 +220,7 @@ export async function startAthenaEndpoint(options: AthenaEndpointOptions): Promi
     }
     if (/orders_raw/.test(query.queryString)) await catalog.refreshRaw();
     const result = await execute(connection, query, database);
-    if (!('reason' in result)) result.scannedBytes = catalog.rawBytes(query.queryString);
+    if (!('reason' in result)) result.scannedBytes = catalog.rawBytes(query.queryString) + curatedBytes(columnBytes, query.queryString);
     return result;
   };
   const serial = new Serial();
@@ -228,7 +265,7 @@ export async function startAthenaEndpoint(options: AthenaEndpointOptions): Promi
     };
     const index = started.length;
     started.push(query);
-    const execution: Execution = { query, submitted: Date.now(), polls: 0, state: 'QUEUED', reused: false };
+    const execution: Execution = { query, submitted: Date.now(), polls: 0, state: 'QUEUED', reused: false, pages: 0 };
     executions.set(query.id, execution);
 
     execution.injected = options.outcome?.(query, index);
@@ -258,6 +295,10 @@ export async function startAthenaEndpoint(options: AthenaEndpointOptions): Promi
       finish(execution, state, reason, state === 'FAILED' ? { reason, category: 2, type: 1100 } : undefined);
     } else {
       const outcome = await (execution.result as Promise<ResultTable | Failure>);
+      if (!('reason' in outcome) && options.latency && Date.now() < readyAt(execution, outcome, options.latency)) {
+        execution.state = 'RUNNING';
+        return;
+      }
       if ('reason' in outcome) finish(execution, 'FAILED', outcome.reason, outcome);
       else {
         execution.table = outcome;
@@ -306,8 +347,10 @@ export async function startAthenaEndpoint(options: AthenaEndpointOptions): Promi
     return execution;
   };
 
-  const results = (body: Record<string, unknown>) => {
+  const results = async (body: Record<string, unknown>) => {
     const execution = find(body);
+    if (options.latency) await sleep(options.latency.pageMs);
+    execution.pages++;
     const max = body.MaxResults === undefined ? MAX_PAGE : body.MaxResults;
     if (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > MAX_PAGE) {
       throw new ServiceError('InvalidRequestException', `MaxResults must be between 1 and ${MAX_PAGE}`);
@@ -344,7 +387,7 @@ export async function startAthenaEndpoint(options: AthenaEndpointOptions): Promi
         return describe(execution);
       }
       case 'GetQueryResults':
-        return results(body);
+        return await results(body);
       case 'StopQueryExecution': {
         const execution = find(body);
         stopped.push(execution.query.id);
@@ -389,6 +432,8 @@ export async function startAthenaEndpoint(options: AthenaEndpointOptions): Promi
     started,
     operations,
     stopped,
+    pagesOf: (id) => executions.get(id)?.pages ?? 0,
+    scannedBytesOf: (id) => executions.get(id)?.table?.scannedBytes ?? 0,
     async close() {
       await server.close();
       await serial.run(async () => {
@@ -397,6 +442,44 @@ export async function startAthenaEndpoint(options: AthenaEndpointOptions): Promi
       });
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The latency model
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** When a finished query may report SUCCEEDED: start-up, then its bytes at the scan rate; a reused result at once. */
+function readyAt(execution: Execution, table: ResultTable, latency: AthenaLatency): number {
+  if (execution.reused) return execution.submitted;
+  return execution.submitted + latency.startupMs + (table.scannedBytes ?? 0) / latency.scanBytesPerMs;
+}
+
+/** Compressed bytes of each column of each curated table's Parquet files (what Athena bills and reads). */
+async function parquetColumnBytes(connection: DuckDBConnection, lakeDir: string, tables: readonly GlueTable[]): Promise<Map<string, Map<string, number>>> {
+  const out = new Map<string, Map<string, number>>();
+  for (const table of tables) {
+    const dir = join(lakeDir, table.location);
+    const depth = table.partitionKeys.length;
+    const columns = new Map<string, number>();
+    out.set(table.name, columns);
+    if (!hasParquet(dir, depth)) continue;
+    const glob = join(dir, ...Array<string>(depth).fill('*'), '*.parquet');
+    const reader = await connection.runAndReadAll(`SELECT path_in_schema AS name, SUM(total_compressed_size) AS bytes FROM parquet_metadata(${literal(glob)}) GROUP BY path_in_schema`);
+    for (const row of reader.getRowObjectsJson()) columns.set(String(row.name).toLowerCase(), Number(row.bytes));
+  }
+  return out;
+}
+
+/** Bytes a query reads of the curated tables: every column of a table it names that its text mentions. */
+function curatedBytes(columnBytes: Map<string, Map<string, number>>, sql: string): number {
+  const words = new Set((sql.toLowerCase().match(/[a-z_][a-z0-9_]*/g) ?? []));
+  let bytes = 0;
+  for (const [table, columns] of columnBytes) {
+    if (!words.has(table)) continue;
+    for (const [column, size] of columns) if (words.has(column)) bytes += size;
+  }
+  return bytes;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -478,7 +561,7 @@ function hasParquet(dir: string, depth: number): boolean {
  * columns, `union_by_name`), each Glue column cast to its type or NULL when no file has it,
  * partition keys from the Hive directory names. An empty location reads as an empty table.
  */
-async function createGlueTables(connection: DuckDBConnection, lakeDir: string, database: string, tables: readonly GlueTable[]): Promise<void> {
+async function createGlueTables(connection: DuckDBConnection, lakeDir: string, database: string, tables: readonly GlueTable[], materialize: boolean): Promise<void> {
   await connection.run(`CREATE SCHEMA ${identifier(database)}`);
   for (const table of tables) {
     const dir = join(lakeDir, table.location);
@@ -498,7 +581,7 @@ async function createGlueTables(connection: DuckDBConnection, lakeDir: string, d
       );
       select = `SELECT ${cells.join(', ')} FROM ${files}`;
     }
-    await connection.run(`CREATE VIEW ${identifier(database)}.${identifier(table.name)} AS ${select}`);
+    await connection.run(`CREATE ${materialize ? 'TABLE' : 'VIEW'} ${identifier(database)}.${identifier(table.name)} AS ${select}`);
   }
 }
 

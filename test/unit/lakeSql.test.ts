@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, type AthenaClient } from '@aws-sdk/client-athena';
 import { athenaLiteral, createAthenaEngine } from '../../api/engines/athenaEngine.ts';
-import { DEFAULT_SQL_DIR, loadQueries, QUERIES, QUERY_NAMES, quotedName, readSqlFile, renderSql, scanSql, type QueryName } from '../../api/engines/queryEngine.ts';
+import { DEFAULT_SQL_DIR, fillFragments, loadQueries, QUERIES, QUERY_FRAGMENTS, QUERY_NAMES, quotedName, readSqlFile, renderSql, scanSql, type QueryName } from '../../api/engines/queryEngine.ts';
+import { segmentFragments } from '../../api/lake/segmentSql.ts';
 import { scopeParams } from '../../api/lake/lakeQueriesSql.ts';
 import { parseLiteral } from '../support/athenaEndpoint.ts';
 
@@ -15,6 +16,8 @@ import { parseLiteral } from '../support/athenaEndpoint.ts';
  */
 
 const tables = { orders: quotedName('db', 'order_lines'), products: quotedName('db', 'products') };
+const SEGMENT_MODEL = { mean: [3, 1, 4] as const, std: [1, 0.5, 1.5] as const, centroids: [[-1, 0, 0], [0, 1, 1]] as const };
+const fragmentsOf = (name: QueryName) => (QUERY_FRAGMENTS[name] ? segmentFragments(SEGMENT_MODEL) : undefined);
 
 describe('api/sql files', () => {
   const files = readdirSync(DEFAULT_SQL_DIR).filter((file) => file.endsWith('.sql'));
@@ -31,8 +34,10 @@ describe('api/sql files', () => {
     expect(renderSql(name, text, tables)).not.toMatch(/:[A-Za-z_]/); // named parameters (:name)
     const placeholders = [...text.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)].map((match) => match[1]);
     expect(placeholders.length).toBeGreaterThan(0);
-    for (const placeholder of placeholders) expect(['orders', 'products']).toContain(placeholder);
-    expect(text.replace(/\{\{(orders|products)\}\}/g, '')).not.toMatch(/[{}]/);
+    // Besides the tables, only the generated parts a query declares (QUERY_FRAGMENTS; test/unit/segmentSql.test.ts).
+    const allowed = ['orders', 'products', ...(QUERY_FRAGMENTS[name] ?? [])];
+    for (const placeholder of placeholders) expect(allowed).toContain(placeholder);
+    expect(text.replace(/\{\{([a-z_]+)\}\}/g, (whole, key: string) => (allowed.includes(key) ? '' : whole))).not.toMatch(/[{}]/);
   });
 
   it.each(QUERY_NAMES)('%s.sql keeps to the common subset of Athena and DuckDB', (name) => {
@@ -61,7 +66,7 @@ describe('api/sql files', () => {
   it('renders once, without placeholders, the same text on every load', () => {
     const first = loadQueries(tables);
     expect(loadQueries(tables)).toEqual(first);
-    for (const name of QUERY_NAMES) expect(first[name]).not.toMatch(/\{\{/);
+    for (const name of QUERY_NAMES) expect(fillFragments(name, first[name], fragmentsOf(name))).not.toMatch(/\{\{/);
   });
 
   it('sends the same text for any parameters, the values bound as ExecutionParameters only', async () => {
@@ -93,10 +98,10 @@ describe('api/sql files', () => {
       await fc.assert(
         fc.asyncProperty(fc.array(value, { minLength: QUERIES[name], maxLength: QUERIES[name] }), async (params) => {
           sent.length = 0;
-          await engine.query(name, params);
+          await engine.query(name, params, fragmentsOf(name));
           expect(sent).toHaveLength(1);
           const [input] = sent;
-          expect(input.QueryString).toBe(expected[name]);
+          expect(input.QueryString).toBe(fillFragments(name, expected[name], fragmentsOf(name)));
           if (params.length === 0) expect(input.ExecutionParameters).toBeUndefined();
           else {
             expect(input.ExecutionParameters).toHaveLength(params.length);

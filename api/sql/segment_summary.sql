@@ -1,0 +1,51 @@
+-- Every customer's RFM as of a day, assigned in SQL to the nearest centroid of a fitted segment
+-- model (log1p, then the model's scaler, then squared distances; the first of equal distances
+-- wins, as in models/segmentation), and only per-segment sizes and sums returned (integers, so
+-- exact in any order of summation; the caller divides): at most 12 rows.
+-- The model's numbers are generated text (api/lake/segmentSql.ts): {{scaled}} the z-scores
+-- zr, zf, zm; {{distances}} d0..d(k-1); {{nearest}} the segment.
+-- Recency is days from the last order to the as-of day, the lake's last day with any line.
+-- Parameters: as-of day twice (the as-of day), then twice again (the RFM), as in customer_rfm.
+WITH as_of AS (
+  SELECT CAST(MAX(occurred_at) AS DATE) AS day
+  FROM {{orders}}
+  WHERE "date" <= ?
+    AND CAST(occurred_at AS DATE) <= CAST(? AS DATE)
+),
+rfm AS (
+  SELECT
+    customer_id,
+    CAST(MAX(occurred_at) AS DATE) AS last_order_day,
+    COUNT(DISTINCT order_id) AS frequency,
+    SUM(CAST(round(quantity * unit_price * 100) AS BIGINT)) AS cents
+  FROM {{orders}}
+  WHERE type = 'order'
+    AND "date" <= ?
+    AND CAST(occurred_at AS DATE) <= CAST(? AS DATE)
+  GROUP BY customer_id
+),
+features AS (
+  SELECT rfm.customer_id, date_diff('day', rfm.last_order_day, as_of.day) AS recency, rfm.frequency, rfm.cents, CAST(rfm.cents AS DOUBLE) / 100 AS monetary
+  FROM rfm CROSS JOIN as_of
+),
+scaled AS (
+  SELECT customer_id, recency, frequency, cents, monetary, {{scaled}}
+  FROM features
+),
+distances AS (
+  SELECT customer_id, recency, frequency, cents, monetary, {{distances}}
+  FROM scaled
+),
+assigned AS (
+  SELECT customer_id, recency, frequency, cents, monetary, {{nearest}} AS segment
+  FROM distances
+)
+SELECT
+  segment,
+  COUNT(*) AS size,
+  SUM(recency) AS recency_days,
+  SUM(frequency) AS orders,
+  SUM(cents) AS cents
+FROM assigned
+GROUP BY segment
+ORDER BY segment
