@@ -121,7 +121,7 @@ export async function runLocalJob(options: LocalJobOptions, io: LocalJobIO): Pro
   const segments = trainSegmentModel(history, dayIndex(Date.parse(`${calibrationEnd}T00:00:00Z`)));
   await writeFile(segmentModelPathFor(join(options.out, 'model.json')), `${JSON.stringify(segments)}\n`);
 
-  const kinesalite = await startKinesaliteThread();
+  const kinesalite = await startKinesaliteThread({ onDisk: true });
   const kinesis = kinesisClient({ endpoint: kinesalite.endpoint, region: REGION });
   const state = await openStateStore(options.store);
   let alertSink: JsonlAlertSink | undefined;
