@@ -25,6 +25,7 @@ const OptionsSchema = z.object({
   batchSize: z.coerce.number().int().min(1).max(10_000).default(100),
   store: z.enum(['memory', 'dynamodb']).default('memory'),
   json: z.boolean().default(false),
+  memoryTrace: z.boolean().default(false),
 });
 
 /**
@@ -39,13 +40,19 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
   let stack: ReplayedStack | undefined;
   let cpuAtStart: NodeJS.CpuUsage | undefined;
   let replayCpu: NodeJS.CpuUsage | undefined;
-  const say = options.json ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
+  const plainSay = options.json ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
+  const say = options.memoryTrace ? traceMemory() : plainSay;
+  // Where the peak comes from: the stages' lines, and a line every 5 s between them.
+  const ticker = options.memoryTrace ? setInterval(() => say('(tick)'), 5_000) : undefined;
   try {
     const result = await runLocalJob(
       { ...options, threshold: 0.6, batchingWindowMs: 200, out, quiet: true, poison: 0, keepPolling: false },
       {
         say,
-        onReplayStart: () => void (cpuAtStart = process.cpuUsage()),
+        onReplayStart: () => {
+          cpuAtStart = process.cpuUsage();
+          if (options.memoryTrace) say('(replay starts)');
+        },
         afterReplay: async (replayed) => {
           replayCpu = process.cpuUsage(cpuAtStart);
           stack = replayed;
@@ -74,8 +81,20 @@ export async function run(rawOptions: Record<string, unknown>): Promise<void> {
       process.stdout.write(`${lines.join('\n')}\n`);
     }
   } finally {
+    clearInterval(ticker);
     await rm(out, { recursive: true, force: true });
   }
+}
+
+/** The job's lines to stderr (with --json too), each after the seconds since the start, RSS, the main thread's heap (used / total) and the peak RSS so far, in MB. */
+function traceMemory(): (line: string) => void {
+  const started = performance.now();
+  const mb = (bytes: number) => Math.round(bytes / 1_048_576);
+  return (line) => {
+    const memory = process.memoryUsage();
+    const figures = `[${((performance.now() - started) / 1000).toFixed(1)} s] rss ${mb(memory.rss)} heap ${mb(memory.heapUsed)}/${mb(memory.heapTotal)} peak ${Math.round(process.resourceUsage().maxRSS / 1024)}`;
+    process.stderr.write(`${figures} ${line.trim()}\n`);
+  };
 }
 
 /** The handler on the replayed events as Kinesis batches of the job's size, states bootstrapped as the job does. */

@@ -126,6 +126,7 @@ function buildProgram(): Command {
     .option('--days <n>', 'days of generated history (local)', '730')
     .option('--train-fraction <f>', 'share of the history (by time) trained on, the rest replayed (local)', '0.5')
     .option('--shards <n>', 'Kinesis shards (local)', '2')
+    .option('--memory-trace', "print the process's RSS and main heap at each stage and every 5 s to stderr (local)")
     .addOption(new Option('--store <kind>', 'state store (local)').choices(['memory', 'dynamodb']).default('memory'))
     .option('--data <file>', 'dataset (api; dynamo, default CDNOW)')
     .addOption(formatOption())

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { ORDER_LINE_COLUMNS, ORDERS_DIR, PARTITION_COLUMN, PRODUCTS_DIR, sqlString } from '../api/lake/lakeLayout.ts';
@@ -33,10 +34,20 @@ const RAW_COLUMNS =
 export interface DuckdbCurationOptions {
   /** DuckDB threads (default 2). */
   threads?: number;
+  /**
+   * DuckDB's memory limit (default 1GB): the curation runs inside the local job's process, beside
+   * its stream and state, and DuckDB's own default is 80% of the machine's memory. A rebuild's
+   * sort beyond it spills to the system's temp directory.
+   */
+  memoryLimit?: string;
 }
 
 export async function openDuckdbCurationTarget(root: string, options: DuckdbCurationOptions = {}): Promise<CurationTarget> {
-  const instance = await DuckDBInstance.create(':memory:', { threads: String(options.threads ?? 2) });
+  const instance = await DuckDBInstance.create(':memory:', {
+    threads: String(options.threads ?? 2),
+    memory_limit: options.memoryLimit ?? '1GB',
+    temp_directory: join(tmpdir(), 'demand-insights-duckdb-spill'),
+  });
   const connection = await instance.connect();
   await connection.run("SET TimeZone = 'UTC'");
   await connection.run('CREATE MACRO from_iso8601_timestamp(text) AS CAST(text AS TIMESTAMPTZ)');
