@@ -16,7 +16,7 @@ import { type DecodedRecord, decodeRecord, type StreamRecord } from './recordDec
 import { batchInvocationId, finishedBy, resolveInFlight, sendInFlight } from './inFlightAlerts.ts';
 import { deliverOutboxes } from './outboxDelivery.ts';
 import { CONSISTENT, SAVE, SAVE_PENDING, type SaveOptions, type StateStore, VersionConflictError } from './stateStore/stateStore.ts';
-import { publishBatchWatermark, type SourceEventTime, type WatermarkTracker } from './watermark.ts';
+import { publishBatchWatermark, type WatermarkTracker } from './watermark.ts';
 import { setAsidePoison } from './deadLetters/poisonRecords.ts';
 
 /** Everything the consumer core needs; the Lambda handler and the local runner wire it. */
@@ -257,7 +257,7 @@ export async function processRecords(records: readonly StreamRecord[], deps: Con
   deps.metrics.count('RecordsFailed', failed.size);
   // A batch with failed records moves no source: they come again, and until then a sweep must
   // not treat their time as passed.
-  await publishBatchWatermark(failed.size === 0 ? eventTimesOf(work) : [], deps);
+  await publishBatchWatermark(failed.size === 0 ? work : [], deps);
   return { failedPositions: [...failed], deadLettered, alertsPublished: delivery.published };
 }
 
@@ -437,7 +437,3 @@ async function noteSettled(invocation: string, deps: ConsumerDeps): Promise<void
   }
 }
 
-/** The batch's records as (source, event time), in order, for the watermark. */
-function* eventTimesOf(work: readonly CustomerWork[]): Iterable<SourceEventTime> {
-  for (const item of work) for (const { record, order } of item.records) yield { source: record.source, eventMs: order.eventMs };
-}

@@ -87,10 +87,8 @@ export class WatermarkTracker {
   }
 }
 
-export interface SourceEventTime {
-  source: string;
-  eventMs: number;
-}
+/** A batch's records grouped (by customer), each with its source and event time. */
+export type BatchEventTimes = readonly { records: readonly { record: { source: string }; order: { eventMs: number } }[] }[];
 
 export interface WatermarkDeps {
   store: Pick<StateStore, 'advanceWatermark'>;
@@ -118,19 +116,23 @@ export function watermarkTrackerOf(deps: WatermarkDeps): WatermarkTracker {
  * store's watermark when the tracker's interval allows: no score depends on it, only the sweep's
  * and the API's as-of times.
  */
-export async function publishBatchWatermark(eventTimes: Iterable<SourceEventTime>, deps: WatermarkDeps): Promise<void> {
+export async function publishBatchWatermark(groups: BatchEventTimes, deps: WatermarkDeps): Promise<void> {
   const now = deps.now?.() ?? Date.now();
   const tracker = watermarkTrackerOf(deps);
   // A batch comes from one source: observe once per run of records from the same source.
   let source = '';
   let high = Number.NEGATIVE_INFINITY;
-  for (const event of eventTimes) {
-    if (event.source !== source) {
-      if (high > Number.NEGATIVE_INFINITY) tracker.observe(source, high, now);
-      source = event.source;
-      high = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < groups.length; i++) {
+    const items = groups[i].records;
+    for (let j = 0; j < items.length; j++) {
+      const { record, order } = items[j];
+      if (record.source !== source) {
+        if (high > Number.NEGATIVE_INFINITY) tracker.observe(source, high, now);
+        source = record.source;
+        high = Number.NEGATIVE_INFINITY;
+      }
+      if (order.eventMs > high) high = order.eventMs;
     }
-    if (event.eventMs > high) high = event.eventMs;
   }
   if (high > Number.NEGATIVE_INFINITY) tracker.observe(source, high, now);
   if (await tracker.publish(deps.store, now)) deps.metrics.count('WatermarkWrites', 1);

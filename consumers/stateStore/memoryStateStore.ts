@@ -52,9 +52,10 @@ export class MemoryStateStore implements StateStore {
     copy.version = state.version + 1;
     if (state.version === 0) this.sortedIds = null;
     this.states.set(customerId, copy);
-    const riskKey = riskRankKey(state);
-    if (riskKey === null) this.riskKeys.delete(customerId);
-    else this.riskKeys.set(customerId, riskKey);
+    // Most saves are of customers not at risk: no rank key to build, and usually none to drop.
+    const riskKey = state.atRisk ? riskRankKey(state) : null;
+    if (riskKey !== null) this.riskKeys.set(customerId, riskKey);
+    else if (this.riskKeys.size > 0) this.riskKeys.delete(customerId);
     if (state.dueAtMs === null) this.dueAt.delete(customerId);
     else this.dueAt.set(customerId, state.dueAtMs);
     if (state.outbox.length === 0 || !options?.pendingOutbox) this.outboxSince.delete(customerId);
