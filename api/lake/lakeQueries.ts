@@ -1,3 +1,5 @@
+import type { PooledSums } from '../../models/demand/elasticity.ts';
+
 /**
  * What the API asks of the data lake, as typed functions. Every implementation runs the SQL
  * files in api/sql/ (one query per file, in the subset Athena/Trino and DuckDB both run) with
@@ -110,20 +112,8 @@ export interface SegmentMember extends CustomerRfm {
   segment: number;
 }
 
-/** The within-product sums of a pooled elasticity (pooled_elasticity.sql). */
-export interface PooledElasticitySums {
-  /** Products and product-weeks in scope with a price, eligible or not. */
-  allProducts: number;
-  allObservations: number;
-  /** Eligible products and their weeks. */
-  products: number;
-  observations: number;
-  sxx: number;
-  sxy: number;
-  syy: number;
-  rss: number;
-  meat: number;
-}
+/** The within-product sums of a pooled elasticity (pooled_elasticity.sql): the model's own PooledSums. */
+export type PooledElasticitySums = PooledSums;
 
 /** The best sellers (at most TOP_PRODUCTS) and how many products sold in all. */
 export interface TopProducts {
