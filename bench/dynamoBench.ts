@@ -43,7 +43,7 @@ export interface Bill {
  * with ReturnConsumedCapacity (which already takes the larger of the old and new item for a
  * write, one unit per started KB, and one per started 4 KB for a consistent read, half that for
  * an eventually consistent one). Dynalite leaves out two charges, added here:
- * - the due and outbox indexes: a KEYS_ONLY GSI item is under 1 KB, so adding or removing a
+ * - the four indexes (due, outbox, list, risk): a KEYS_ONLY GSI item is under 1 KB, so adding or removing a
  *   customer's entry in either costs 1 WCU and changing its key 2 (a delete and a put); an
  *   unchanged key costs nothing.
  *   The previous key of each item comes from a shadow of what this client wrote (the bench
@@ -102,6 +102,8 @@ export function billedClient(endpoint: string): { client: DynamoDBClient; bill: 
 const INDEX_KEYS = [
   ['due', 'dueBucket', 'dueAt'],
   ['outbox', 'outboxBucket', 'outboxAt'],
+  ['list', 'listBucket', 'customerId'],
+  ['risk', 'riskPart', 'riskKey'],
 ] as const;
 
 function indexWrites(indexKeys: Map<string, string>, customerId: string, item: Item): number {
@@ -109,7 +111,9 @@ function indexWrites(indexKeys: Map<string, string>, customerId: string, item: I
   for (const [index, hash, range] of INDEX_KEYS) {
     const shadowKey = `${index}\u0000${customerId}`;
     const before = indexKeys.get(shadowKey);
-    const after = item[hash]?.N !== undefined && item[range]?.N !== undefined ? `${item[hash].N}/${item[range].N}` : undefined;
+    const hashValue = item[hash]?.N ?? item[hash]?.S;
+    const rangeValue = item[range]?.N ?? item[range]?.S;
+    const after = hashValue !== undefined && rangeValue !== undefined ? `${hashValue}/${rangeValue}` : undefined;
     if (before === after) continue;
     if (after === undefined) indexKeys.delete(shadowKey);
     else indexKeys.set(shadowKey, after);
