@@ -75,9 +75,10 @@ export function billedClient(endpoint: string): { client: DynamoDBClient; bill: 
           // The settled receipts (one small item per invocation with alerts in flight) apart.
           note(customerId?.startsWith(SETTLED_KEY_PREFIX) ? 'settledReceipt' : command, units);
           if (command === 'PutItemCommand' && customerId !== undefined) {
-            const index = indexWrites(indexKeys, customerId, item!);
-            bill.wcu += index;
-            note('index', index);
+            for (const [index, units] of indexWrites(indexKeys, customerId, item!)) {
+              bill.wcu += units;
+              note(`index:${index}`, units);
+            }
           }
         } else {
           bill.rcu += units;
@@ -106,8 +107,8 @@ const INDEX_KEYS = [
   ['risk', 'riskPart', 'riskKey'],
 ] as const;
 
-function indexWrites(indexKeys: Map<string, string>, customerId: string, item: Item): number {
-  let units = 0;
+function indexWrites(indexKeys: Map<string, string>, customerId: string, item: Item): [string, number][] {
+  const units: [string, number][] = [];
   for (const [index, hash, range] of INDEX_KEYS) {
     const shadowKey = `${index}\u0000${customerId}`;
     const before = indexKeys.get(shadowKey);
@@ -117,7 +118,7 @@ function indexWrites(indexKeys: Map<string, string>, customerId: string, item: I
     if (before === after) continue;
     if (after === undefined) indexKeys.delete(shadowKey);
     else indexKeys.set(shadowKey, after);
-    units += (before === undefined ? 0 : 1) + (after === undefined ? 0 : 1);
+    units.push([index, (before === undefined ? 0 : 1) + (after === undefined ? 0 : 1)]);
   }
   return units;
 }
