@@ -1,11 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import kinesalite from 'kinesalite';
-import { installFastSequences } from './kinesaliteSequences.ts';
+import { installFastSequences, kinesaliteDb } from './kinesaliteSequences.ts';
 
 /** An in-process stand-in for an AWS service, listening on a free loopback port. */
 export interface LocalPeer {
@@ -29,12 +26,24 @@ async function listen(server: ListeningServer): Promise<LocalPeer> {
 }
 
 export interface KinesaliteOptions {
-  /**
-   * A directory for kinesalite's records (LevelDB, kinesalite's own `path` option); in memory
-   * without it. A stream keeps every record for its retention period, read or not: a million
-   * records held in the JS heap were about 1.3 GB of the main job's peak RSS.
-   */
+  /** A directory for kinesalite's records (LevelDB, kinesalite's own `path` option); in memory without it. */
   path?: string;
+}
+
+/** A kinesalite whose records can be trimmed once read (see `trimThrough`). */
+export interface KinesalitePeer extends LocalPeer {
+  /**
+   * Deletes a shard's records up to and including `sequenceNumber`, as the end of the retention
+   * period would. For a stream with one reader that never goes back (the local job's poller
+   * redelivers from its own buffer): what it has read is never asked for again, and a replay of a
+   * million records then holds only the records between producer and poller, not all of them.
+   */
+  trimThrough(streamName: string, shardId: string, sequenceNumber: string): Promise<void>;
+}
+
+/** The parts of kinesalite's store (kinesalite/db create()) the trim uses. */
+interface KinesaliteStore {
+  getStreamDb(name: string): { clear(range: { gte: string; lte: string }, callback: (error?: Error) => void): void };
 }
 
 /**
@@ -42,9 +51,27 @@ export interface KinesaliteOptions {
  * BigInt (kinesaliteSequences.ts: the same numbers; PutRecords 8,000 → 32,000 and GetRecords
  * 26,000 → 52,000 records/s measured alone); records in memory, or on disk with `path`.
  */
-export function startKinesalite(options: KinesaliteOptions = {}): Promise<LocalPeer> {
+export async function startKinesalite(options: KinesaliteOptions = {}): Promise<KinesalitePeer> {
   installFastSequences();
-  return listen(kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 64, path: options.path }) as ListeningServer);
+  // kinesalite keeps its store to itself: catch it as kinesalite() creates it.
+  const db = kinesaliteDb() as ReturnType<typeof kinesaliteDb> & { create(options: object): KinesaliteStore };
+  const create = db.create;
+  let store: KinesaliteStore | undefined;
+  db.create = (storeOptions) => (store = create(storeOptions));
+  let server: ListeningServer;
+  try {
+    server = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 64, path: options.path }) as ListeningServer;
+  } finally {
+    db.create = create;
+  }
+  const peer = await listen(server);
+  const trimThrough = (streamName: string, shardId: string, sequenceNumber: string) =>
+    new Promise<void>((resolve, reject) => {
+      // Records are keyed `<shard index in hex>/<sequence number>`; sequence numbers of one shard have one width.
+      const shard = db.shardIxToHex(Number(/(\d+)$/.exec(shardId)?.[1] ?? Number.NaN));
+      store!.getStreamDb(streamName).clear({ gte: `${shard}/`, lte: `${shard}/${sequenceNumber}` }, (error) => (error ? reject(error) : resolve()));
+    });
+  return { ...peer, trimThrough };
 }
 
 /** dynalite with in-memory storage and no artificial table-creation delay (loaded only when a run asks for it). */
@@ -56,33 +83,27 @@ export async function startDynalite(): Promise<LocalPeer> {
 /**
  * startKinesalite on a worker thread of this process: on a stream replay kinesalite was 30% of the
  * main thread's CPU (profiled), work that can run beside the poller and the handler on a second
- * core. The worker compiles TypeScript with tsx as the CLI does. With `onDisk`, its records live
- * in a LevelDB directory under the system's temp directory, removed on close.
+ * core. The worker compiles TypeScript with tsx as the CLI does. `trimThrough` is posted to the
+ * worker and not awaited: the poller never waits on a clean-up.
  */
-export async function startKinesaliteThread(options: { onDisk?: boolean } = {}): Promise<LocalPeer & { storePath?: string }> {
-  const path = options.onDisk ? await mkdtemp(join(tmpdir(), 'demand-insights-kinesalite-')) : undefined;
+export async function startKinesaliteThread(): Promise<KinesalitePeer> {
   const entry = new URL('./kinesaliteThread.ts', import.meta.url).href;
   const code = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
-  const worker = new Worker(code, { eval: true, workerData: { path } satisfies KinesaliteOptions });
-  const removeStore = async () => {
-    if (path) await rm(path, { recursive: true, force: true });
-  };
+  const worker = new Worker(code, { eval: true, workerData: {} satisfies KinesaliteOptions });
   let ready: { endpoint: string };
   try {
     [ready] = (await Promise.race([once(worker, 'message'), once(worker, 'error').then(([error]) => Promise.reject(error))])) as [{ endpoint: string }];
   } catch (error) {
     await worker.terminate();
-    await removeStore();
     throw error;
   }
   return {
     endpoint: ready.endpoint,
-    storePath: path,
+    trimThrough: async (streamName, shardId, sequenceNumber) => worker.postMessage({ trim: { streamName, shardId, sequenceNumber } }),
     close: async () => {
       worker.postMessage('close');
       await once(worker, 'message');
       await worker.terminate();
-      await removeStore();
     },
   };
 }

@@ -33,6 +33,8 @@ export interface PollerOptions {
   /** After each invocation: how many records it carried, and how many of them are done for good. */
   onBatch?: (info: { shardId: string; records: number; succeeded: number }) => Promise<void> | void;
   onExhausted?: (records: KinesisStreamRecord[], reason: string) => Promise<void>;
+  /** After a batch is done for good (processed, or handed to `onExhausted`): the shard's position it reached, like a checkpoint. */
+  onCheckpoint?: (shardId: string, sequenceNumber: string) => void;
 }
 
 export interface PollerStats {
@@ -83,8 +85,14 @@ async function pollShard(shardId: string, streamArn: string, options: PollerOpti
   }
 }
 
-/** Invokes the handler until the batch succeeds, redelivering from the lowest failed record. */
+/** Delivers a batch, then checkpoints past it. */
 async function deliver(batch: KinesisStreamRecord[], options: PollerOptions, stats: PollerStats, shardId: string): Promise<void> {
+  await deliverUntilDone(batch, options, stats, shardId);
+  options.onCheckpoint?.(shardId, batch[batch.length - 1].kinesis.sequenceNumber);
+}
+
+/** Invokes the handler until the batch succeeds, redelivering from the lowest failed record. */
+async function deliverUntilDone(batch: KinesisStreamRecord[], options: PollerOptions, stats: PollerStats, shardId: string): Promise<void> {
   let pending = batch;
   for (let attempt = 0; pending.length > 0; attempt++) {
     stats.invocations++;

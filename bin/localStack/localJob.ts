@@ -29,14 +29,6 @@ import { ProgressView } from './progressView.ts';
 import { startStreamReplay } from './streamReplay.ts';
 
 export const STREAM = 'demand-insights-orders';
-/**
- * A stream keeps every record for its retention period, read or not. Up to this many, kinesalite
- * keeps them in memory (about 1.3 KB a record on its thread's heap); a longer replay keeps them on
- * disk (LevelDB), which held the million-event job's peak RSS 1.2 GB lower. On the default replay
- * LevelDB cost the same CPU seconds but more wall time under load in 3 of 4 paired runs (each read
- * and write is a hop to libuv's thread pool), so short replays keep the in-memory store.
- */
-const RECORDS_IN_MEMORY = 250_000;
 const TABLE = 'demand-insights-customers';
 const REGION = 'us-east-1';
 
@@ -136,13 +128,13 @@ export async function runLocalJob(options: LocalJobOptions, io: LocalJobIO): Pro
   const segments = trainSegmentModel(history, dayIndex(Date.parse(`${calibrationEnd}T00:00:00Z`)));
   await writeFile(segmentModelPathFor(join(options.out, 'model.json')), `${JSON.stringify(segments)}\n`);
 
-  const kinesalite = await startKinesaliteThread({ onDisk: replay.length + options.poison > RECORDS_IN_MEMORY });
+  const kinesalite = await startKinesaliteThread();
   const kinesis = kinesisClient({ endpoint: kinesalite.endpoint, region: REGION });
   const state = await openStateStore(options.store);
   let alertSink: JsonlAlertSink | undefined;
   try {
     await ensureStream(kinesis, STREAM, options.shards);
-    say(`• embedded Kinesis at ${kinesalite.endpoint} (${options.shards} shards, records ${kinesalite.storePath ? `on disk in ${kinesalite.storePath}` : 'in memory'}), state store: ${state.description}`);
+    say(`• embedded Kinesis at ${kinesalite.endpoint} (${options.shards} shards, records dropped once the poller is done with them), state store: ${state.description}`);
 
     const alertsPath = join(options.out, 'alerts.jsonl');
     const deadLettersPath = join(options.out, 'dead-letters.jsonl');
@@ -176,7 +168,7 @@ export async function runLocalJob(options: LocalJobOptions, io: LocalJobIO): Pro
     const streaming =
       options.stream === 'kafka'
         ? await (await import('./kafkaStreaming.ts')).startKafkaStreaming(replay, { ...options, serve: options.keepPolling }, deps, progress, say)
-        : startStreamReplay(replay, { ...options, streamName: STREAM, region: REGION, lakeDir }, deps, kinesis, progress);
+        : startStreamReplay(replay, { ...options, streamName: STREAM, region: REGION, lakeDir, trimThrough: kinesalite.trimThrough }, deps, kinesis, progress);
     const onInterrupt = () => {
       progress.log('• interrupted: stopping after the current batches (Ctrl-C again to quit at once)');
       streaming.interrupt();

@@ -26,6 +26,8 @@ export interface StreamReplayOptions {
   lakeDir?: string;
   /** Events per second the producer keeps to (to watch the dashboard follow); unset: as fast as the poller takes them. */
   replayRate?: number;
+  /** Drops a shard's records once the poller is done with them (the embedded stream's `trimThrough`), so the stream holds only what waits. */
+  trimThrough?: (streamName: string, shardId: string, sequenceNumber: string) => void;
 }
 
 export interface StreamSummary {
@@ -129,6 +131,7 @@ export function startStreamReplay(replay: readonly OrderEvent[], options: Stream
       await deps.deadLetters.send(records.map((r) => ({ reason, source: r.eventID.split(':')[0], position: r.kinesis.sequenceNumber, partitionKey: r.kinesis.partitionKey, data: r.kinesis.data, deadLetteredAt: new Date().toISOString() })));
       count(records.length);
     },
+    onCheckpoint: options.trimThrough && ((shardId, sequenceNumber) => options.trimThrough!(options.streamName, shardId, sequenceNumber)),
   });
   const drained = (async (): Promise<StreamSummary> => {
     await produced;

@@ -32,7 +32,7 @@ export interface SegmentationOptions {
   silhouetteSampleSize: number;
 }
 
-const DEFAULT_SEGMENTATION_OPTIONS: SegmentationOptions = {
+export const DEFAULT_SEGMENTATION_OPTIONS: SegmentationOptions = {
   k: 5,
   seed: 42,
   restarts: 10,
@@ -365,8 +365,8 @@ function pointSilhouette(own: number, sums: Float64Array, sizes: Int32Array): nu
   return denominator > 0 ? (b - a) / denominator : 0;
 }
 
-/** Seeded sample without replacement (partial Fisher–Yates on mulberry32). */
-function sampleIndices(n: number, size: number, seed: number): number[] {
+/** Seeded sample without replacement (partial Fisher–Yates on mulberry32), in ascending order. */
+export function sampleIndices(n: number, size: number, seed: number): number[] {
   const random = mulberry32(seed);
   const indices = Array.from({ length: n }, (_, i) => i);
   for (let i = 0; i < size; i++) {
