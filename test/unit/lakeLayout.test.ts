@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderCurationSql } from '../../lake/curationSql.ts';
-import { ORDER_LINE_COLUMNS, ORDERS_DIR, PARTITION_COLUMN, PRODUCT_COLUMNS, PRODUCTS_DIR } from '../../api/lake/lakeLayout.ts';
+import { ORDER_LINE_COLUMNS, ORDERS_DIR, PARTITION_COLUMN, PRODUCT_COLUMNS, PRODUCTS_DIR, SUMMARY_TABLES } from '../../api/lake/lakeLayout.ts';
 
 /*
  * The Glue tables of terraform/lake.tf describe the same files `lake build` writes: same columns,
@@ -64,6 +64,20 @@ describe('terraform/lake.tf matches api/lake/lakeLayout.ts', () => {
     const select = /^SELECT ([\s\S]*?)\nFROM \(/.exec(sql)![1];
     const aliases = [...select.matchAll(/ AS ("?)(\w+)\1(?:,|$)/gm)].map((m) => m[2]);
     expect(aliases).toEqual([...ORDER_LINE_COLUMNS.map((column) => column.name), PARTITION_COLUMN]);
+  });
+
+  it.each(SUMMARY_TABLES.map((table) => [table.name, table] as const))('summary %s: Glue columns, Parquet at the local path, a location the curation owns, a curation query selecting its columns in order', (name, table) => {
+    expect(localList(`${name}_columns`)).toEqual(table.columns.map((column) => ({ name: column.name, type: column.glue })));
+    const body = resourceBody('aws_glue_catalog_table', name);
+    expect(body).toMatch(new RegExp(`for_each\\s*=\\s*local\\.${name}_columns`));
+    expect(body).toContain(`location      = "\${local.curated_root}/${name}/"`);
+    expect(body).toContain('org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
+    // The curation points the table at each rebuild; an apply must not point it back at the empty root.
+    expect(body).toMatch(/ignore_changes\s*=\s*\[storage_descriptor\[0\]\.location\]/);
+    const sql = renderCurationSql(`curate_${name}` as const, { orders: 'order_lines' });
+    const select = /^SELECT ([\s\S]*?)\nFROM /.exec(sql)![1];
+    // One item a line: its name is its last word (the alias, or the bare column).
+    expect(select.split(/,\s*\n/).map((item) => /(\w+)\s*$/.exec(item)![1])).toEqual(table.columns.map((column) => column.name));
   });
 
   it('the raw table reads the optional country of the OrderEvents Firehose writes', () => {
