@@ -16,6 +16,7 @@ export const CURATION_QUERIES = [
   'curated_day_counts',
   'curate_products',
   'curate_customer_summary',
+  'curate_customer_orders',
   'curate_product_daily_sales',
   'curate_daily_totals',
 ] as const;

@@ -6,8 +6,9 @@
 #                                                                   each day's Glue partition points at
 #                                                                   its latest rebuild
 #   s3://<lake>/curated/versions/products/<run>/*                   one row per product (products)
-#   s3://<lake>/curated/versions/<summary>/<run>/*                  customer_summary, product_daily_sales,
-#                                                                   daily_totals: aggregates of the lines
+#   s3://<lake>/curated/versions/<summary>/<run>/*                  customer_summary, customer_orders,
+#                                                                   product_daily_sales, daily_totals:
+#                                                                   aggregates of the lines
 #   s3://<lake>/errors/orders/...                                   records Firehose could not partition
 #   s3://<lake>/athena-results/                                     query results (expire)
 #
@@ -480,26 +481,6 @@ locals {
     { name = "category_id", type = "string" },
   ]
 
-  # The summary tables (SUMMARY_TABLES in api/lake/lakeLayout.ts), rebuilt by the curation after
-  # every run that changes the order lines, so the API's queries scan megabytes, not the lines.
-  customer_summary_columns = [
-    { name = "customer_id", type = "string" },
-    { name = "last_order_day", type = "date" },
-    { name = "orders", type = "bigint" },
-    { name = "cents", type = "bigint" },
-  ]
-  product_daily_sales_columns = [
-    { name = "product_id", type = "string" },
-    { name = "category_id", type = "string" },
-    { name = "day", type = "date" },
-    { name = "units", type = "double" },
-    { name = "priced_units", type = "double" },
-    { name = "cents", type = "bigint" },
-  ]
-  daily_totals_columns = [
-    { name = "day", type = "date" },
-    { name = "lines", type = "bigint" },
-  ]
 }
 
 # Registered partitions on `date` (the UTC day of occurred_at, a yyyy-MM-dd string), not partition
@@ -580,123 +561,6 @@ resource "aws_glue_catalog_table" "products" {
 }
 
 
-# Created empty at their root location; the curation's first run points each at its rebuild
-# under versions/<table>/<run>/ (ALTER TABLE ... SET LOCATION), and every later run swaps in a new one.
-resource "aws_glue_catalog_table" "customer_summary" {
-  name          = "customer_summary"
-  # The curation moves the location to each rebuild; an apply must not point it back at the empty root.
-  lifecycle {
-    ignore_changes = [storage_descriptor[0].location]
-  }
-
-  database_name = aws_glue_catalog_database.lake.name
-  description   = "One row per customer with an order: last order day, distinct orders, spend in cents; Parquet, rebuilt by the curation."
-  table_type    = "EXTERNAL_TABLE"
-
-  parameters = {
-    EXTERNAL              = "TRUE"
-    classification        = "parquet"
-    "parquet.compression" = "SNAPPY"
-  }
-
-  storage_descriptor {
-    location      = "${local.curated_root}/customer_summary/"
-    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
-    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
-
-    ser_de_info {
-      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-      parameters = {
-        "serialization.format" = "1"
-      }
-    }
-
-    dynamic "columns" {
-      for_each = local.customer_summary_columns
-      content {
-        name = columns.value.name
-        type = columns.value.type
-      }
-    }
-  }
-}
-
-resource "aws_glue_catalog_table" "product_daily_sales" {
-  name          = "product_daily_sales"
-  # The curation moves the location to each rebuild; an apply must not point it back at the empty root.
-  lifecycle {
-    ignore_changes = [storage_descriptor[0].location]
-  }
-
-  database_name = aws_glue_catalog_database.lake.name
-  description   = "Orders per product, line category and UTC day: units, priced units, revenue in cents; Parquet, rebuilt by the curation."
-  table_type    = "EXTERNAL_TABLE"
-
-  parameters = {
-    EXTERNAL              = "TRUE"
-    classification        = "parquet"
-    "parquet.compression" = "SNAPPY"
-  }
-
-  storage_descriptor {
-    location      = "${local.curated_root}/product_daily_sales/"
-    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
-    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
-
-    ser_de_info {
-      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-      parameters = {
-        "serialization.format" = "1"
-      }
-    }
-
-    dynamic "columns" {
-      for_each = local.product_daily_sales_columns
-      content {
-        name = columns.value.name
-        type = columns.value.type
-      }
-    }
-  }
-}
-
-resource "aws_glue_catalog_table" "daily_totals" {
-  name          = "daily_totals"
-  # The curation moves the location to each rebuild; an apply must not point it back at the empty root.
-  lifecycle {
-    ignore_changes = [storage_descriptor[0].location]
-  }
-
-  database_name = aws_glue_catalog_database.lake.name
-  description   = "Order lines per UTC day (orders and returns); Parquet, rebuilt by the curation."
-  table_type    = "EXTERNAL_TABLE"
-
-  parameters = {
-    EXTERNAL              = "TRUE"
-    classification        = "parquet"
-    "parquet.compression" = "SNAPPY"
-  }
-
-  storage_descriptor {
-    location      = "${local.curated_root}/daily_totals/"
-    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
-    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
-
-    ser_de_info {
-      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-      parameters = {
-        "serialization.format" = "1"
-      }
-    }
-
-    dynamic "columns" {
-      for_each = local.daily_totals_columns
-      content {
-        name = columns.value.name
-        type = columns.value.type
-      }
-    }
-  }
-}
+# The summary tables the curation derives from order_lines: lake_summaries.tf.
 
 # The curation that used to be a named query run by hand lives in curation.tf (and lake/sql/).

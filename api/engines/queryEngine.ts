@@ -109,12 +109,13 @@ export interface TableRefs {
   products: string;
   /** The curation's summary tables (SUMMARY_TABLES in api/lake/lakeLayout.ts). */
   customer_summary: string;
+  customer_orders: string;
   product_daily_sales: string;
   daily_totals: string;
 }
 
 /** The placeholders of the SQL files that name a table. */
-export const TABLE_PLACEHOLDERS = ['orders', 'products', 'customer_summary', 'product_daily_sales', 'daily_totals'] as const satisfies readonly (keyof TableRefs)[];
+export const TABLE_PLACEHOLDERS = ['orders', 'products', 'customer_summary', 'customer_orders', 'product_daily_sales', 'daily_totals'] as const satisfies readonly (keyof TableRefs)[];
 
 /** Table references under one naming rule (a schema prefix, say) for every placeholder. */
 export function tableRefs(name: (table: keyof TableRefs) => string): TableRefs {

@@ -59,7 +59,7 @@ export const PRODUCT_COLUMNS: readonly LakeColumn[] = [
  */
 export interface SummaryTable {
   /** Directory, Glue table and SQL placeholder name. */
-  name: 'customer_summary' | 'product_daily_sales' | 'daily_totals';
+  name: 'customer_summary' | 'customer_orders' | 'product_daily_sales' | 'daily_totals';
   columns: readonly LakeColumn[];
   /** Row order of the written files: like values together compress, and Parquet statistics prune. */
   sortedBy: readonly string[];
@@ -73,6 +73,23 @@ export const CUSTOMER_SUMMARY_COLUMNS: readonly LakeColumn[] = [
   { name: 'orders', duckdb: 'BIGINT', glue: 'bigint', nullable: false },
   /** Spend, summed in integer cents per line. */
   { name: 'cents', duckdb: 'BIGINT', glue: 'bigint', nullable: false },
+];
+
+/**
+ * One row per order or return of each customer (one event per customer, type and order id, the
+ * earliest): what a lake customer's state is rebuilt from, by id. Sorted by customer, so a
+ * customer's rows sit in one Parquet row group, which Athena's min/max statistics can skip to.
+ */
+export const CUSTOMER_ORDERS_COLUMNS: readonly LakeColumn[] = [
+  { name: 'customer_id', duckdb: 'VARCHAR', glue: 'string', nullable: false },
+  /** 'order' | 'return' */
+  { name: 'type', duckdb: 'VARCHAR', glue: 'string', nullable: false },
+  { name: 'order_id', duckdb: 'VARCHAR', glue: 'string', nullable: false },
+  { name: 'occurred_at', duckdb: 'TIMESTAMP', glue: 'timestamp', nullable: false },
+  /** Value in integer cents, summed per line. */
+  { name: 'cents', duckdb: 'BIGINT', glue: 'bigint', nullable: false },
+  { name: 'units', duckdb: 'DOUBLE', glue: 'double', nullable: false },
+  { name: 'country', duckdb: 'VARCHAR', glue: 'string', nullable: true },
 ];
 
 /** Orders only, one row per (product, line category, UTC day) with any order line. */
@@ -95,8 +112,10 @@ export const DAILY_TOTALS_COLUMNS: readonly LakeColumn[] = [
   { name: 'lines', duckdb: 'BIGINT', glue: 'bigint', nullable: false },
 ];
 
+/** In rebuild order: daily_totals last, so its rows mean every summary of that run is in place (summary_presence.sql). */
 export const SUMMARY_TABLES: readonly SummaryTable[] = [
   { name: 'customer_summary', columns: CUSTOMER_SUMMARY_COLUMNS, sortedBy: ['customer_id'] },
+  { name: 'customer_orders', columns: CUSTOMER_ORDERS_COLUMNS, sortedBy: ['customer_id', 'occurred_at', 'order_id', 'type'] },
   { name: 'product_daily_sales', columns: PRODUCT_DAILY_SALES_COLUMNS, sortedBy: ['product_id', 'day', 'category_id'] },
   { name: 'daily_totals', columns: DAILY_TOTALS_COLUMNS, sortedBy: ['day'] },
 ];

@@ -162,9 +162,11 @@ export function createLakeQueries(engine: QueryEngine, options: { concurrency?: 
     },
 
     async customerOrderTotals(customerIds): Promise<LakeOrderTotal[]> {
-      if (customerIds === undefined) return (await engine.query('customer_order_totals')).rows.map(orderTotal);
+      if (customerIds === undefined) return (await summaries.nonEmpty(await engine.query('customer_order_totals'))).rows.map(orderTotal);
       const results = await mapLimited(customerBatches(customerIds), concurrency, (batch) => engine.query('customer_order_totals_for', batch));
-      return results.flatMap((result) => result.rows.map(orderTotal));
+      const rows = results.flatMap((result) => result.rows);
+      await summaries.nonEmpty({ rows: customerIds.length > 0 ? rows : [null] });
+      return rows.map(orderTotal);
     },
 
     close: () => engine.close(),

@@ -63,6 +63,13 @@ interface Line {
   unit_price: number;
   occurred_at: string;
   type: string;
+  country: string | null;
+}
+
+/** A timestamp as ISO-8601 UTC with milliseconds, from either engine's text. */
+function iso(text: string): string {
+  const normal = text.replace(' ', 'T');
+  return new Date(/Z$|[+-]\d\d(:?\d\d)?$/.test(normal) ? normal : `${normal}Z`).toISOString();
 }
 
 type Table = Record<string, string[]>;
@@ -74,6 +81,24 @@ function expectedSummaries(lines: readonly Line[]): Table {
   const customers = new Map<string, { last: string; orders: Set<string>; cents: number }>();
   const products = new Map<string, { units: number; priced: number; cents: number }>();
   const days = new Map<string, number>();
+  // customer_orders: one event per (customer, type, order id), the earliest; its lines summed.
+  const earliest = new Map<string, string>();
+  for (const line of lines) {
+    const key = JSON.stringify([line.customer_id, line.type, line.order_id]);
+    const at = iso(line.occurred_at);
+    if (!earliest.has(key) || at < earliest.get(key)!) earliest.set(key, at);
+  }
+  const events = new Map<string, { cents: number; units: number; country: string | null }>();
+  for (const line of lines) {
+    const at = iso(line.occurred_at);
+    if (earliest.get(JSON.stringify([line.customer_id, line.type, line.order_id])) !== at) continue;
+    const key = JSON.stringify([line.customer_id, line.type, line.order_id, at]);
+    const event = events.get(key) ?? { cents: 0, units: 0, country: null };
+    event.cents += cents(line);
+    event.units += line.quantity;
+    event.country = line.country ?? event.country;
+    events.set(key, event);
+  }
   for (const line of lines) {
     days.set(day(line), (days.get(day(line)) ?? 0) + 1);
     if (line.type !== 'order') continue;
@@ -91,6 +116,7 @@ function expectedSummaries(lines: readonly Line[]): Table {
   }
   return {
     customer_summary: [...customers].map(([id, c]) => JSON.stringify([id, c.last, c.orders.size, c.cents])).sort(),
+    customer_orders: [...events].map(([key, e]) => JSON.stringify([...JSON.parse(key), e.cents, e.units, e.country])).sort(),
     product_daily_sales: [...products].map(([key, p]) => JSON.stringify([...JSON.parse(key), p.units, p.priced, p.cents])).sort(),
     daily_totals: [...days].map(([d, n]) => JSON.stringify([d, n])).sort(),
   };
@@ -103,7 +129,9 @@ function summaryRows(name: string, rows: readonly Record<string, unknown>[]): st
     .map((row) => JSON.stringify(columns.map((column) => {
       const value = row[column.name];
       if (value === null || value === undefined) return null;
-      return column.duckdb === 'VARCHAR' || column.duckdb === 'DATE' ? String(value).slice(0, 10) : Number(value);
+      if (column.duckdb === 'TIMESTAMP') return iso(String(value));
+      if (column.duckdb === 'DATE') return String(value).slice(0, 10);
+      return column.duckdb === 'VARCHAR' ? String(value) : Number(value);
     })))
     .sort();
 }
@@ -121,7 +149,7 @@ async function duckdbRows(sql: string): Promise<Record<string, unknown>[]> {
 }
 
 async function localLines(root: string): Promise<Line[]> {
-  const rows = await duckdbRows(`SELECT order_id, customer_id, product_id, category_id, quantity, unit_price, strftime(occurred_at, '%Y-%m-%dT%H:%M:%S') AS occurred_at, type FROM read_parquet(${sqlString(join(root, ORDERS_DIR, '*', '*.parquet'))})`);
+  const rows = await duckdbRows(`SELECT order_id, customer_id, product_id, category_id, quantity, unit_price, strftime(occurred_at, '%Y-%m-%dT%H:%M:%S.%g') AS occurred_at, type, country FROM read_parquet(${sqlString(join(root, ORDERS_DIR, '*', '*.parquet'))})`);
   return rows.map((row) => ({ ...row, quantity: Number(row.quantity), unit_price: Number(row.unit_price) }) as Line);
 }
 
@@ -148,7 +176,7 @@ describe('summary tables', () => {
     return out;
   };
   const athenaLines = async (): Promise<Line[]> =>
-    (await athenaRows('SELECT order_id, customer_id, product_id, category_id, quantity, unit_price, occurred_at, type FROM order_lines')).map(
+    (await athenaRows('SELECT order_id, customer_id, product_id, category_id, quantity, unit_price, occurred_at, type, country FROM order_lines')).map(
       (row) => ({ ...row, quantity: Number(row.quantity), unit_price: Number(row.unit_price), occurred_at: String(row.occurred_at).replace(' ', 'T') }) as unknown as Line,
     );
 

@@ -502,14 +502,15 @@ export interface GlueTable {
   location: string;
 }
 
-const TERRAFORM_LAKE = fileURLToPath(new URL('../../terraform/lake.tf', import.meta.url));
+/** The lake's Terraform: its tables, and the curation's summary tables beside them. */
+const TERRAFORM_LAKE = ['lake.tf', 'lake_summaries.tf'].map((file) => fileURLToPath(new URL(`../../terraform/${file}`, import.meta.url)));
 
 /**
- * The curated Glue tables of terraform/lake.tf (those under `local.curated_root`, which is what
+ * The curated Glue tables of terraform/lake.tf and lake_summaries.tf (those under `local.curated_root`, which is what
  * `lake build` writes locally): each table's columns (from the `local.*_columns` list its dynamic
  * block iterates), partition keys and location.
  */
-export function glueTablesFromTerraform(text: string = readFileSync(TERRAFORM_LAKE, 'utf8')): GlueTable[] {
+export function glueTablesFromTerraform(text: string = TERRAFORM_LAKE.map((file) => readFileSync(file, 'utf8')).join('\n')): GlueTable[] {
   const columnLists = new Map<string, GlueColumn[]>();
   for (const list of text.matchAll(/^\s*(\w+_columns)\s*=\s*\[([\s\S]*?)^\s*\]/gm)) {
     columnLists.set(list[1], [...list[2].matchAll(/\{\s*name\s*=\s*"([^"]+)"\s*,\s*type\s*=\s*"([^"]+)"\s*\}/g)].map((m) => ({ name: m[1], type: m[2] })));

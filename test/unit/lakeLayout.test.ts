@@ -9,7 +9,7 @@ import { ORDER_LINE_COLUMNS, ORDERS_DIR, PARTITION_COLUMN, PRODUCT_COLUMNS, PROD
  * both under the curated root with the local directory names.
  */
 
-const LAKE_TF = readFileSync(new URL('../../terraform/lake.tf', import.meta.url), 'utf8');
+const LAKE_TF = ['lake.tf', 'lake_summaries.tf'].map((file) => readFileSync(new URL(`../../terraform/${file}`, import.meta.url), 'utf8')).join('\n');
 
 function localList(name: string): { name: string; type: string }[] {
   const match = new RegExp(`\\n\\s*${name}\\s*=\\s*\\[([\\s\\S]*?)\\n\\s*\\]`).exec(LAKE_TF);
