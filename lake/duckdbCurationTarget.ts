@@ -74,9 +74,13 @@ export async function openDuckdbCurationTarget(root: string, options: DuckdbCura
   const linesView = async (name: string, dirs: readonly string[]): Promise<void> => {
     const files = (await Promise.all(dirs.map((dir) => parquetFiles(dir)))).flat();
     scanned += await totalBytes(files);
+    const read = `read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = true, hive_types = {'${PARTITION_COLUMN}': VARCHAR}, union_by_name = true)`;
+    // By the layout's columns, as Athena reads them through Glue: one no file has (country, in a lake older than it) reads NULL.
+    const present = files.length ? new Set((await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${read}`)).getRowObjectsJson().map((row) => String(row.column_name))) : new Set<string>();
+    const cells = ORDER_LINE_COLUMNS.map((c) => (present.has(c.name) ? `"${c.name}"` : `CAST(NULL AS ${c.duckdb}) AS ${c.name}`));
     const source = files.length
-      ? `SELECT * FROM read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = true, hive_types = {'${PARTITION_COLUMN}': VARCHAR}, union_by_name = true)`
-      : `SELECT ${[...ORDER_LINE_COLUMNS.map((c) => `CAST(NULL AS ${c.duckdb}) AS ${c.name}`), `CAST(NULL AS VARCHAR) AS "${PARTITION_COLUMN}"`].join(', ')} WHERE FALSE`;
+      ? `SELECT ${cells.join(', ')}, "${PARTITION_COLUMN}" FROM ${read}`
+      : `SELECT ${[...cells, `CAST(NULL AS VARCHAR) AS "${PARTITION_COLUMN}"`].join(', ')} WHERE FALSE`;
     await connection.run(`CREATE OR REPLACE VIEW ${name} AS ${source}`);
   };
 
