@@ -43,11 +43,6 @@ locals {
 # under versions/<table>/<run>/ (ALTER TABLE ... SET LOCATION), and every later run swaps in a new one.
 resource "aws_glue_catalog_table" "customer_summary" {
   name          = "customer_summary"
-  # The curation moves the location to each rebuild; an apply must not point it back at the empty root.
-  lifecycle {
-    ignore_changes = [storage_descriptor[0].location]
-  }
-
   database_name = aws_glue_catalog_database.lake.name
   description   = "One row per customer with an order: last order day, distinct orders, spend in cents; Parquet, rebuilt by the curation."
   table_type    = "EXTERNAL_TABLE"
@@ -78,15 +73,15 @@ resource "aws_glue_catalog_table" "customer_summary" {
       }
     }
   }
-}
 
-resource "aws_glue_catalog_table" "customer_orders" {
-  name          = "customer_orders"
   # The curation moves the location to each rebuild; an apply must not point it back at the empty root.
   lifecycle {
     ignore_changes = [storage_descriptor[0].location]
   }
+}
 
+resource "aws_glue_catalog_table" "customer_orders" {
+  name          = "customer_orders"
   database_name = aws_glue_catalog_database.lake.name
   description   = "One row per order or return of each customer (deduplicated by customer, type and order id): time, cents, units, country; Parquet, rebuilt by the curation."
   table_type    = "EXTERNAL_TABLE"
@@ -117,15 +112,15 @@ resource "aws_glue_catalog_table" "customer_orders" {
       }
     }
   }
-}
 
-resource "aws_glue_catalog_table" "product_daily_sales" {
-  name          = "product_daily_sales"
   # The curation moves the location to each rebuild; an apply must not point it back at the empty root.
   lifecycle {
     ignore_changes = [storage_descriptor[0].location]
   }
+}
 
+resource "aws_glue_catalog_table" "product_daily_sales" {
+  name          = "product_daily_sales"
   database_name = aws_glue_catalog_database.lake.name
   description   = "Orders per product, line category and UTC day: units, priced units, revenue in cents; Parquet, rebuilt by the curation."
   table_type    = "EXTERNAL_TABLE"
@@ -156,15 +151,15 @@ resource "aws_glue_catalog_table" "product_daily_sales" {
       }
     }
   }
-}
 
-resource "aws_glue_catalog_table" "daily_totals" {
-  name          = "daily_totals"
   # The curation moves the location to each rebuild; an apply must not point it back at the empty root.
   lifecycle {
     ignore_changes = [storage_descriptor[0].location]
   }
+}
 
+resource "aws_glue_catalog_table" "daily_totals" {
+  name          = "daily_totals"
   database_name = aws_glue_catalog_database.lake.name
   description   = "Order lines per UTC day (orders and returns); Parquet, rebuilt by the curation."
   table_type    = "EXTERNAL_TABLE"
@@ -194,5 +189,10 @@ resource "aws_glue_catalog_table" "daily_totals" {
         type = columns.value.type
       }
     }
+  }
+
+  # The curation moves the location to each rebuild; an apply must not point it back at the empty root.
+  lifecycle {
+    ignore_changes = [storage_descriptor[0].location]
   }
 }
