@@ -6,9 +6,7 @@
 #                                                                   each day's Glue partition points at
 #                                                                   its latest rebuild
 #   s3://<lake>/curated/versions/products/<run>/*                   one row per product (products)
-#   s3://<lake>/curated/versions/<summary>/<run>/*                  customer_summary, customer_orders,
-#                                                                   product_daily_sales, daily_totals:
-#                                                                   aggregates of the lines
+#   s3://<lake>/curated/versions/<summary>/<run>/*                  the summary tables (lake_summaries.tf)
 #   s3://<lake>/errors/orders/...                                   records Firehose could not partition
 #   s3://<lake>/athena-results/                                     query results (expire)
 #
@@ -480,7 +478,6 @@ locals {
     { name = "product_id", type = "string" },
     { name = "category_id", type = "string" },
   ]
-
 }
 
 # Registered partitions on `date` (the UTC day of occurred_at, a yyyy-MM-dd string), not partition
@@ -559,8 +556,5 @@ resource "aws_glue_catalog_table" "products" {
     }
   }
 }
-
-
-# The summary tables the curation derives from order_lines: lake_summaries.tf.
 
 # The curation that used to be a named query run by hand lives in curation.tf (and lake/sql/).

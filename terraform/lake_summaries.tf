@@ -10,41 +10,56 @@
 # does the API's (curated/*).
 
 locals {
-  customer_summary_columns = [
-    { name = "customer_id", type = "string" },
-    { name = "last_order_day", type = "date" },
-    { name = "orders", type = "bigint" },
-    { name = "cents", type = "bigint" },
-  ]
-  customer_orders_columns = [
-    { name = "customer_id", type = "string" },
-    { name = "type", type = "string" },
-    { name = "order_id", type = "string" },
-    { name = "occurred_at", type = "timestamp" },
-    { name = "cents", type = "bigint" },
-    { name = "units", type = "double" },
-    { name = "country", type = "string" },
-  ]
-  product_daily_sales_columns = [
-    { name = "product_id", type = "string" },
-    { name = "category_id", type = "string" },
-    { name = "day", type = "date" },
-    { name = "units", type = "double" },
-    { name = "priced_units", type = "double" },
-    { name = "cents", type = "bigint" },
-  ]
-  daily_totals_columns = [
-    { name = "day", type = "date" },
-    { name = "lines", type = "bigint" },
-  ]
+  summary_tables = {
+    customer_summary = {
+      description = "One row per customer with an order: last order day, distinct orders, spend in cents."
+      columns = [
+        { name = "customer_id", type = "string" },
+        { name = "last_order_day", type = "date" },
+        { name = "orders", type = "bigint" },
+        { name = "cents", type = "bigint" },
+      ]
+    }
+    customer_orders = {
+      description = "One row per order or return of each customer (one per customer, type and order id, the earliest): time, cents, units, country."
+      columns = [
+        { name = "customer_id", type = "string" },
+        { name = "type", type = "string" },
+        { name = "order_id", type = "string" },
+        { name = "occurred_at", type = "timestamp" },
+        { name = "cents", type = "bigint" },
+        { name = "units", type = "double" },
+        { name = "country", type = "string" },
+      ]
+    }
+    product_daily_sales = {
+      description = "Orders per product, line category and UTC day: units, priced units, revenue in cents."
+      columns = [
+        { name = "product_id", type = "string" },
+        { name = "category_id", type = "string" },
+        { name = "day", type = "date" },
+        { name = "units", type = "double" },
+        { name = "priced_units", type = "double" },
+        { name = "cents", type = "bigint" },
+      ]
+    }
+    daily_totals = {
+      description = "Order lines per UTC day (orders and returns)."
+      columns = [
+        { name = "day", type = "date" },
+        { name = "lines", type = "bigint" },
+      ]
+    }
+  }
 }
 
 # Created empty at their root location; the curation's first run points each at its rebuild
 # under versions/<table>/<run>/ (ALTER TABLE ... SET LOCATION), and every later run swaps in a new one.
-resource "aws_glue_catalog_table" "customer_summary" {
-  name          = "customer_summary"
+resource "aws_glue_catalog_table" "summary" {
+  for_each      = local.summary_tables
+  name          = each.key
   database_name = aws_glue_catalog_database.lake.name
-  description   = "One row per customer with an order: last order day, distinct orders, spend in cents; Parquet, rebuilt by the curation."
+  description   = "${each.value.description} Parquet, rebuilt by the curation."
   table_type    = "EXTERNAL_TABLE"
 
   parameters = {
@@ -54,7 +69,7 @@ resource "aws_glue_catalog_table" "customer_summary" {
   }
 
   storage_descriptor {
-    location      = "${local.curated_root}/customer_summary/"
+    location      = "${local.curated_root}/${each.key}/"
     input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
     output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 
@@ -66,124 +81,7 @@ resource "aws_glue_catalog_table" "customer_summary" {
     }
 
     dynamic "columns" {
-      for_each = local.customer_summary_columns
-      content {
-        name = columns.value.name
-        type = columns.value.type
-      }
-    }
-  }
-
-  # The curation moves the location to each rebuild; an apply must not point it back at the empty root.
-  lifecycle {
-    ignore_changes = [storage_descriptor[0].location]
-  }
-}
-
-resource "aws_glue_catalog_table" "customer_orders" {
-  name          = "customer_orders"
-  database_name = aws_glue_catalog_database.lake.name
-  description   = "One row per order or return of each customer (deduplicated by customer, type and order id): time, cents, units, country; Parquet, rebuilt by the curation."
-  table_type    = "EXTERNAL_TABLE"
-
-  parameters = {
-    EXTERNAL              = "TRUE"
-    classification        = "parquet"
-    "parquet.compression" = "SNAPPY"
-  }
-
-  storage_descriptor {
-    location      = "${local.curated_root}/customer_orders/"
-    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
-    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
-
-    ser_de_info {
-      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-      parameters = {
-        "serialization.format" = "1"
-      }
-    }
-
-    dynamic "columns" {
-      for_each = local.customer_orders_columns
-      content {
-        name = columns.value.name
-        type = columns.value.type
-      }
-    }
-  }
-
-  # The curation moves the location to each rebuild; an apply must not point it back at the empty root.
-  lifecycle {
-    ignore_changes = [storage_descriptor[0].location]
-  }
-}
-
-resource "aws_glue_catalog_table" "product_daily_sales" {
-  name          = "product_daily_sales"
-  database_name = aws_glue_catalog_database.lake.name
-  description   = "Orders per product, line category and UTC day: units, priced units, revenue in cents; Parquet, rebuilt by the curation."
-  table_type    = "EXTERNAL_TABLE"
-
-  parameters = {
-    EXTERNAL              = "TRUE"
-    classification        = "parquet"
-    "parquet.compression" = "SNAPPY"
-  }
-
-  storage_descriptor {
-    location      = "${local.curated_root}/product_daily_sales/"
-    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
-    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
-
-    ser_de_info {
-      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-      parameters = {
-        "serialization.format" = "1"
-      }
-    }
-
-    dynamic "columns" {
-      for_each = local.product_daily_sales_columns
-      content {
-        name = columns.value.name
-        type = columns.value.type
-      }
-    }
-  }
-
-  # The curation moves the location to each rebuild; an apply must not point it back at the empty root.
-  lifecycle {
-    ignore_changes = [storage_descriptor[0].location]
-  }
-}
-
-resource "aws_glue_catalog_table" "daily_totals" {
-  name          = "daily_totals"
-  database_name = aws_glue_catalog_database.lake.name
-  description   = "Order lines per UTC day (orders and returns); Parquet, rebuilt by the curation."
-  table_type    = "EXTERNAL_TABLE"
-
-  parameters = {
-    EXTERNAL              = "TRUE"
-    classification        = "parquet"
-    "parquet.compression" = "SNAPPY"
-  }
-
-  storage_descriptor {
-    location      = "${local.curated_root}/daily_totals/"
-    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
-    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
-
-    ser_de_info {
-      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-      parameters = {
-        "serialization.format" = "1"
-      }
-    }
-
-    dynamic "columns" {
-      for_each = local.daily_totals_columns
+      for_each = each.value.columns
       content {
         name = columns.value.name
         type = columns.value.type

@@ -177,7 +177,8 @@ describe('Athena engine against the local Athena endpoint', () => {
       executionParameters: ['TRUE', "'O''Brien'", 'FALSE', "''"],
     });
     expect(athena.sqlText('daily_units')).toContain(`FROM "${at.database}"."product_daily_sales"`);
-    expect(athena.sqlText('customer_order_totals_for')).toContain(`FROM "${at.database}"."order_lines"`);
+    expect(athena.sqlText('customer_order_lines_for')).toContain(`FROM "${at.database}"."order_lines"`);
+    expect(athena.sqlText('customer_order_totals_for')).toContain(`FROM "${at.database}"."customer_orders"`);
     // No parameters, no ExecutionParameters field (Athena rejects an empty list).
     await athena.query('date_range');
     expect(at.started[1].executionParameters).toBeUndefined();

@@ -1,3 +1,4 @@
+import { glueTablesFromTerraform } from '../support/athenaEndpoint.ts';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderCurationSql } from '../../lake/curationSql.ts';
@@ -66,14 +67,21 @@ describe('terraform/lake.tf matches api/lake/lakeLayout.ts', () => {
     expect(aliases).toEqual([...ORDER_LINE_COLUMNS.map((column) => column.name), PARTITION_COLUMN]);
   });
 
-  it.each(SUMMARY_TABLES.map((table) => [table.name, table] as const))('summary %s: Glue columns, Parquet at the local path, a location the curation owns, a curation query selecting its columns in order', (name, table) => {
-    expect(localList(`${name}_columns`)).toEqual(table.columns.map((column) => ({ name: column.name, type: column.glue })));
-    const body = resourceBody('aws_glue_catalog_table', name);
-    expect(body).toMatch(new RegExp(`for_each\\s*=\\s*local\\.${name}_columns`));
-    expect(body).toContain(`location      = "\${local.curated_root}/${name}/"`);
+  it('the summary tables are one Glue table each, over local.summary_tables: Parquet at the local path, a location the curation owns', () => {
+    const body = resourceBody('aws_glue_catalog_table', 'summary');
+    expect(body).toMatch(/for_each\s*=\s*local\.summary_tables/);
+    expect(body).toMatch(/dynamic "columns" \{\s*for_each\s*=\s*each\.value\.columns/);
+    expect(body).toContain('location      = "${local.curated_root}/${each.key}/"');
     expect(body).toContain('org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
-    // The curation points the table at each rebuild; an apply must not point it back at the empty root.
+    // The curation points each table at its rebuilds; an apply must not point it back at the empty root.
     expect(body).toMatch(/ignore_changes\s*=\s*\[storage_descriptor\[0\]\.location\]/);
+    expect(glueTablesFromTerraform().filter((table) => SUMMARY_TABLES.some((summary) => summary.name === table.name)).map((table) => table.name)).toEqual(SUMMARY_TABLES.map((table) => table.name));
+  });
+
+  it.each(SUMMARY_TABLES.map((table) => [table.name, table] as const))('summary %s: Glue columns as the layout, and a curation query selecting them in order', (name, table) => {
+    const glue = glueTablesFromTerraform().find((candidate) => candidate.name === name)!;
+    expect(glue.columns).toEqual(table.columns.map((column) => ({ name: column.name, type: column.glue })));
+    expect(glue.location).toBe(name);
     const sql = renderCurationSql(`curate_${name}` as const, { orders: 'order_lines' });
     const select = /^SELECT ([\s\S]*?)\nFROM /.exec(sql)![1];
     // One item a line: its name is its last word (the alias, or the bare column).
