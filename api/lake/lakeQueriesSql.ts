@@ -165,7 +165,7 @@ export function createLakeQueries(engine: QueryEngine, options: { concurrency?: 
       if (customerIds === undefined) return (await summaries.nonEmpty(await engine.query('customer_order_totals'))).rows.map(orderTotal);
       const results = await mapLimited(customerBatches(customerIds), concurrency, (batch) => engine.query('customer_order_totals_for', batch));
       const rows = results.flatMap((result) => result.rows);
-      await summaries.nonEmpty({ rows: customerIds.length > 0 ? rows : [null] });
+      if (results.length > 0 && rows.length === 0) await summaries.required();
       return rows.map(orderTotal);
     },
 

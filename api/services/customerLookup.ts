@@ -26,9 +26,9 @@ const RESCORED_MAX = 100_000;
  * index, so no request reads more than its page whatever the table or lake size.
  * - by id: the state store first (BatchGetItem), the lake for the ids it does not know (one query
  *   per 100 ids); ids neither knows are remembered for `unknownIdTtlMs` (an LRU of
- *   `unknownIdEntries`), so asking again for them starts no lake query, and the states the lake
- *   gave are kept for the lake's TTL (as many), so asking again for them starts none either. The store is always read:
- *   a customer the stream has just seen is never hidden by the negative cache.
+ *   `unknownIdEntries`), so asking again for them starts no lake query; the states the lake gave
+ *   are kept for the lake's TTL (as many), so asking again for those starts none either. The
+ *   store is always read: a customer the stream has just seen is never hidden by either cache.
  * - a listing page: store.listCustomers (list-index), at most `limit` states;
  * - an at-risk page: store.atRiskCustomers (the sparse risk-index), at most `limit` states.
  * Lake-only customers (in the lake, never through the stream) are scored by id only: listing
