@@ -5,6 +5,7 @@ import { renderCurationSql } from './curationSql.ts';
 import type { CurationTarget, DayRange, RawDayCount, TimeBounds } from './curationTarget.ts';
 import { statementRunner } from './athenaStatements.ts';
 import { deleteSupersededRebuilds } from './supersededRebuilds.ts';
+import { SUMMARY_TABLES } from '../api/lake/lakeLayout.ts';
 
 /**
  * The curation on Athena (terraform/lake.tf): raw orders in `orders_raw` (Firehose's JSON, partition
@@ -16,7 +17,8 @@ import { deleteSupersededRebuilds } from './supersededRebuilds.ts';
  * order_lines PARTITION (date='D') SET LOCATION`, after `ADD IF NOT EXISTS` for a new day: a query
  * planned before it reads the old files, one planned after reads the new ones; no query sees a
  * partition half written, because nothing is written where a partition points. Products: CTAS into
- * `<curated>/versions/products/<run>/`, then `ALTER TABLE products SET LOCATION`.
+ * `<curated>/versions/products/<run>/`, then `ALTER TABLE products SET LOCATION`; each summary table
+ * (customer_summary, product_daily_sales, daily_totals) the same way, under versions/<table>/<run>/.
  *
  * Chosen over an Iceberg table with MERGE INTO because it can be tested here: DuckDB (the Athena
  * stand-in's engine, and the local lake's) reads but does not write Iceberg, so MERGE INTO could
@@ -108,11 +110,30 @@ export function createAthenaCurationTarget(options: AthenaCurationOptions): Cura
       await runner.run(`DROP TABLE IF EXISTS ${stage}`, 'drop staging table');
       await runner.run(`ALTER TABLE ${db}.${productsName} SET LOCATION '${rebuild('products', runId)}'`, 'swap products');
     },
+    async rebuildSummaries(runId: string): Promise<void> {
+      for (const table of SUMMARY_TABLES) {
+        const stage = `${db}.${identifier(`${table.name}_${runId}`)}`;
+        const select = renderCurationSql(`curate_${table.name}` as const, { orders });
+        const location = rebuild(table.name, runId);
+        await runner.run(`CREATE TABLE ${stage} WITH (format = 'PARQUET', write_compression = 'SNAPPY', external_location = '${location}') AS ${select}`, `stage ${table.name}`);
+        await runner.run(`DROP TABLE IF EXISTS ${stage}`, 'drop staging table');
+        await runner.run(`ALTER TABLE ${db}.${table.name} SET LOCATION '${location}'`, `swap ${table.name}`);
+      }
+    },
+    async summariesBuilt(): Promise<boolean> {
+      // Terraform creates each table at its root location, empty; the first rebuild points it under versions/.
+      for (const table of SUMMARY_TABLES) {
+        const paths = await runner.run(`SELECT DISTINCT "$path" AS path FROM ${db}.${table.name}`, 'summary files');
+        if (!paths.some((row) => String(row.path).startsWith(`${root}/versions/${table.name}/`))) return false;
+      }
+      return true;
+    },
     async removeSuperseded(nowMs: number, graceMs: number) {
       if (!options.s3) return { removed: 0, failed: 0, refused: [], error: 'no S3 client: superseded rebuilds are left in place' };
       const liveLocations = async () => {
         const paths = [];
-        for (const table of [orders, `${db}.${productsName}`]) paths.push(...(await runner.run(`SELECT DISTINCT "$path" AS path FROM ${table}`, 'live files')).map((row) => String(row.path)));
+        const tables = [orders, `${db}.${productsName}`, ...SUMMARY_TABLES.map((table) => `${db}.${table.name}`)];
+        for (const table of tables) paths.push(...(await runner.run(`SELECT DISTINCT "$path" AS path FROM ${table}`, 'live files')).map((row) => String(row.path)));
         // A file's directory is the location its partition (or table) points at.
         return [...new Set(paths.map((path) => path.slice(0, path.lastIndexOf('/') + 1)))];
       };

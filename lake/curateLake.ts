@@ -5,7 +5,8 @@ import { type CurationTarget, newRunId, type TimeBounds } from './curationTarget
 
 /**
  * The curation core: for every raw day of the window, rebuild its curated partition from the raw
- * orders (deduplicated, bounded) into a new location, then swap it in; then rebuild products.
+ * orders (deduplicated, bounded) into a new location, then swap it in; then rebuild products and
+ * the summary tables the API reads (lake/sql/curate_*.sql over the live order lines).
  * Idempotent: the rebuild is a function of the raw orders, so a second run, or a concurrent one,
  * swaps in the same rows. Nothing is appended, so nothing is counted twice.
  */
@@ -37,6 +38,8 @@ export interface CurationReport {
   explicit: boolean;
   partitionsRebuilt: number;
   partitionsDropped: number;
+  /** Whether this run rebuilt the summary tables (after any change, or when a lake had none yet). */
+  summariesRebuilt: boolean;
   rows: number;
   events: number;
   duplicatesDropped: number;
@@ -82,7 +85,11 @@ export async function curateLake(target: CurationTarget, request: CurationReques
       days.push({ date, lines: staged.get(date)!, previousLines: previous.get(date) ?? null, events, duplicates: events - (count?.distinctEvents ?? 0) });
     }
   }
-  if (days.length > 0 || dropped > 0) await target.rebuildProducts(runId);
+  const changed = days.length > 0 || dropped > 0;
+  if (changed) await target.rebuildProducts(runId);
+  // A lake curated before the summaries existed gets them at its next run, even a quiet one.
+  const summariesRebuilt = changed || !(await target.summariesBuilt());
+  if (summariesRebuilt) await target.rebuildSummaries(runId);
   // After the swaps, and never able to fail the run: the curated table is already right.
   const cleanup = await target.removeSuperseded(options.nowMs, options.graceMs);
   const yesterday = lastCompleteDay(options.nowMs);
@@ -95,6 +102,7 @@ export async function curateLake(target: CurationTarget, request: CurationReques
     explicit: window.explicit,
     partitionsRebuilt: days.length,
     partitionsDropped: dropped,
+    summariesRebuilt,
     rows: sum(days.map((day) => day.lines)),
     events: sum(days.map((day) => day.events)),
     duplicatesDropped: sum(days.map((day) => day.duplicates)),

@@ -10,7 +10,16 @@ import { fileURLToPath } from 'node:url';
  * literals (Athena takes no ExecutionParameters in DDL, and CTAS is DDL).
  */
 
-export const CURATION_QUERIES = ['curate_order_lines', 'raw_day_counts', 'curated_day_counts', 'curate_products'] as const;
+export const CURATION_QUERIES = [
+  'curate_order_lines',
+  'raw_day_counts',
+  'curated_day_counts',
+  'curate_products',
+  'curate_customer_summary',
+  'curate_customer_orders',
+  'curate_product_daily_sales',
+  'curate_daily_totals',
+] as const;
 export type CurationQuery = (typeof CURATION_QUERIES)[number];
 
 /** Table references, as the engine names them (configuration, never caller input). */

@@ -50,6 +50,10 @@ export interface CurationTarget {
   publishOrderLines(runId: string, range: DayRange, days: readonly string[], drop: readonly string[]): Promise<void>;
   /** Rebuilds products from the live order lines into this run's location and swaps it in. */
   rebuildProducts(runId: string): Promise<void>;
+  /** Rebuilds every summary table (SUMMARY_TABLES) from the live order lines into this run's locations and swaps each in. */
+  rebuildSummaries(runId: string): Promise<void>;
+  /** Whether every summary table points at a rebuild (false for a lake curated before the summaries existed). */
+  summariesBuilt(): Promise<boolean>;
   /** Deletes rebuilds no table points at any more, once older than the grace period (queries that planned on them have finished). Never throws. */
   removeSuperseded(nowMs: number, graceMs: number): Promise<SupersededRemoval>;
   /** Bytes the target's queries scanned so far (Athena's DataScannedInBytes; DuckDB: bytes of the files read). */

@@ -3,9 +3,9 @@ import { lstat, mkdir, readdir, readlink, rename, rm, stat, symlink } from 'node
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { ORDER_LINE_COLUMNS, ORDERS_DIR, PARTITION_COLUMN, PRODUCTS_DIR, sqlString } from '../api/lake/lakeLayout.ts';
+import { ORDER_LINE_COLUMNS, ORDERS_DIR, PARTITION_COLUMN, PRODUCTS_DIR, sqlString, SUMMARY_TABLES } from '../api/lake/lakeLayout.ts';
 import { renderCurationSql } from './curationSql.ts';
-import { type CurationTarget, type DayRange, isRunId, type RawDayCount, runStartMs, type SupersededRemoval, type TimeBounds } from './curationTarget.ts';
+import { type CurationTarget, type DayRange, isRunId, newRunId, type RawDayCount, runStartMs, type SupersededRemoval, type TimeBounds } from './curationTarget.ts';
 import { RAW_ORDERS_DIR } from './rawOrders.ts';
 
 /**
@@ -14,7 +14,8 @@ import { RAW_ORDERS_DIR } from './rawOrders.ts';
  * reads. A rebuild is written to `versions/orders/<run>/date=D/`; the live partition
  * `orders/date=D` is a symlink to it, swapped by rename(2), which replaces it atomically: a reader
  * lists either the old rebuild's files or the new one's, never a mix or a half-written file.
- * Products are swapped the same way (`products` → `versions/products/<run>`). File names carry the
+ * Products and the summary tables are swapped the same way (`products` → `versions/products/<run>`,
+ * `customer_summary` → `versions/customer_summary/<run>`, ...). File names carry the
  * run id, so no reader's cached Parquet metadata is ever taken for another file's.
  *
  * The SQL is lake/sql's, as Athena runs it; DuckDB lacks three Presto functions it uses, defined
@@ -73,9 +74,13 @@ export async function openDuckdbCurationTarget(root: string, options: DuckdbCura
   const linesView = async (name: string, dirs: readonly string[]): Promise<void> => {
     const files = (await Promise.all(dirs.map((dir) => parquetFiles(dir)))).flat();
     scanned += await totalBytes(files);
+    const read = `read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = true, hive_types = {'${PARTITION_COLUMN}': VARCHAR}, union_by_name = true)`;
+    // By the layout's columns, as Athena reads them through Glue: one no file has (country, in a lake older than it) reads NULL.
+    const present = files.length ? new Set((await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${read}`)).getRowObjectsJson().map((row) => String(row.column_name))) : new Set<string>();
+    const cells = ORDER_LINE_COLUMNS.map((c) => (present.has(c.name) ? `"${c.name}"` : `CAST(NULL AS ${c.duckdb}) AS ${c.name}`));
     const source = files.length
-      ? `SELECT * FROM read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = true, hive_types = {'${PARTITION_COLUMN}': VARCHAR}, union_by_name = true)`
-      : `SELECT ${[...ORDER_LINE_COLUMNS.map((c) => `CAST(NULL AS ${c.duckdb}) AS ${c.name}`), `CAST(NULL AS VARCHAR) AS "${PARTITION_COLUMN}"`].join(', ')} WHERE FALSE`;
+      ? `SELECT ${cells.join(', ')}, "${PARTITION_COLUMN}" FROM ${read}`
+      : `SELECT ${[...cells, `CAST(NULL AS VARCHAR) AS "${PARTITION_COLUMN}"`].join(', ')} WHERE FALSE`;
     await connection.run(`CREATE OR REPLACE VIEW ${name} AS ${source}`);
   };
 
@@ -129,6 +134,21 @@ export async function openDuckdbCurationTarget(root: string, options: DuckdbCura
       await connection.run(`COPY (SELECT * FROM (${select}) ORDER BY product_id) TO ${sqlString(join(dir, `${runId}-0.parquet`))} (FORMAT PARQUET, COMPRESSION SNAPPY)`);
       await swapLink(paths, paths.products, dir, runId);
     },
+    async rebuildSummaries(runId: string): Promise<void> {
+      await linesView('order_lines', await liveDays(paths.orders));
+      for (const table of SUMMARY_TABLES) {
+        const dir = join(paths.versions, table.name, runId);
+        await mkdir(dir, { recursive: true });
+        const select = renderCurationSql(`curate_${table.name}` as const, { orders: 'order_lines' });
+        // DuckDB sums BIGINTs into HUGEINT: cast to the layout's (and Glue's) types.
+        const columns = table.columns.map((column) => `CAST(${column.name} AS ${column.duckdb}) AS ${column.name}`).join(', ');
+        await connection.run(
+          `COPY (SELECT ${columns} FROM (${select}) ORDER BY ${table.sortedBy.join(', ')}) TO ${sqlString(join(dir, `${runId}-0.parquet`))} (FORMAT PARQUET, COMPRESSION SNAPPY)`,
+        );
+        await swapLink(paths, join(paths.root, table.name), dir, runId);
+      }
+    },
+    summariesBuilt: async () => SUMMARY_TABLES.every((table) => existsSync(join(paths.root, table.name))),
     async removeSuperseded(nowMs: number, graceMs: number): Promise<SupersededRemoval> {
       try {
         return { removed: await removeSuperseded(paths, nowMs - graceMs), failed: 0, refused: [], error: null };
@@ -195,10 +215,11 @@ async function removeSuperseded(paths: LakePaths, beforeMs: number): Promise<num
   };
   for (const name of existsSync(paths.orders) ? await readdir(paths.orders) : []) await liveTarget(join(paths.orders, name));
   await liveTarget(paths.products);
+  for (const table of SUMMARY_TABLES) await liveTarget(join(paths.root, table.name));
 
   let removed = 0;
   const old = (run: string) => isRunId(run) && (runStartMs(run) ?? Infinity) < beforeMs;
-  for (const table of [ORDERS_DIR, PRODUCTS_DIR]) {
+  for (const table of [ORDERS_DIR, PRODUCTS_DIR, ...SUMMARY_TABLES.map((summary) => summary.name)]) {
     const base = join(paths.versions, table);
     for (const run of existsSync(base) ? await readdir(base) : []) {
       if (!old(run)) continue;
@@ -251,4 +272,18 @@ async function totalBytes(files: readonly string[]): Promise<number> {
   let bytes = 0;
   for (const file of files) bytes += (await stat(file)).size;
   return bytes;
+}
+
+/**
+ * The summary tables of a local lake whose order lines were written some other way (`buildLake`,
+ * the synthetic benchmark lake), by the same curation target and SQL as every curation run, so
+ * what they read is what production reads.
+ */
+export async function rebuildLocalSummaries(root: string, options: DuckdbCurationOptions & { nowMs?: number } = {}): Promise<void> {
+  const target = await openDuckdbCurationTarget(root, options);
+  try {
+    await target.rebuildSummaries(newRunId(options.nowMs ?? Date.now()));
+  } finally {
+    await target.close();
+  }
 }

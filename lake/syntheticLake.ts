@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { ORDERS_DIR, PRODUCTS_DIR, sqlString } from '../api/lake/lakeLayout.ts';
+import { rebuildLocalSummaries } from './duckdbCurationTarget.ts';
 
 /**
  * A large curated lake written directly by DuckDB SQL (range() and hash-based pseudo-random
@@ -14,7 +15,8 @@ import { ORDERS_DIR, PRODUCTS_DIR, sqlString } from '../api/lake/lakeLayout.ts';
  * customers); products Zipf-like (u³ over `products`), 200 categories; a base price per product
  * moved by ±10% week by week, and units that fall with the price's rise (elasticity about −1.5),
  * so every product has price variation to estimate; one order in 40 a return; 730 days from
- * 2023-01-01. Deterministic for a DuckDB version (hash()).
+ * 2023-01-01. Deterministic for a DuckDB version (hash()). The summary tables the API reads are
+ * then built by the curation's own target and SQL (rebuildLocalSummaries), as every run builds them.
  */
 export interface SyntheticLakeOptions {
   customers: number;
@@ -29,6 +31,8 @@ export interface SyntheticLakeSummary {
   orderLines: number;
   products: number;
   ms: number;
+  /** Of `ms`, the summary tables' rebuild. */
+  summariesMs: number;
 }
 
 export async function writeSyntheticLake(dir: string, options: SyntheticLakeOptions): Promise<SyntheticLakeSummary> {
@@ -40,6 +44,7 @@ export async function writeSyntheticLake(dir: string, options: SyntheticLakeOpti
   await mkdir(join(dir, PRODUCTS_DIR), { recursive: true });
   const instance = await DuckDBInstance.create(':memory:', { threads: String(options.threads ?? 2), preserve_insertion_order: 'false' });
   const connection = await instance.connect();
+  let row: Record<string, unknown>;
   try {
     // u(x, salt): a uniform in [0, 1) from the hash of (x, salt).
     await connection.run(`CREATE MACRO u(x, salt) AS CAST(hash(x, salt) % 1000000007 AS DOUBLE) / 1000000007`);
@@ -87,12 +92,15 @@ export async function writeSyntheticLake(dir: string, options: SyntheticLakeOpti
     const counts = await connection.runAndReadAll(`
       SELECT COUNT(*) AS lines, COUNT(DISTINCT customer_id) AS customers, COUNT(DISTINCT order_id) AS orders, COUNT(DISTINCT product_id) AS products
       FROM read_parquet(${sqlString(join(dir, ORDERS_DIR, '*', '*.parquet'))})`);
-    const [row] = counts.getRowObjectsJson();
-    return { customers: Number(row.customers), orders: Number(row.orders), orderLines: Number(row.lines), products: Number(row.products), ms: performance.now() - started };
+    [row] = counts.getRowObjectsJson();
   } finally {
     connection.closeSync();
     instance.closeSync();
   }
+  const summariesStarted = performance.now();
+  await rebuildLocalSummaries(dir, { threads: options.threads, memoryLimit: '4GB' });
+  const ms = performance.now();
+  return { customers: Number(row.customers), orders: Number(row.orders), orderLines: Number(row.lines), products: Number(row.products), ms: ms - started, summariesMs: ms - summariesStarted };
 }
 
 function integer(value: number, name: string): number {

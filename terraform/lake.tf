@@ -6,6 +6,7 @@
 #                                                                   each day's Glue partition points at
 #                                                                   its latest rebuild
 #   s3://<lake>/curated/versions/products/<run>/*                   one row per product (products)
+#   s3://<lake>/curated/versions/<summary>/<run>/*                  the summary tables (lake_summaries.tf)
 #   s3://<lake>/errors/orders/...                                   records Firehose could not partition
 #   s3://<lake>/athena-results/                                     query results (expire)
 #

@@ -17,6 +17,7 @@ import {
   loadQueries,
   QueryEngineError,
   quotedName,
+  tableRefs,
   type Column,
   type ColumnType,
   type QueryEngine,
@@ -26,6 +27,7 @@ import {
   type SqlFragments,
   type SqlParam,
   type SqlValue,
+  type TableRefs,
 } from './queryEngine.ts';
 
 /**
@@ -44,8 +46,8 @@ export interface AthenaEngineOptions {
   /** s3://… for results; optional when the workgroup enforces its own. */
   outputLocation?: string;
   catalog?: string;
-  /** Glue table names (default order_lines, products). */
-  tables?: { orders?: string; products?: string };
+  /** Glue table names (default order_lines, products; the summary tables by their own names). */
+  tables?: Partial<TableRefs>;
   /** Result reuse by age: minutes (1..10080, default 60); 0 disables reuse. */
   resultReuseMinutes?: number;
   /** First wait between polls (default 100 ms), multiplied by `backoffFactor` (2) up to `maxPollIntervalMs` (1000). */
@@ -150,10 +152,7 @@ export function athenaLiteral(value: SqlParam): string {
 export function createAthenaEngine(options: AthenaEngineOptions): AthenaEngine {
   const client = options.client ?? athenaClient({ region: options.region, endpoint: options.endpoint });
   const ownsClient = !options.client;
-  const tables = {
-    orders: quotedName(options.database, options.tables?.orders ?? 'order_lines'),
-    products: quotedName(options.database, options.tables?.products ?? 'products'),
-  };
+  const tables = tableRefs((table) => quotedName(options.database, options.tables?.[table] ?? (table === 'orders' ? 'order_lines' : table)));
   const texts = loadQueries(tables, options.sqlDir);
   const reuseMinutes = options.resultReuseMinutes ?? 60;
   if (!Number.isInteger(reuseMinutes) || reuseMinutes < 0 || reuseMinutes > 10_080) throw new RangeError('resultReuseMinutes must be 0..10080');

@@ -15,13 +15,14 @@ import {
   type DuckDBResult,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { ORDER_LINE_COLUMNS, ORDERS_DIR, PARTITION_COLUMN, PRODUCT_COLUMNS, PRODUCTS_DIR, sqlString, type LakeColumn } from '../lake/lakeLayout.ts';
+import { ORDER_LINE_COLUMNS, ORDERS_DIR, PARTITION_COLUMN, PRODUCT_COLUMNS, PRODUCTS_DIR, sqlString, SUMMARY_TABLES, type LakeColumn } from '../lake/lakeLayout.ts';
 import {
   checkParams,
   fillFragments,
   loadQueries,
   QueryEngineError,
   quotedName,
+  tableRefs,
   type Column,
   type ColumnType,
   type QueryEngine,
@@ -77,7 +78,7 @@ export async function createDuckDbEngine(options: DuckDbEngineOptions): Promise<
   const snapshot = options.snapshot ?? true;
   const instance = await DuckDBInstance.create(':memory:', { threads: String(options.threads ?? 2) });
   const connection = await instance.connect();
-  const tables = snapshot ? { orders: quotedName('orders'), products: quotedName('products') } : { orders: quotedName('lake_orders'), products: quotedName('lake_products') };
+  const tables = tableRefs((table) => quotedName(snapshot ? table : `lake_${table}`));
   let texts: Record<QueryName, string>;
   try {
     texts = loadQueries(tables, options.sqlDir);
@@ -181,27 +182,29 @@ export async function defineTrinoFunctions(connection: DuckDBConnection): Promis
 }
 
 /**
- * `lake_orders` and `lake_products` over the files. A directory without Parquet files yet (an
- * empty lake) gets an empty view of the same columns, so every query still runs.
+ * `lake_orders`, `lake_products` and `lake_<summary>` over the files. A directory without Parquet
+ * files yet (an empty lake, or one curated before the summaries existed) gets an empty view of
+ * the same columns, so every query still runs.
  *
  * Orders are read by column name (`union_by_name`), as Athena reads Parquet through the Glue
  * schema: a nullable column that some or all files lack reads NULL there. That is how a lake
  * written before a column was added (`country`) keeps working, its lines without a country until
  * `demand-insights lake build` rewrites it; a file without a required column is refused.
  */
-async function createLakeViews(connection: DuckDBConnection, lakeDir: string, schema?: string): Promise<void> {
-  const name = (table: string) => (schema ? quotedName(schema, table) : quotedName(table));
-  const orders = name(schema ? 'order_lines' : 'lake_orders');
-  const products = name(schema ? 'products' : 'lake_products');
-  if (schema) await connection.run(`CREATE SCHEMA IF NOT EXISTS ${quotedName(schema)}`);
+async function createLakeViews(connection: DuckDBConnection, lakeDir: string): Promise<void> {
   const orderFiles = lakeFiles(join(lakeDir, ORDERS_DIR), true);
   const productFiles = lakeFiles(join(lakeDir, PRODUCTS_DIR), false);
   const ordersSource = orderFiles.length > 0
     ? await ordersSelect(connection, orderFiles, join(lakeDir, ORDERS_DIR))
     : emptySelect([...ORDER_LINE_COLUMNS, { name: PARTITION_COLUMN, duckdb: 'VARCHAR', glue: 'string', nullable: false }]);
   const productsSource = productFiles.length > 0 ? `SELECT * FROM read_parquet(${fileList(productFiles)})` : emptySelect(PRODUCT_COLUMNS);
-  await connection.run(`CREATE OR REPLACE VIEW ${orders} AS ${ordersSource}`);
-  await connection.run(`CREATE OR REPLACE VIEW ${products} AS ${productsSource}`);
+  await connection.run(`CREATE OR REPLACE VIEW ${quotedName('lake_orders')} AS ${ordersSource}`);
+  await connection.run(`CREATE OR REPLACE VIEW ${quotedName('lake_products')} AS ${productsSource}`);
+  for (const table of SUMMARY_TABLES) {
+    const files = lakeFiles(join(lakeDir, table.name), false);
+    const source = files.length > 0 ? `SELECT ${columnList(table.columns)} FROM read_parquet(${fileList(files)})` : emptySelect(table.columns);
+    await connection.run(`CREATE OR REPLACE VIEW ${quotedName(`lake_${table.name}`)} AS ${source}`);
+  }
 }
 
 /**
@@ -263,6 +266,13 @@ async function loadSnapshot(connection: DuckDBConnection): Promise<void> {
   // Sorted by customer so a customer's lines sit in few row groups, which zone maps then skip to.
   await connection.run(`CREATE OR REPLACE TABLE orders AS SELECT ${orderColumns} FROM lake_orders ORDER BY customer_id, occurred_at`);
   await connection.run(`CREATE OR REPLACE TABLE products AS SELECT ${PRODUCT_COLUMNS.map((column) => column.name).join(', ')} FROM lake_products`);
+  for (const table of SUMMARY_TABLES) {
+    await connection.run(`CREATE OR REPLACE TABLE ${quotedName(table.name)} AS SELECT ${columnList(table.columns)} FROM ${quotedName(`lake_${table.name}`)} ORDER BY ${table.sortedBy.join(', ')}`);
+  }
+}
+
+function columnList(columns: readonly LakeColumn[]): string {
+  return columns.map((column) => quotedName(column.name)).join(', ');
 }
 
 function emptySelect(columns: readonly LakeColumn[]): string {

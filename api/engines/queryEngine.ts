@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
  * The query-engine port: run one of the named SQL files of api/sql/ with positional parameters
  * and get typed rows back. Adapters: DuckDB over the lake files (duckdbEngine.ts) and Athena
  * (athenaEngine.ts). The SQL text an engine runs is the file's text with its comment lines
- * removed and the two table placeholders, `{{orders}}` and `{{products}}`, replaced by the
+ * removed and the table placeholders (`{{orders}}`, `{{products}}` and the curation's summary
+ * tables, TABLE_PLACEHOLDERS) replaced by the
  * engine's configured table references; caller values only ever travel as bound parameters.
  */
 
@@ -38,6 +39,8 @@ export const CUSTOMER_BATCH = 100;
 /** Every SQL file and its number of positional parameters (checked against the text when loaded). */
 export const QUERIES = {
   date_range: 0,
+  order_line_date_range: 0,
+  summary_presence: 0,
   product_exists: 1,
   category_exists: 1,
   daily_units: 4,
@@ -48,9 +51,9 @@ export const QUERIES = {
   customer_order_lines_for: CUSTOMER_BATCH,
   customer_order_totals: 0,
   customer_order_totals_for: CUSTOMER_BATCH,
-  segment_sample: 2,
-  segment_summary: 4,
-  segment_members: 5,
+  segment_sample: 1,
+  segment_summary: 2,
+  segment_members: 3,
   pooled_elasticity: 4,
   top_products: 0,
   product_categories: 0,
@@ -104,6 +107,19 @@ export interface QueryEngine {
 export interface TableRefs {
   orders: string;
   products: string;
+  /** The curation's summary tables (SUMMARY_TABLES in api/lake/lakeLayout.ts). */
+  customer_summary: string;
+  customer_orders: string;
+  product_daily_sales: string;
+  daily_totals: string;
+}
+
+/** The placeholders of the SQL files that name a table. */
+export const TABLE_PLACEHOLDERS = ['orders', 'products', 'customer_summary', 'customer_orders', 'product_daily_sales', 'daily_totals'] as const satisfies readonly (keyof TableRefs)[];
+
+/** Table references under one naming rule (a schema prefix, say) for every placeholder. */
+export function tableRefs(name: (table: keyof TableRefs) => string): TableRefs {
+  return Object.fromEntries(TABLE_PLACEHOLDERS.map((table) => [table, name(table)])) as unknown as TableRefs;
 }
 
 /** api/sql in the source tree. */
@@ -149,8 +165,8 @@ export function renderSql(name: QueryName, text: string, tables: TableRefs): str
   const fragments = QUERY_FRAGMENTS[name] ?? [];
   const rendered = body.replace(PLACEHOLDER, (whole, key: string) => {
     if (fragments.includes(key)) return whole;
-    if (key !== 'orders' && key !== 'products') throw new Error(`${name}.sql: unknown placeholder {{${key}}}`);
-    return tables[key];
+    if (!(TABLE_PLACEHOLDERS as readonly string[]).includes(key)) throw new Error(`${name}.sql: unknown placeholder {{${key}}}`);
+    return tables[key as keyof TableRefs];
   });
   const { parameters } = scanSql(rendered);
   if (parameters.length !== QUERIES[name]) {

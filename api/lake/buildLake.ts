@@ -5,6 +5,7 @@ import { DEFAULT_EVENT_TIME_BOUNDS, type EventTimeBounds, eventTimeProblem, type
 import { readDataset, type DatasetFormat } from '../../producers/datasets/index.ts';
 import type { ReadReport } from '../../producers/datasets/readReport.ts';
 import { columnDefinitions, ORDER_LINE_COLUMNS, ORDERS_DIR, PARTITION_COLUMN, PRODUCT_COLUMNS, PRODUCTS_DIR, sqlString } from './lakeLayout.ts';
+import { rebuildLocalSummaries } from '../../lake/duckdbCurationTarget.ts';
 
 /**
  * Writes the lake (lakeLayout.ts) from OrderEvents with DuckDB: every line is appended to an
@@ -87,6 +88,8 @@ export async function buildLake(allEvents: readonly OrderEvent[], root: string, 
          ) WHERE pick = 1 ORDER BY product_id
        ) TO ${sqlString(join(productsDir, 'part-0.parquet'))} (FORMAT PARQUET, COMPRESSION SNAPPY)`,
     );
+
+    await rebuildLocalSummaries(root, { threads: options.threads });
 
     const stats = await connection.runAndReadAll(
       `SELECT COUNT(*) FILTER (WHERE type = 'order'), COUNT(*) FILTER (WHERE type = 'return'),

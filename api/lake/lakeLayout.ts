@@ -20,9 +20,9 @@ export const PARTITION_COLUMN = 'date';
 export interface LakeColumn {
   name: string;
   /** Type in the Parquet files as DuckDB writes them. */
-  duckdb: 'VARCHAR' | 'DOUBLE' | 'TIMESTAMP';
+  duckdb: 'VARCHAR' | 'DOUBLE' | 'TIMESTAMP' | 'DATE' | 'BIGINT';
   /** Type of the Glue column (Hive DDL names). */
-  glue: 'string' | 'double' | 'timestamp';
+  glue: 'string' | 'double' | 'timestamp' | 'date' | 'bigint';
   nullable: boolean;
 }
 
@@ -49,6 +49,75 @@ export const ORDER_LINE_COLUMNS: readonly LakeColumn[] = [
 export const PRODUCT_COLUMNS: readonly LakeColumn[] = [
   { name: 'product_id', duckdb: 'VARCHAR', glue: 'string', nullable: false },
   { name: 'category_id', duckdb: 'VARCHAR', glue: 'string', nullable: true },
+];
+
+/**
+ * The summary tables the curation derives from the curated order lines after every run
+ * (lake/sql/curate_<name>.sql, lake/summaryTables.ts), so the API's queries read megabytes
+ * instead of the whole order-line table. Unpartitioned, one directory each (`<root>/<name>/`, a
+ * Glue table of that name), rebuilt whole and swapped in as products are.
+ */
+export interface SummaryTable {
+  /** Directory, Glue table and SQL placeholder name. */
+  name: 'customer_summary' | 'customer_orders' | 'product_daily_sales' | 'daily_totals';
+  columns: readonly LakeColumn[];
+  /** Row order of the written files: like values together compress, and Parquet statistics prune. */
+  sortedBy: readonly string[];
+}
+
+/** One row per customer with an order: what RFM needs; recency is counted at query time from the as-of day. */
+export const CUSTOMER_SUMMARY_COLUMNS: readonly LakeColumn[] = [
+  { name: 'customer_id', duckdb: 'VARCHAR', glue: 'string', nullable: false },
+  { name: 'last_order_day', duckdb: 'DATE', glue: 'date', nullable: false },
+  /** Distinct order ids. */
+  { name: 'orders', duckdb: 'BIGINT', glue: 'bigint', nullable: false },
+  /** Spend, summed in integer cents per line. */
+  { name: 'cents', duckdb: 'BIGINT', glue: 'bigint', nullable: false },
+];
+
+/**
+ * One row per order or return of each customer (one event per customer, type and order id, the
+ * earliest): what a lake customer's state is rebuilt from, by id. Sorted by customer, so a
+ * customer's rows sit in one Parquet row group, which Athena's min/max statistics can skip to.
+ */
+export const CUSTOMER_ORDERS_COLUMNS: readonly LakeColumn[] = [
+  { name: 'customer_id', duckdb: 'VARCHAR', glue: 'string', nullable: false },
+  /** 'order' | 'return' */
+  { name: 'type', duckdb: 'VARCHAR', glue: 'string', nullable: false },
+  { name: 'order_id', duckdb: 'VARCHAR', glue: 'string', nullable: false },
+  { name: 'occurred_at', duckdb: 'TIMESTAMP', glue: 'timestamp', nullable: false },
+  /** Value in integer cents, summed per line. */
+  { name: 'cents', duckdb: 'BIGINT', glue: 'bigint', nullable: false },
+  { name: 'units', duckdb: 'DOUBLE', glue: 'double', nullable: false },
+  { name: 'country', duckdb: 'VARCHAR', glue: 'string', nullable: true },
+];
+
+/** Orders only, one row per (product, line category, UTC day) with any order line. */
+export const PRODUCT_DAILY_SALES_COLUMNS: readonly LakeColumn[] = [
+  { name: 'product_id', duckdb: 'VARCHAR', glue: 'string', nullable: false },
+  { name: 'category_id', duckdb: 'VARCHAR', glue: 'string', nullable: true },
+  { name: 'day', duckdb: 'DATE', glue: 'date', nullable: false },
+  /** Units of every order line, free ones included (daily_units). */
+  { name: 'units', duckdb: 'DOUBLE', glue: 'double', nullable: false },
+  /** Units of the priced lines (unit price > 0): the sales at a price (weekly sales, elasticity, products). */
+  { name: 'priced_units', duckdb: 'DOUBLE', glue: 'double', nullable: false },
+  /** Revenue in integer cents per line (a free line adds 0). */
+  { name: 'cents', duckdb: 'BIGINT', glue: 'bigint', nullable: false },
+];
+
+/** One row per UTC day with any order line, orders and returns: the lake's date range and as-of day. */
+export const DAILY_TOTALS_COLUMNS: readonly LakeColumn[] = [
+  { name: 'day', duckdb: 'DATE', glue: 'date', nullable: false },
+  /** Order lines of the day, orders and returns. */
+  { name: 'lines', duckdb: 'BIGINT', glue: 'bigint', nullable: false },
+];
+
+/** In rebuild order: daily_totals last, so its rows mean every summary of that run is in place (summary_presence.sql). */
+export const SUMMARY_TABLES: readonly SummaryTable[] = [
+  { name: 'customer_summary', columns: CUSTOMER_SUMMARY_COLUMNS, sortedBy: ['customer_id'] },
+  { name: 'customer_orders', columns: CUSTOMER_ORDERS_COLUMNS, sortedBy: ['customer_id', 'occurred_at', 'order_id', 'type'] },
+  { name: 'product_daily_sales', columns: PRODUCT_DAILY_SALES_COLUMNS, sortedBy: ['product_id', 'day', 'category_id'] },
+  { name: 'daily_totals', columns: DAILY_TOTALS_COLUMNS, sortedBy: ['day'] },
 ];
 
 /** `col TYPE, …` for CREATE TABLE. */

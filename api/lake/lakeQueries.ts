@@ -134,6 +134,8 @@ export interface CategorySales {
  * test double does not, and is answered by the older whole-table path).
  */
 export interface LakeAggregates {
+  // The SQL lakes answer these from the curation's summary tables, which hold every order: `asOf`
+  // is the lake's last day (what the segments service passes); recency counts from it.
   /** RFM of a deterministic random sample of at most SEGMENT_SAMPLE_SIZE customers (api/lake/segmentSql.ts). */
   segmentSample(asOf: string): Promise<CustomerRfm[]>;
   /** Every customer assigned to the model's nearest centroid: per-segment sizes and means (segments with none left out). */

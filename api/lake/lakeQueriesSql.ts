@@ -13,6 +13,10 @@ import type {
 import { segmentFragments } from './segmentSql.ts';
 import { compareCodePoints } from '../../models/customer/customerIds.ts';
 import { CUSTOMER_BATCH, QueryEngineError, type QueryEngine, type Row, type SqlParam } from '../engines/queryEngine.ts';
+import { LakeUnavailableError } from '../errors.ts';
+
+/** How long a caller waits before asking again while the summaries are missing (the curation runs hourly). */
+export const SUMMARIES_RETRY_SECONDS = 300;
 
 /**
  * LakeQueries over the SQL files of api/sql/, on any QueryEngine (DuckDB locally, Athena on
@@ -20,13 +24,13 @@ import { CUSTOMER_BATCH, QueryEngineError, type QueryEngine, type Row, type SqlP
  */
 export function createLakeQueries(engine: QueryEngine, options: { concurrency?: number } = {}): LakeQueries & LakeOrderTotals & LakeAggregates {
   const concurrency = Math.max(1, options.concurrency ?? 4);
+  const summaries = summaryGuard(engine);
 
   return {
     async dateRange() {
-      const [row] = (await engine.query('date_range')).rows;
-      const first = row ? optionalText(row, 'first_day') : null;
-      const last = row ? optionalText(row, 'last_day') : null;
-      return first === null || last === null ? null : { first, last };
+      const range = dayRange((await engine.query('date_range')).rows[0]);
+      // No summary yet: the lines' own range, so lake customers are scored as of the right day meanwhile.
+      return range ?? dayRange((await engine.query('order_line_date_range')).rows[0]);
     },
 
     async productExists(productId) {
@@ -40,12 +44,12 @@ export function createLakeQueries(engine: QueryEngine, options: { concurrency?: 
     },
 
     async dailyUnits(scope): Promise<DailyUnits[]> {
-      const { rows } = await engine.query('daily_units', scopeParams(scope));
+      const { rows } = await summaries.nonEmpty(await engine.query('daily_units', scopeParams(scope)));
       return rows.map((row) => ({ date: requiredText(row, 'order_day'), units: number(row, 'units') }));
     },
 
     async weeklyProductSales(scope): Promise<WeeklyProductSales[]> {
-      const { rows } = await engine.query('weekly_product_sales', scopeParams(scope));
+      const { rows } = await summaries.nonEmpty(await engine.query('weekly_product_sales', scopeParams(scope)));
       return rows.map((row) => ({
         productId: requiredText(row, 'product_id'),
         weekStart: requiredText(row, 'week_start'),
@@ -55,7 +59,7 @@ export function createLakeQueries(engine: QueryEngine, options: { concurrency?: 
     },
 
     async productSales(): Promise<ProductSales[]> {
-      const { rows } = await engine.query('product_sales');
+      const { rows } = await summaries.nonEmpty(await engine.query('product_sales'));
       return rows.map((row) => ({
         productId: requiredText(row, 'product_id'),
         categoryId: optionalText(row, 'category_id'),
@@ -78,7 +82,7 @@ export function createLakeQueries(engine: QueryEngine, options: { concurrency?: 
 
     async segmentSample(asOf) {
       const asOfDay = dayNumber(asOf, 'asOf');
-      const { rows } = await engine.query('segment_sample', [asOf, asOf]);
+      const { rows } = await summaries.nonEmpty(await engine.query('segment_sample', [asOf]));
       return rows.map((row) => ({
         customerId: requiredText(row, 'customer_id'),
         recencyDays: asOfDay - dayNumber(requiredText(row, 'last_order_day'), 'last_order_day'),
@@ -89,7 +93,7 @@ export function createLakeQueries(engine: QueryEngine, options: { concurrency?: 
 
     async segmentSummary(asOf, model) {
       dayNumber(asOf, 'asOf');
-      const { rows } = await engine.query('segment_summary', [asOf, asOf, asOf, asOf], segmentFragments(model));
+      const { rows } = await summaries.nonEmpty(await engine.query('segment_summary', [asOf, asOf], segmentFragments(model)));
       return rows.map((row) => {
         const size = number(row, 'size');
         return {
@@ -105,7 +109,7 @@ export function createLakeQueries(engine: QueryEngine, options: { concurrency?: 
     async segmentMembers(asOf, model, limit) {
       dayNumber(asOf, 'asOf');
       if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
-      const { rows } = await engine.query('segment_members', [asOf, asOf, asOf, asOf, limit], segmentFragments(model));
+      const { rows } = await summaries.nonEmpty(await engine.query('segment_members', [asOf, asOf, limit], segmentFragments(model)));
       return rows.map((row) => ({
         customerId: requiredText(row, 'customer_id'),
         segment: number(row, 'segment'),
@@ -117,6 +121,7 @@ export function createLakeQueries(engine: QueryEngine, options: { concurrency?: 
 
     async pooledElasticitySums(scope) {
       const [row] = (await engine.query('pooled_elasticity', scopeParams(scope))).rows;
+      if (number(row, 'all_products') === 0) await summaries.required();
       const sum = (column: string) => (row?.[column] === null ? 0 : number(row, column));
       return {
         allProducts: number(row, 'all_products'),
@@ -132,7 +137,7 @@ export function createLakeQueries(engine: QueryEngine, options: { concurrency?: 
     },
 
     async topProducts() {
-      const { rows } = await engine.query('top_products');
+      const { rows } = await summaries.nonEmpty(await engine.query('top_products'));
       return {
         total: rows.length > 0 ? number(rows[0], 'products') : 0,
         products: rows.map((row) => ({
@@ -146,7 +151,7 @@ export function createLakeQueries(engine: QueryEngine, options: { concurrency?: 
     },
 
     async productCategories() {
-      const { rows } = await engine.query('product_categories');
+      const { rows } = await summaries.nonEmpty(await engine.query('product_categories'));
       return rows.map((row) => ({ categoryId: requiredText(row, 'category_id'), products: number(row, 'products'), units: number(row, 'units') }));
     },
 
@@ -157,13 +162,47 @@ export function createLakeQueries(engine: QueryEngine, options: { concurrency?: 
     },
 
     async customerOrderTotals(customerIds): Promise<LakeOrderTotal[]> {
-      if (customerIds === undefined) return (await engine.query('customer_order_totals')).rows.map(orderTotal);
+      if (customerIds === undefined) return (await summaries.nonEmpty(await engine.query('customer_order_totals'))).rows.map(orderTotal);
       const results = await mapLimited(customerBatches(customerIds), concurrency, (batch) => engine.query('customer_order_totals_for', batch));
-      return results.flatMap((result) => result.rows.map(orderTotal));
+      const rows = results.flatMap((result) => result.rows);
+      if (results.length > 0 && rows.length === 0) await summaries.required();
+      return rows.map(orderTotal);
     },
 
     close: () => engine.close(),
   };
+}
+
+/**
+ * The summary tables (lake/sql/curate_*.sql) are written by the curation; a lake curated before
+ * them has order lines and empty summaries until its next run. An empty answer from a summary is
+ * then checked once (summary_presence.sql, counts only): summaries missing while the lines are
+ * not is a 503 with Retry-After (LakeUnavailableError), never an empty answer the caller would
+ * take for the truth. Once the summaries are seen, they stay: no more checks.
+ */
+function summaryGuard(engine: QueryEngine) {
+  let present = false;
+  const required = async (): Promise<void> => {
+    if (present) return;
+    const [row] = (await engine.query('summary_presence')).rows;
+    if (number(row, 'lines') > 0 && number(row, 'days') === 0) {
+      throw new LakeUnavailableError("the lake's summary tables are not built yet: the curation builds them at its next run", SUMMARIES_RETRY_SECONDS);
+    }
+    present = number(row, 'days') > 0;
+  };
+  return {
+    required,
+    async nonEmpty<T extends { rows: readonly unknown[] }>(result: T): Promise<T> {
+      if (result.rows.length === 0) await required();
+      return result;
+    },
+  };
+}
+
+function dayRange(row: Row | undefined): { first: string; last: string } | null {
+  const first = row ? optionalText(row, 'first_day') : null;
+  const last = row ? optionalText(row, 'last_day') : null;
+  return first === null || last === null ? null : { first, last };
 }
 
 /** Distinct ids in code-point order, in batches of exactly CUSTOMER_BATCH parameters (the last id repeated). */

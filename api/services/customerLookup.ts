@@ -26,8 +26,9 @@ const RESCORED_MAX = 100_000;
  * index, so no request reads more than its page whatever the table or lake size.
  * - by id: the state store first (BatchGetItem), the lake for the ids it does not know (one query
  *   per 100 ids); ids neither knows are remembered for `unknownIdTtlMs` (an LRU of
- *   `unknownIdEntries`), so asking again for them starts no lake query. The store is always read:
- *   a customer the stream has just seen is never hidden by the negative cache.
+ *   `unknownIdEntries`), so asking again for them starts no lake query; the states the lake gave
+ *   are kept for the lake's TTL (as many), so asking again for those starts none either. The
+ *   store is always read: a customer the stream has just seen is never hidden by either cache.
  * - a listing page: store.listCustomers (list-index), at most `limit` states;
  * - an at-risk page: store.atRiskCustomers (the sparse risk-index), at most `limit` states.
  * Lake-only customers (in the lake, never through the stream) are scored by id only: listing
@@ -35,6 +36,8 @@ const RESCORED_MAX = 100_000;
  */
 export class CustomerLookup {
   private readonly unknown: LRUCache<string, true>;
+  /** Lake-only customers' states by id, for the lake's TTL: the lake changes with the curation's runs, not per request. */
+  private readonly fromLake: LRUCache<string, CustomerState>;
   private readonly rescored = new Map<string, { version: number; day: number; scored: ScoredCustomer }>();
 
   constructor(
@@ -42,6 +45,12 @@ export class CustomerLookup {
     private readonly store: CustomerStateReader,
     private readonly model: CustomerModel,
   ) {
+    this.fromLake = new LRUCache<string, CustomerState>({
+      max: context.config.unknownIdEntries,
+      ttl: context.config.lakeTtlMs,
+      ttlResolution: 0,
+      perf: { now: () => context.now() + 1 },
+    });
     this.unknown = new LRUCache<string, true>({
       max: context.config.unknownIdEntries,
       ttl: context.config.unknownIdTtlMs,
@@ -54,11 +63,23 @@ export class CustomerLookup {
   /** Fresh scores of the given (distinct) ids: the store first, the lake for the rest. */
   async scoreCustomers(ids: readonly string[]): Promise<{ asOfMs: number; scored: Map<string, ScoredCustomer> }> {
     const [watermark, range, stream] = await Promise.all([this.store.getWatermark(), this.lakeRange(), this.store.getMany(ids)]);
-    const asked = ids.filter((id) => !stream.has(id) && !this.unknown.has(id));
-    const lake = asked.length > 0 ? await lakeStates(this.context.lake, asked).catch(whileLakeUnavailable(() => null)) : new Map<string, CustomerState>();
+    const cached = new Map<string, CustomerState>();
+    const asked: string[] = [];
+    for (const id of ids) {
+      if (stream.has(id) || this.unknown.has(id)) continue;
+      const state = this.fromLake.get(id);
+      if (state) cached.set(id, state);
+      else asked.push(id);
+    }
+    const read = asked.length > 0 ? await lakeStates(this.context.lake, asked).catch(whileLakeUnavailable(() => null)) : new Map<string, CustomerState>();
     // While the lake is being built (the local stack's replay) only the stream answers, and no id is remembered as unknown.
-    if (lake === null) return { asOfMs: this.scoringTime(watermark, range), scored: this.scoredStream(stream, watermark, range) };
-    for (const id of asked) if (!lake.has(id)) this.unknown.set(id, true);
+    if (read === null) return { asOfMs: this.scoringTime(watermark, range), scored: this.scoredStream(stream, watermark, range) };
+    for (const id of asked) {
+      const state = read.get(id);
+      if (state) this.fromLake.set(id, state);
+      else this.unknown.set(id, true);
+    }
+    const lake = new Map([...cached, ...read]);
     const asOfMs = this.scoringTime(watermark, range);
     const scored = new Map<string, ScoredCustomer>();
     for (const [id, state] of stream) scored.set(id, this.scoreStream(state, asOfMs));

@@ -3,23 +3,8 @@
 -- event's country, so MAX is that country; NULL when the event has none). Enough to rebuild every
 -- customer's state record at a fraction of the rows of customer_order_lines.
 -- Parameters: none.
--- One event per (customer, type, order id), as the stream's order-id memory keeps one: a
--- producer retry or a second Firehose delivery on another day carries the same type and id, and
--- the earliest event time is kept (copies with the same time are one event, already deduplicated
--- by the curation, lake/sql/curate_order_lines.sql).
-SELECT
-  customer_id,
-  type,
-  order_id,
-  occurred_at,
-  SUM(CAST(round(quantity * unit_price * 100) AS BIGINT)) AS cents,
-  SUM(quantity) AS units,
-  MAX(country) AS country
-FROM (
-  SELECT customer_id, type, order_id, occurred_at, quantity, unit_price, country,
-         DENSE_RANK() OVER (PARTITION BY customer_id, type, order_id ORDER BY occurred_at) AS copy
-  FROM {{orders}}
-) deduplicated
-WHERE copy = 1
-GROUP BY customer_id, type, order_id, occurred_at
+-- From the curation's customer_orders (lake/sql/curate_customer_orders.sql): one event per
+-- (customer, type, order id), the earliest, as the stream's order-id memory keeps one.
+SELECT customer_id, type, order_id, occurred_at, cents, units, country
+FROM {{customer_orders}}
 ORDER BY customer_id, occurred_at, order_id, type

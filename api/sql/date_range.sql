@@ -1,6 +1,7 @@
 -- First and last UTC day with any order line (orders and returns); NULLs when the lake is empty.
+-- From the curation's daily_totals (one row per day), not the order lines.
 -- Parameters: none.
 SELECT
-  CAST(MIN(occurred_at) AS DATE) AS first_day,
-  CAST(MAX(occurred_at) AS DATE) AS last_day
-FROM {{orders}}
+  MIN(day) AS first_day,
+  MAX(day) AS last_day
+FROM {{daily_totals}}

@@ -1,7 +1,8 @@
 -- The sums a pooled (product fixed effects) log-log elasticity needs, in one row, for a category
 -- or the store: the within-product regression computed where the data is, so the answer is one
 -- row however many products and weeks the lake has.
--- Weekly rows as weekly_product_sales (orders, priced lines, weeks with units > 0 and revenue > 0);
+-- Weekly rows as weekly_product_sales (orders, priced lines, weeks with units > 0 and revenue > 0,
+-- from the curation's product_daily_sales);
 -- eligible products as models/demand/elasticity.ts decides (at least 20 weeks and 3 distinct
 -- weekly prices rounded half-to-even to cents: the constants are ELASTICITY_DEFAULTS there, a test
 -- holds them equal); x = ln(price), y = ln(units), demeaned within each product (two passes, as
@@ -11,15 +12,14 @@
 WITH weekly AS (
   SELECT
     product_id,
-    SUM(quantity) AS units,
-    CAST(SUM(CAST(round(quantity * unit_price * 100) AS BIGINT)) AS DOUBLE) / 100 AS revenue
-  FROM {{orders}}
-  WHERE type = 'order'
-    AND unit_price > 0
+    SUM(priced_units) AS units,
+    CAST(SUM(cents) AS DOUBLE) / 100 AS revenue
+  FROM {{product_daily_sales}}
+  WHERE priced_units > 0
     AND (? = FALSE OR product_id = ?)
     AND (? = FALSE OR category_id = ?)
-  GROUP BY product_id, CAST(date_trunc('week', occurred_at) AS DATE)
-  HAVING SUM(quantity) > 0
+  GROUP BY product_id, CAST(date_trunc('week', day) AS DATE)
+  HAVING SUM(priced_units) > 0
 ),
 priced AS (
   SELECT product_id, ln(revenue / units) AS x, ln(units) AS y, floor(revenue / units * 100) AS cents_floor, revenue / units * 100 AS cents

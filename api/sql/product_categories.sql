@@ -4,10 +4,9 @@
 -- Parameters: none.
 SELECT category_id, COUNT(*) AS products, SUM(units) AS units
 FROM (
-  SELECT product_id, MAX(category_id) AS category_id, SUM(quantity) AS units
-  FROM {{orders}}
-  WHERE type = 'order'
-    AND unit_price > 0
+  SELECT product_id, MAX(category_id) AS category_id, SUM(priced_units) AS units
+  FROM {{product_daily_sales}}
+  WHERE priced_units > 0
   GROUP BY product_id
 ) AS sales
 WHERE category_id IS NOT NULL

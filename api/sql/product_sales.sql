@@ -4,11 +4,10 @@
 SELECT
   product_id,
   MAX(category_id) AS category_id,
-  SUM(quantity) AS units,
-  CAST(SUM(CAST(round(quantity * unit_price * 100) AS BIGINT)) AS DOUBLE) / 100 AS revenue,
-  COUNT(DISTINCT CAST(date_trunc('week', occurred_at) AS DATE)) AS weeks
-FROM {{orders}}
-WHERE type = 'order'
-  AND unit_price > 0
+  SUM(priced_units) AS units,
+  CAST(SUM(cents) AS DOUBLE) / 100 AS revenue,
+  COUNT(DISTINCT CAST(date_trunc('week', day) AS DATE)) AS weeks
+FROM {{product_daily_sales}}
+WHERE priced_units > 0
 GROUP BY product_id
 ORDER BY product_id

@@ -1,24 +1,17 @@
 -- The customers of a fitted segment model, assigned in SQL as segment_summary does (same CTEs),
 -- with their RFM: the first "limit" customers in the order of the MD5 of their id, a deterministic
 -- random sample that is the same on every call; one GetQueryResults page per 1,000 members.
--- Parameters: as-of day twice, twice again (as segment_summary), then how many members (1..20,000).
+-- From the curation's summaries, as segment_summary.
+-- Parameters: as-of day twice (as segment_summary), then how many members (1..20,000).
 WITH as_of AS (
-  SELECT CAST(MAX(occurred_at) AS DATE) AS day
-  FROM {{orders}}
-  WHERE "date" <= ?
-    AND CAST(occurred_at AS DATE) <= CAST(? AS DATE)
+  SELECT MAX(day) AS day
+  FROM {{daily_totals}}
+  WHERE day <= CAST(? AS DATE)
 ),
 rfm AS (
-  SELECT
-    customer_id,
-    CAST(MAX(occurred_at) AS DATE) AS last_order_day,
-    COUNT(DISTINCT order_id) AS frequency,
-    SUM(CAST(round(quantity * unit_price * 100) AS BIGINT)) AS cents
-  FROM {{orders}}
-  WHERE type = 'order'
-    AND "date" <= ?
-    AND CAST(occurred_at AS DATE) <= CAST(? AS DATE)
-  GROUP BY customer_id
+  SELECT customer_id, last_order_day, orders AS frequency, cents
+  FROM {{customer_summary}}
+  WHERE last_order_day <= CAST(? AS DATE)
 ),
 features AS (
   SELECT rfm.customer_id, date_diff('day', rfm.last_order_day, as_of.day) AS recency, rfm.frequency, rfm.cents, CAST(rfm.cents AS DOUBLE) / 100 AS monetary

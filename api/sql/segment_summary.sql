@@ -5,24 +5,19 @@
 -- The model's numbers are generated text (api/lake/segmentSql.ts): {{scaled}} the z-scores
 -- zr, zf, zm; {{distances}} d0..d(k-1); {{nearest}} the segment.
 -- Recency is days from the last order to the as-of day, the lake's last day with any line.
--- Parameters: as-of day twice (the as-of day), then twice again (the RFM), as in customer_rfm.
+-- From the curation's summaries: customer_summary holds each customer's RFM over all of the lake's
+-- orders, so the as-of day is the lake's last day (what the segments service asks); the filter
+-- only keeps a customer whose last order is after an earlier as-of day out, never truncates one.
+-- Parameters: as-of day (the as-of day, from daily_totals), as-of day (the RFM).
 WITH as_of AS (
-  SELECT CAST(MAX(occurred_at) AS DATE) AS day
-  FROM {{orders}}
-  WHERE "date" <= ?
-    AND CAST(occurred_at AS DATE) <= CAST(? AS DATE)
+  SELECT MAX(day) AS day
+  FROM {{daily_totals}}
+  WHERE day <= CAST(? AS DATE)
 ),
 rfm AS (
-  SELECT
-    customer_id,
-    CAST(MAX(occurred_at) AS DATE) AS last_order_day,
-    COUNT(DISTINCT order_id) AS frequency,
-    SUM(CAST(round(quantity * unit_price * 100) AS BIGINT)) AS cents
-  FROM {{orders}}
-  WHERE type = 'order'
-    AND "date" <= ?
-    AND CAST(occurred_at AS DATE) <= CAST(? AS DATE)
-  GROUP BY customer_id
+  SELECT customer_id, last_order_day, orders AS frequency, cents
+  FROM {{customer_summary}}
+  WHERE last_order_day <= CAST(? AS DATE)
 ),
 features AS (
   SELECT rfm.customer_id, date_diff('day', rfm.last_order_day, as_of.day) AS recency, rfm.frequency, rfm.cents, CAST(rfm.cents AS DOUBLE) / 100 AS monetary

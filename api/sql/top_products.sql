@@ -7,13 +7,12 @@ FROM (
   SELECT
     product_id,
     MAX(category_id) AS category_id,
-    SUM(quantity) AS units,
-    CAST(SUM(CAST(round(quantity * unit_price * 100) AS BIGINT)) AS DOUBLE) / 100 AS revenue,
-    COUNT(DISTINCT CAST(date_trunc('week', occurred_at) AS DATE)) AS weeks,
+    SUM(priced_units) AS units,
+    CAST(SUM(cents) AS DOUBLE) / 100 AS revenue,
+    COUNT(DISTINCT CAST(date_trunc('week', day) AS DATE)) AS weeks,
     COUNT(*) OVER () AS products
-  FROM {{orders}}
-  WHERE type = 'order'
-    AND unit_price > 0
+  FROM {{product_daily_sales}}
+  WHERE priced_units > 0
   GROUP BY product_id
 ) AS sales
 ORDER BY units DESC, product_id

@@ -82,6 +82,8 @@ function paramSets(customers: readonly string[]): Record<QueryName, SqlParam[][]
   };
   return {
     date_range: [[]],
+    order_line_date_range: [[]],
+    summary_presence: [[]],
     product_exists: [['P0010'], ['nope']],
     category_exists: [['C10'], ['nope']],
     daily_units: [scopeParams({}), scopeParams({ productId: 'P0010' }), scopeParams({ categoryId: 'C03' })],
@@ -95,9 +97,9 @@ function paramSets(customers: readonly string[]): Record<QueryName, SqlParam[][]
     customer_order_lines_for: [batch(customers.slice(0, 3)), batch(customers.slice(0, 150))],
     customer_order_totals: [[]],
     customer_order_totals_for: [batch(customers.slice(0, 3)), batch(customers.slice(0, 150))],
-    segment_sample: [['2024-04-01', '2024-04-01']],
-    segment_summary: [Array<SqlParam>(4).fill('2024-04-01'), Array<SqlParam>(4).fill('2030-01-01')],
-    segment_members: [[...Array<SqlParam>(4).fill('2024-04-01'), 7]],
+    segment_sample: [['2024-04-01']],
+    segment_summary: [Array<SqlParam>(2).fill('2024-04-01'), Array<SqlParam>(2).fill('2030-01-01')],
+    segment_members: [[...Array<SqlParam>(2).fill('2024-04-01'), 7]],
     pooled_elasticity: [scopeParams({}), scopeParams({ categoryId: 'C03' })],
     top_products: [[]],
     product_categories: [[]],
@@ -174,7 +176,9 @@ describe('Athena engine against the local Athena endpoint', () => {
       resultReuse: { enabled: true, maxAgeInMinutes: 15 },
       executionParameters: ['TRUE', "'O''Brien'", 'FALSE', "''"],
     });
-    expect(athena.sqlText('daily_units')).toContain(`FROM "${at.database}"."order_lines"`);
+    expect(athena.sqlText('daily_units')).toContain(`FROM "${at.database}"."product_daily_sales"`);
+    expect(athena.sqlText('customer_order_lines_for')).toContain(`FROM "${at.database}"."order_lines"`);
+    expect(athena.sqlText('customer_order_totals_for')).toContain(`FROM "${at.database}"."customer_orders"`);
     // No parameters, no ExecutionParameters field (Athena rejects an empty list).
     await athena.query('date_range');
     expect(at.started[1].executionParameters).toBeUndefined();
@@ -285,7 +289,7 @@ describe('Athena engine against the local Athena endpoint', () => {
 
   it('surfaces an SQL error as FAILED with the engine\'s message', async () => {
     const at = await endpoint();
-    const error = await engine(at, { tables: { orders: 'no_such_table' } })
+    const error = await engine(at, { tables: { daily_totals: 'no_such_table' } })
       .query('date_range')
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(AthenaQueryError);
@@ -393,7 +397,9 @@ describe('Athena engine against the local Athena endpoint', () => {
       expect(name, query.queryString).toBeDefined();
       texts.set(name as string, (texts.get(name as string) ?? new Set()).add(query.queryString));
     }
-    expect([...texts.keys()].sort()).toEqual(['category_exists', 'customer_order_lines_for', 'daily_units', 'product_exists', 'weekly_product_sales']);
+    // summary_presence: once, after the first empty answer from a summary (an unknown product's days), to tell an empty answer from missing summaries.
+    expect([...texts.keys()].sort()).toEqual(['category_exists', 'customer_order_lines_for', 'daily_units', 'product_exists', 'summary_presence', 'weekly_product_sales']);
+    expect(at.started.filter((query) => query.queryString === athena.sqlText('summary_presence'))).toHaveLength(1);
     for (const set of texts.values()) expect(set.size).toBe(1);
     // ...and the values travelled only as parameters.
     const sent = at.started.flatMap((query) => query.executionParameters ?? []);

@@ -1,3 +1,4 @@
+import { SUMMARY_TABLES } from '../../api/lake/lakeLayout.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,6 +101,11 @@ describe('superseded rebuilds deleted from S3', () => {
     // Products and order lines of the first run, every one superseded by the second run.
     expect(doomed.some((key) => key.includes('/versions/products/'))).toBe(true);
     expect(doomed.some((key) => key.includes('/versions/orders/'))).toBe(true);
+    // ...and its summary tables; the second run's, which the tables point at, stay.
+    for (const table of SUMMARY_TABLES) {
+      expect(doomed.some((key) => key.includes(`/versions/${table.name}/`)), table.name).toBe(true);
+      expect(ofRun(before, second).some((key) => key.includes(`/versions/${table.name}/`)), table.name).toBe(true);
+    }
     refuse.add(doomed[0]);
     const cleanup = await target().removeSuperseded(T0 + GRACE + HOUR, GRACE);
     expect(cleanup).toMatchObject({ removed: doomed.length - 1, failed: 1, refused: [`${doomed[0]}: AccessDenied`], error: null });

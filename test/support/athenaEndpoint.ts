@@ -502,14 +502,15 @@ export interface GlueTable {
   location: string;
 }
 
-const TERRAFORM_LAKE = fileURLToPath(new URL('../../terraform/lake.tf', import.meta.url));
+/** The lake's Terraform: its tables, and the curation's summary tables beside them. */
+const TERRAFORM_LAKE = ['lake.tf', 'lake_summaries.tf'].map((file) => fileURLToPath(new URL(`../../terraform/${file}`, import.meta.url)));
 
 /**
- * The curated Glue tables of terraform/lake.tf (those under `local.curated_root`, which is what
+ * The curated Glue tables of terraform/lake.tf and lake_summaries.tf (those under `local.curated_root`, which is what
  * `lake build` writes locally): each table's columns (from the `local.*_columns` list its dynamic
  * block iterates), partition keys and location.
  */
-export function glueTablesFromTerraform(text: string = readFileSync(TERRAFORM_LAKE, 'utf8')): GlueTable[] {
+export function glueTablesFromTerraform(text: string = TERRAFORM_LAKE.map((file) => readFileSync(file, 'utf8')).join('\n')): GlueTable[] {
   const columnLists = new Map<string, GlueColumn[]>();
   for (const list of text.matchAll(/^\s*(\w+_columns)\s*=\s*\[([\s\S]*?)^\s*\]/gm)) {
     columnLists.set(list[1], [...list[2].matchAll(/\{\s*name\s*=\s*"([^"]+)"\s*,\s*type\s*=\s*"([^"]+)"\s*\}/g)].map((m) => ({ name: m[1], type: m[2] })));
@@ -517,6 +518,12 @@ export function glueTablesFromTerraform(text: string = readFileSync(TERRAFORM_LA
   const tables: GlueTable[] = [];
   for (const resource of text.split(/^resource "aws_glue_catalog_table" "\w+" \{/m).slice(1)) {
     const body = resource.slice(0, resource.search(/^\}/m));
+    // One resource per table of a map (the summary tables): for_each over `local.<map>`, named and located by each.key.
+    const each = /^\s*for_each\s*=\s*local\.(\w+)\s*$/m.exec(body);
+    if (each && /location\s*=\s*"\$\{local\.curated_root\}\/\$\{each\.key\}\/"/.test(body)) {
+      for (const [name, columns] of tableMap(text, each[1])) tables.push({ name, columns, partitionKeys: [], location: name });
+      continue;
+    }
     const location = /^\s*location\s*=\s*"\$\{local\.curated_root\}\/([^"]*?)\/?"/m.exec(body);
     if (!location) continue; // orders_raw: Firehose's JSON, not what the API reads
     const name = /^\s*name\s*=\s*"(\w+)"/m.exec(body);
@@ -527,6 +534,19 @@ export function glueTablesFromTerraform(text: string = readFileSync(TERRAFORM_LA
     tables.push({ name: name[1], columns, partitionKeys, location: location[1] });
   }
   return tables;
+}
+
+/** The entries of a `local.<map>` of tables: `name = { description = "...", columns = [{ name, type }, ...] }`. */
+function tableMap(text: string, map: string): Map<string, GlueColumn[]> {
+  const start = text.search(new RegExp(`^\\s*${map}\\s*=\\s*\\{`, 'm'));
+  if (start < 0) throw new Error(`terraform: local.${map} not found`);
+  const block = text.slice(start, text.indexOf('\n  }\n', start));
+  const out = new Map<string, GlueColumn[]>();
+  for (const entry of block.matchAll(/^\s*(\w+)\s*=\s*\{\s*description\s*=\s*"[^"]*"\s*columns\s*=\s*\[([\s\S]*?)\]/gm)) {
+    out.set(entry[1], [...entry[2].matchAll(/\{\s*name\s*=\s*"([^"]+)"\s*,\s*type\s*=\s*"([^"]+)"\s*\}/g)].map((m) => ({ name: m[1], type: m[2] })));
+  }
+  if (out.size === 0) throw new Error(`terraform: local.${map} holds no table`);
+  return out;
 }
 
 const DUCKDB_TYPE_OF_HIVE: Record<string, string> = {

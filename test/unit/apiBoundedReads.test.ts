@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiService } from '../../api/apiService.ts';
 import { createApiHandler } from '../../api/http/apiHandler.ts';
 import { httpApiEvent } from '../../api/http/events.ts';
+import { DEFAULT_API_CONFIG } from '../../api/apiConfig.ts';
 import type { LakeOrderTotals, LakeQueries } from '../../api/lake/lakeQueries.ts';
 import type { CustomerStateReader, ListingPosition } from '../../api/services/customerStateReader.ts';
 import { MemoryStateStore } from '../../consumers/stateStore/memoryStateStore.ts';
@@ -60,7 +61,7 @@ function orderOf(customerId: string, n: number, dayOffset: number, value: number
 }
 
 /** `n` stream customers (two orders each, one in ten flagged at risk) and 200 lake-only ones. */
-async function world(n: number) {
+async function world(n: number, clock = { ms: START + 310 * DAY }) {
   const store = new MemoryStateStore();
   const lakeEvents: OrderEvent[] = [];
   for (let i = 0; i < n; i++) {
@@ -86,7 +87,7 @@ async function world(n: number) {
   };
   const model = BtydModel.load(trainBtyd(lakeEvents, { calibrationEnd: '2024-10-01', horizonDays: 90 }));
   const reader = new CountingReader(store);
-  const service = new ApiService({ lake: countingLake, store: reader, model, now: () => START + 310 * DAY });
+  const service = new ApiService({ lake: countingLake, store: reader, model, now: () => clock.ms });
   const handler = createApiHandler({ service: () => service });
   const call = async (method: string, url: string, body?: unknown) => {
     const response = await handler(httpApiEvent({ method, url, body }));
@@ -131,6 +132,21 @@ async function measure(n: number) {
 }
 
 describe('every customer endpoint reads a bounded number of items, whatever the table size', () => {
+  it('keeps lake customers for the lake TTL only: after it, they are read again, with the same answer', async () => {
+    const clock = { ms: START + 310 * DAY };
+    const w = await world(1_000, clock);
+    const named = { customer_ids: ['L000001', 'L000002', 'ghost-1'] };
+    const first = await readsOf(w, 'POST', '/demand-insights/clv', named);
+    expect(first.lakeIds).toBe(3);
+    clock.ms += DEFAULT_API_CONFIG.unknownIdTtlMs + 1;
+    // Past the unknown-id TTL, within the lake's: only the id nobody knows is asked again.
+    expect((await readsOf(w, 'POST', '/demand-insights/clv', named)).lakeIds).toBe(1);
+    clock.ms += DEFAULT_API_CONFIG.lakeTtlMs;
+    const later = await readsOf(w, 'POST', '/demand-insights/clv', named);
+    expect(later.lakeIds).toBe(3);
+    expect(later.body.customers).toEqual(first.body.customers);
+  });
+
   it('reads the same items at 1,000 and at 50,000 customers', async () => {
     const small = await measure(1_000);
     const large = await measure(50_000);
@@ -140,8 +156,8 @@ describe('every customer endpoint reads a bounded number of items, whatever the 
     expect(small.nextPage).toEqual({ states: 100, storeCalls: 1, lakeQueries: 0, lakeIds: 0 });
     // Two stream customers from the store; the four others asked of the lake in one query.
     expect(small.byId).toEqual({ states: 2, storeCalls: 1, lakeQueries: 1, lakeIds: 4 });
-    // The two ids nobody knows are remembered: asking again only reads the lake for the two lake customers.
-    expect(small.byIdAgain).toEqual({ states: 2, storeCalls: 1, lakeQueries: 1, lakeIds: 2 });
+    // The two ids nobody knows are remembered, and the two lake customers' states kept for the lake's TTL: asking again reads no lake.
+    expect(small.byIdAgain).toEqual({ states: 2, storeCalls: 1, lakeQueries: 0, lakeIds: 0 });
     expect(small.atRisk).toEqual({ states: 50, storeCalls: 1, lakeQueries: 0, lakeIds: 0 });
     expect(small.atRiskNext).toEqual({ states: 50, storeCalls: 1, lakeQueries: 0, lakeIds: 0 });
     expect(small.rows).toEqual({ listing: 100, atRisk: 50, atRiskNext: 50 });

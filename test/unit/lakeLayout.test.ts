@@ -1,7 +1,8 @@
+import { glueTablesFromTerraform } from '../support/athenaEndpoint.ts';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderCurationSql } from '../../lake/curationSql.ts';
-import { ORDER_LINE_COLUMNS, ORDERS_DIR, PARTITION_COLUMN, PRODUCT_COLUMNS, PRODUCTS_DIR } from '../../api/lake/lakeLayout.ts';
+import { ORDER_LINE_COLUMNS, ORDERS_DIR, PARTITION_COLUMN, PRODUCT_COLUMNS, PRODUCTS_DIR, SUMMARY_TABLES } from '../../api/lake/lakeLayout.ts';
 
 /*
  * The Glue tables of terraform/lake.tf describe the same files `lake build` writes: same columns,
@@ -9,7 +10,7 @@ import { ORDER_LINE_COLUMNS, ORDERS_DIR, PARTITION_COLUMN, PRODUCT_COLUMNS, PROD
  * both under the curated root with the local directory names.
  */
 
-const LAKE_TF = readFileSync(new URL('../../terraform/lake.tf', import.meta.url), 'utf8');
+const LAKE_TF = ['lake.tf', 'lake_summaries.tf'].map((file) => readFileSync(new URL(`../../terraform/${file}`, import.meta.url), 'utf8')).join('\n');
 
 function localList(name: string): { name: string; type: string }[] {
   const match = new RegExp(`\\n\\s*${name}\\s*=\\s*\\[([\\s\\S]*?)\\n\\s*\\]`).exec(LAKE_TF);
@@ -64,6 +65,27 @@ describe('terraform/lake.tf matches api/lake/lakeLayout.ts', () => {
     const select = /^SELECT ([\s\S]*?)\nFROM \(/.exec(sql)![1];
     const aliases = [...select.matchAll(/ AS ("?)(\w+)\1(?:,|$)/gm)].map((m) => m[2]);
     expect(aliases).toEqual([...ORDER_LINE_COLUMNS.map((column) => column.name), PARTITION_COLUMN]);
+  });
+
+  it('the summary tables are one Glue table each, over local.summary_tables: Parquet at the local path, a location the curation owns', () => {
+    const body = resourceBody('aws_glue_catalog_table', 'summary');
+    expect(body).toMatch(/for_each\s*=\s*local\.summary_tables/);
+    expect(body).toMatch(/dynamic "columns" \{\s*for_each\s*=\s*each\.value\.columns/);
+    expect(body).toContain('location      = "${local.curated_root}/${each.key}/"');
+    expect(body).toContain('org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
+    // The curation points each table at its rebuilds; an apply must not point it back at the empty root.
+    expect(body).toMatch(/ignore_changes\s*=\s*\[storage_descriptor\[0\]\.location\]/);
+    expect(glueTablesFromTerraform().filter((table) => SUMMARY_TABLES.some((summary) => summary.name === table.name)).map((table) => table.name)).toEqual(SUMMARY_TABLES.map((table) => table.name));
+  });
+
+  it.each(SUMMARY_TABLES.map((table) => [table.name, table] as const))('summary %s: Glue columns as the layout, and a curation query selecting them in order', (name, table) => {
+    const glue = glueTablesFromTerraform().find((candidate) => candidate.name === name)!;
+    expect(glue.columns).toEqual(table.columns.map((column) => ({ name: column.name, type: column.glue })));
+    expect(glue.location).toBe(name);
+    const sql = renderCurationSql(`curate_${name}` as const, { orders: 'order_lines' });
+    const select = /^SELECT ([\s\S]*?)\nFROM /.exec(sql)![1];
+    // One item a line: its name is its last word (the alias, or the bare column).
+    expect(select.split(/,\s*\n/).map((item) => /(\w+)\s*$/.exec(item)![1])).toEqual(table.columns.map((column) => column.name));
   });
 
   it('the raw table reads the optional country of the OrderEvents Firehose writes', () => {

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, type AthenaClient } from '@aws-sdk/client-athena';
 import { athenaLiteral, createAthenaEngine } from '../../api/engines/athenaEngine.ts';
-import { DEFAULT_SQL_DIR, fillFragments, loadQueries, QUERIES, QUERY_FRAGMENTS, QUERY_NAMES, quotedName, readSqlFile, renderSql, scanSql, type QueryName } from '../../api/engines/queryEngine.ts';
+import { DEFAULT_SQL_DIR, fillFragments, loadQueries, QUERIES, QUERY_FRAGMENTS, QUERY_NAMES, quotedName, readSqlFile, renderSql, scanSql, tableRefs, TABLE_PLACEHOLDERS, type QueryName } from '../../api/engines/queryEngine.ts';
 import { segmentFragments } from '../../api/lake/segmentSql.ts';
 import { scopeParams } from '../../api/lake/lakeQueriesSql.ts';
 import { parseLiteral } from '../support/athenaEndpoint.ts';
@@ -15,7 +15,7 @@ import { parseLiteral } from '../support/athenaEndpoint.ts';
  * configuration), and nothing JS-interpolated can hide in them.
  */
 
-const tables = { orders: quotedName('db', 'order_lines'), products: quotedName('db', 'products') };
+const tables = tableRefs((table) => quotedName('db', table === 'orders' ? 'order_lines' : table));
 const SEGMENT_MODEL = { mean: [3, 1, 4] as const, std: [1, 0.5, 1.5] as const, centroids: [[-1, 0, 0], [0, 1, 1]] as const };
 const fragmentsOf = (name: QueryName) => (QUERY_FRAGMENTS[name] ? segmentFragments(SEGMENT_MODEL) : undefined);
 
@@ -26,7 +26,7 @@ describe('api/sql files', () => {
     expect(files.map((file) => file.replace(/\.sql$/, '')).sort()).toEqual([...QUERY_NAMES].sort());
   });
 
-  it.each(QUERY_NAMES)('%s.sql is static text: only {{orders}}/{{products}} placeholders, no interpolation', (name) => {
+  it.each(QUERY_NAMES)('%s.sql is static text: only table placeholders, no interpolation', (name) => {
     const text = readSqlFile(name);
     expect(text).not.toMatch(/\$\{/); // JS template interpolation
     expect(text).not.toMatch(/`/); // template literal or MySQL quoting
@@ -35,7 +35,7 @@ describe('api/sql files', () => {
     const placeholders = [...text.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)].map((match) => match[1]);
     expect(placeholders.length).toBeGreaterThan(0);
     // Besides the tables, only the generated parts a query declares (QUERY_FRAGMENTS; test/unit/segmentSql.test.ts).
-    const allowed = ['orders', 'products', ...(QUERY_FRAGMENTS[name] ?? [])];
+    const allowed: string[] = [...TABLE_PLACEHOLDERS, ...(QUERY_FRAGMENTS[name] ?? [])];
     for (const placeholder of placeholders) expect(allowed).toContain(placeholder);
     expect(text.replace(/\{\{([a-z_]+)\}\}/g, (whole, key: string) => (allowed.includes(key) ? '' : whole))).not.toMatch(/[{}]/);
   });

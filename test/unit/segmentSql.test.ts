@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { fillFragments, loadQueries, QUERY_FRAGMENTS, readSqlFile, renderSql } from '../../api/engines/queryEngine.ts';
+import { fillFragments, loadQueries, QUERY_FRAGMENTS, readSqlFile, renderSql, tableRefs } from '../../api/engines/queryEngine.ts';
 import { doubleLiteral, segmentFragments } from '../../api/lake/segmentSql.ts';
 
 const MODEL = { mean: [3, 1, 4] as const, std: [1, 0.5, 1.5] as const, centroids: [[-1, 0, 0], [0, 1, 1], [1, -1, -1]] as const };
-const TABLES = { orders: '"db"."order_lines"', products: '"db"."products"' };
+const TABLES = tableRefs((table) => `"db"."${table === 'orders' ? 'order_lines' : table}"`);
 
 describe('the generated parts of the segment queries', () => {
   it('are arithmetic on DOUBLE literals, with the first least distance winning', () => {
