@@ -555,6 +555,12 @@ resource "aws_glue_catalog_table" "products" {
       }
     }
   }
+
+  # The curation moves the location to each rebuild (ALTER TABLE products SET LOCATION); an apply
+  # must not point it back at the empty root.
+  lifecycle {
+    ignore_changes = [storage_descriptor[0].location]
+  }
 }
 
 # The curation that used to be a named query run by hand lives in curation.tf (and lake/sql/).

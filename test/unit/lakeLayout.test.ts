@@ -67,6 +67,10 @@ describe('terraform/lake.tf matches api/lake/lakeLayout.ts', () => {
     expect(aliases).toEqual([...ORDER_LINE_COLUMNS.map((column) => column.name), PARTITION_COLUMN]);
   });
 
+  it('the products table\'s location is the curation\'s too: an apply leaves it where the last rebuild put it', () => {
+    expect(resourceBody('aws_glue_catalog_table', 'products')).toMatch(/ignore_changes\s*=\s*\[storage_descriptor\[0\]\.location\]/);
+  });
+
   it('the summary tables are one Glue table each, over local.summary_tables: Parquet at the local path, a location the curation owns', () => {
     const body = resourceBody('aws_glue_catalog_table', 'summary');
     expect(body).toMatch(/for_each\s*=\s*local\.summary_tables/);
