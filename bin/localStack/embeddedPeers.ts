@@ -25,11 +25,6 @@ async function listen(server: ListeningServer): Promise<LocalPeer> {
   };
 }
 
-export interface KinesaliteOptions {
-  /** A directory for kinesalite's records (LevelDB, kinesalite's own `path` option); in memory without it. */
-  path?: string;
-}
-
 /** A kinesalite whose records can be trimmed once read (see `trimThrough`). */
 export interface KinesalitePeer extends LocalPeer {
   /**
@@ -49,9 +44,9 @@ interface KinesaliteStore {
 /**
  * kinesalite with no artificial stream-creation delay and its sequence-number arithmetic on
  * BigInt (kinesaliteSequences.ts: the same numbers; PutRecords 8,000 → 32,000 and GetRecords
- * 26,000 → 52,000 records/s measured alone); records in memory, or on disk with `path`.
+ * 26,000 → 52,000 records/s measured alone); records in memory, dropped by `trimThrough`.
  */
-export async function startKinesalite(options: KinesaliteOptions = {}): Promise<KinesalitePeer> {
+export async function startKinesalite(): Promise<KinesalitePeer> {
   installFastSequences();
   // kinesalite keeps its store to itself: catch it as kinesalite() creates it.
   const db = kinesaliteDb() as ReturnType<typeof kinesaliteDb> & { create(options: object): KinesaliteStore };
@@ -60,7 +55,7 @@ export async function startKinesalite(options: KinesaliteOptions = {}): Promise<
   db.create = (storeOptions) => (store = create(storeOptions));
   let server: ListeningServer;
   try {
-    server = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 64, path: options.path }) as ListeningServer;
+    server = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 64 }) as ListeningServer;
   } finally {
     db.create = create;
   }
@@ -89,7 +84,7 @@ export async function startDynalite(): Promise<LocalPeer> {
 export async function startKinesaliteThread(): Promise<KinesalitePeer> {
   const entry = new URL('./kinesaliteThread.ts', import.meta.url).href;
   const code = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
-  const worker = new Worker(code, { eval: true, workerData: {} satisfies KinesaliteOptions });
+  const worker = new Worker(code, { eval: true });
   let ready: { endpoint: string };
   try {
     [ready] = (await Promise.race([once(worker, 'message'), once(worker, 'error').then(([error]) => Promise.reject(error))])) as [{ endpoint: string }];

@@ -1,12 +1,12 @@
-import { parentPort, workerData } from 'node:worker_threads';
-import { type KinesaliteOptions, startKinesalite } from './embeddedPeers.ts';
+import { parentPort } from 'node:worker_threads';
+import { startKinesalite } from './embeddedPeers.ts';
 
 /**
  * kinesalite on its own thread (startKinesaliteThread): the stream stand-in's request parsing,
  * record store and sequence arithmetic run beside the poller and the handler rather than between
  * them. Posts the endpoint, trims read records when told to, and closes the server when told to.
  */
-const peer = await startKinesalite(workerData as KinesaliteOptions);
+const peer = await startKinesalite();
 parentPort!.postMessage({ endpoint: peer.endpoint });
 interface Trim {
   trim: { streamName: string; shardId: string; sequenceNumber: string };
