@@ -27,15 +27,27 @@ export interface FirehoseTap {
  */
 export function firehoseTap(handler: KinesisHandler, lakeDir: string, buffering: TapBuffering = DEFAULT_BUFFERING): FirehoseTap {
   let buffer: string[] = [];
-  let delivering: Promise<unknown> = Promise.resolve();
+  let delivering: Promise<void> = Promise.resolve();
+  const deliver = async (texts: string[]) => {
+    if (texts.length === 0) return;
+    try {
+      await deliverRawOrders(lakeDir, texts);
+    } catch (error) {
+      // Kept for the next delivery, as Firehose retries: a failed write loses no record.
+      buffer = [...texts, ...buffer];
+      throw error;
+    }
+  };
   const flush = () => {
     const texts = buffer;
     buffer = [];
     // One delivery at a time, in order: a later one never overtakes an earlier one's files.
-    delivering = delivering.then(() => (texts.length > 0 ? deliverRawOrders(lakeDir, texts) : undefined));
-    return delivering.then(() => undefined);
+    const delivery = delivering.then(() => deliver(texts));
+    delivering = delivery.catch(() => {});
+    return delivery;
   };
-  const timer = setInterval(() => void flush(), buffering.intervalMs);
+  // A failed timed delivery waits in the buffer for the next one; only a batch's or a caller's flush reports it.
+  const timer = setInterval(() => flush().catch(() => {}), buffering.intervalMs);
   timer.unref();
   return {
     handler: async (event, context) => {

@@ -1,5 +1,5 @@
 import type { Context, KinesisStreamEvent } from 'aws-lambda';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -67,6 +67,20 @@ describe('firehoseTap', () => {
     const { files, ids } = await rawOrderIds();
     expect(files).toBe(9);
     expect(ids).toEqual(Array.from({ length: 650 }, (_, n) => `o${n}`).sort());
+  });
+
+  it('keeps the records of a failed delivery for the next one, and a failed timed delivery does not crash the process', async () => {
+    // The lake's raw directory is a file: every write fails until it is a directory again.
+    await writeFile(join(dir, 'raw'), 'not a directory');
+    const tap = firehoseTap(async () => ({ batchItemFailures: [] }), dir, { records: 100, intervalMs: 20 });
+    await expect(tap.handler(batch(0, 100), {} as Context)).rejects.toThrow(/ENOTDIR/);
+    // The kept 100 and these 30 are over the threshold: delivered again, and failing again.
+    await expect(tap.handler(batch(100, 30), {} as Context)).rejects.toThrow(/ENOTDIR/);
+    await sleep(100);
+    await rm(join(dir, 'raw'));
+    await mkdir(join(dir, 'raw'));
+    await tap.close();
+    expect((await rawOrderIds()).ids).toEqual(Array.from({ length: 130 }, (_, n) => `o${n}`).sort());
   });
 
   it('delivers what waits after its interval, with no batch to push it', async () => {
