@@ -6,7 +6,6 @@ import { ApiService } from '../api/apiService.ts';
 import { weeklyTables } from '../api/services/pricing.ts';
 import { createDuckDbEngine } from '../api/engines/duckdbEngine.ts';
 import { createApiHandler } from '../api/http/apiHandler.ts';
-import { httpApiEvent } from '../api/http/events.ts';
 import { buildLake } from '../api/lake/buildLake.ts';
 import type { LakeQueries } from '../api/lake/lakeQueries.ts';
 import { createLakeQueries } from '../api/lake/lakeQueriesSql.ts';
@@ -16,6 +15,7 @@ import { eligibility } from '../models/demand/elasticity.ts';
 import { streamStore } from '../consumers/stateBootstrap.ts';
 import { readDataset } from '../producers/datasets/index.ts';
 import { generateEvents } from '../producers/syntheticGenerator.ts';
+import { type ApiCase, apiCaseEvent, roundMs, warmPercentiles } from './apiCalls.ts';
 import { runLargeLake } from './largeLakeBench.ts';
 
 /**
@@ -54,14 +54,6 @@ export interface EndpointResult {
   pages?: number;
   /** A cold call that failed (the endpoint is then not measured warm). */
   error?: string;
-}
-
-interface Case {
-  endpoint: string;
-  method: 'GET' | 'POST';
-  path: string;
-  query?: string;
-  body?: unknown;
 }
 
 export async function run(rawOptions: Record<string, unknown>): Promise<void> {
@@ -119,7 +111,7 @@ function fmt(ms: number): string {
 }
 
 /** The requests of the retail protocol's §3, on this dataset's top products. */
-async function benchCases(lake: LakeQueries): Promise<Case[]> {
+async function benchCases(lake: LakeQueries): Promise<ApiCase[]> {
   const tables = weeklyTables(await lake.weeklyProductSales({}));
   const byUnits = [...tables.values()]
     .map((table) => ({ table, units: table.units.reduce((sum, value) => sum + value, 0) }))
@@ -156,12 +148,12 @@ async function benchCases(lake: LakeQueries): Promise<Case[]> {
   ];
 }
 
-async function measure(bench: Case, freshService: () => ApiService, calls: number): Promise<EndpointResult> {
+async function measure(bench: ApiCase, freshService: () => ApiService, calls: number): Promise<EndpointResult> {
   const service = freshService();
   const handler = createApiHandler({ service: () => service });
   const call = async () => {
     const started = performance.now();
-    const response = await handler(event(bench));
+    const response = await handler(apiCaseEvent(bench));
     const ms = performance.now() - started;
     if (response.statusCode !== 200) throw new Error(`${bench.endpoint}: HTTP ${response.statusCode} ${response.body.slice(0, 300)}`);
     return ms;
@@ -169,19 +161,7 @@ async function measure(bench: Case, freshService: () => ApiService, calls: numbe
   const coldMs = await call();
   const warm: number[] = [];
   for (let i = 0; i < calls; i++) warm.push(await call());
-  warm.sort((a, b) => a - b);
-  const rank = (p: number) => warm[Math.min(warm.length - 1, Math.ceil(p * warm.length) - 1)];
-  const round = (ms: number) => Math.round(ms * 100) / 100;
-  return { endpoint: bench.endpoint, coldMs: round(coldMs), p50Ms: round(rank(0.5)), p99Ms: round(rank(0.99)) };
-}
-
-function event(bench: Case) {
-  return httpApiEvent({
-    method: bench.method,
-    url: bench.query ? `${bench.path}?${bench.query}` : bench.path,
-    headers: { 'content-type': 'application/json', host: 'bench.local' },
-    body: bench.body,
-  });
+  return { endpoint: bench.endpoint, coldMs: roundMs(coldMs), ...warmPercentiles(warm) };
 }
 
 

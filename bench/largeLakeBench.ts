@@ -6,7 +6,6 @@ import { ApiService } from '../api/apiService.ts';
 import { createAthenaEngine } from '../api/engines/athenaEngine.ts';
 import type { QueryEngine } from '../api/engines/queryEngine.ts';
 import { createApiHandler } from '../api/http/apiHandler.ts';
-import { httpApiEvent } from '../api/http/events.ts';
 import { createLakeQueries } from '../api/lake/lakeQueriesSql.ts';
 import { MemoryStateStore } from '../consumers/stateStore/memoryStateStore.ts';
 import { BtydModel } from '../models/clv/btydModel.ts';
@@ -16,6 +15,7 @@ import { rebuildLocalSummaries } from '../lake/duckdbCurationTarget.ts';
 import { SUMMARY_TABLES } from '../api/lake/lakeLayout.ts';
 import { generateEvents } from '../producers/syntheticGenerator.ts';
 import { ATHENA_LATENCY, startAthenaEndpoint, type AthenaEndpoint } from '../test/support/athenaEndpoint.ts';
+import { type ApiCase, apiCaseEvent, roundMs, warmPercentiles } from './apiCalls.ts';
 
 /**
  * `bench api --customers N` (no --data): the API over a lake of N customers written by DuckDB SQL
@@ -32,14 +32,6 @@ import { ATHENA_LATENCY, startAthenaEndpoint, type AthenaEndpoint } from '../tes
  * has not seen (the state store is empty) reads them from the lake by id; the clv and churn
  * listings and the at-risk list read one page of the store's index.
  */
-
-interface Case {
-  endpoint: string;
-  method: 'GET' | 'POST';
-  path: string;
-  query?: string;
-  body?: unknown;
-}
 
 interface Options {
   customers: number;
@@ -86,7 +78,7 @@ export async function runLargeLake(options: Options, say: (line: string) => void
     await store.advanceWatermark(Date.parse(`${range.last}T23:59:59Z`));
     const price = Math.round((top.revenue / top.units) * 100) / 100;
     const weekly = Math.max(1, Math.round(top.units / top.weeks));
-    const cases: Case[] = [
+    const cases: ApiCase[] = [
       { endpoint: 'GET /demand-insights/segments?n_clusters=5', method: 'GET', path: '/demand-insights/segments', query: 'n_clusters=5' },
       { endpoint: 'GET /demand-insights/segment-members?n_clusters=5&limit=2000', method: 'GET', path: '/demand-insights/segment-members', query: 'n_clusters=5&limit=2000' },
       { endpoint: `POST /demand-insights/forecast {product_id:${top.productId},forecast_days:30}`, method: 'POST', path: '/demand-insights/forecast', body: { product_id: top.productId, forecast_days: 30 } },
@@ -121,14 +113,13 @@ export async function runLargeLake(options: Options, say: (line: string) => void
   }
 }
 
-async function measure(bench: Case, service: ApiService, at: AthenaEndpoint, rows: { count: number }, calls: number) {
+async function measure(bench: ApiCase, service: ApiService, at: AthenaEndpoint, rows: { count: number }, calls: number) {
   const handler = createApiHandler({ service: () => service });
   const call = async () => {
     const started = performance.now();
-    const response = await handler(httpApiEvent({ method: bench.method, url: bench.query ? `${bench.path}?${bench.query}` : bench.path, headers: { 'content-type': 'application/json', host: 'bench.local' }, body: bench.body }));
+    const response = await handler(apiCaseEvent(bench));
     return { ms: performance.now() - started, status: response.statusCode, body: response.body };
   };
-  const round = (ms: number) => Math.round(ms * 100) / 100;
   const firstQuery = at.started.length;
   rows.count = 0;
   const cold = await call();
@@ -139,11 +130,9 @@ async function measure(bench: Case, service: ApiService, at: AthenaEndpoint, row
   const modelMs = Math.round(queries.reduce((sum, query) => sum + ATHENA_LATENCY.startupMs + at.scannedBytesOf(query.id) / ATHENA_LATENCY.scanBytesPerMs + at.pagesOf(query.id) * ATHENA_LATENCY.pageMs, 0));
   const expected = bench.endpoint.endsWith('(404)') ? 404 : 200;
   if (cold.status !== expected) {
-    return { endpoint: bench.endpoint, coldMs: round(cold.ms), p50Ms: null, p99Ms: null, rowsReturned: rows.count, pages, queries: queries.length, scannedBytes, modelMs, error: `HTTP ${cold.status} ${cold.body.slice(0, 200)}` };
+    return { endpoint: bench.endpoint, coldMs: roundMs(cold.ms), p50Ms: null, p99Ms: null, rowsReturned: rows.count, pages, queries: queries.length, scannedBytes, modelMs, error: `HTTP ${cold.status} ${cold.body.slice(0, 200)}` };
   }
   const warm: number[] = [];
   for (let i = 0; i < calls; i++) warm.push((await call()).ms);
-  warm.sort((a, b) => a - b);
-  const rank = (p: number) => warm[Math.min(warm.length - 1, Math.ceil(p * warm.length) - 1)];
-  return { endpoint: bench.endpoint, coldMs: round(cold.ms), p50Ms: round(rank(0.5)), p99Ms: round(rank(0.99)), rowsReturned: rows.count, pages, queries: queries.length, scannedBytes, modelMs };
+  return { endpoint: bench.endpoint, coldMs: roundMs(cold.ms), ...warmPercentiles(warm), rowsReturned: rows.count, pages, queries: queries.length, scannedBytes, modelMs };
 }
